@@ -1,0 +1,162 @@
+//! The command line, parsed once with clap and turned into the commands'
+//! plain options. Nothing below this module knows about clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::Result;
+use crate::commands::{self, MineOptions, RunOptions};
+use crate::gpu::DeviceSelector;
+use crate::measure::SamplePlan;
+use crate::workloads::{self, sha256d::BlockHeader, sha256d::Target};
+
+/// Benchmarks GPUs for a bitcoin-mining site deciding, per megawatt, whether
+/// to hash or to serve AI inference.
+#[derive(Debug, Parser)]
+#[command(name = "mwbench", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every adapter wgpu sees, on every backend, with its features and limits.
+    Devices {
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Scan nonces of a block header for double SHA-256 hashes that meet a target.
+    Mine(MineArgs),
+    /// Run workloads, print a table and write a result file.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MineArgs {
+    /// The 80-byte header as 160 hex characters; its nonce field is ignored.
+    #[arg(long, value_name = "HEX", value_parser = BlockHeader::from_hex)]
+    pub header: BlockHeader,
+    /// First nonce to scan.
+    #[arg(long, value_name = "N")]
+    pub start: u32,
+    /// How many nonces to scan (at least 1; start + count stays within u32).
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    pub count: u64,
+    /// Compact target, 8 hex characters (default: the header's own bits).
+    #[arg(long, value_name = "HEX8", value_parser = Target::from_bits_hex, conflicts_with = "target")]
+    pub bits: Option<Target>,
+    /// Full target, 64 hex characters, most significant first.
+    #[arg(long, value_name = "HEX64", value_parser = Target::from_hex)]
+    pub target: Option<Target>,
+    #[command(flatten)]
+    pub device: DeviceArg,
+    /// Print one JSON object instead of lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Comma-separated workload names, or all.
+    #[arg(long, value_name = "LIST|all", default_value = "all")]
+    pub workloads: String,
+    #[command(flatten)]
+    pub device: DeviceArg,
+    /// Seconds of measured samples per workload (default 10; 0.6 with --quick).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_positive_seconds, allow_negative_numbers = true)]
+    pub duration: Option<f64>,
+    /// A short run that checks everything works: few, short samples.
+    #[arg(long)]
+    pub quick: bool,
+    /// Power draw read off a meter, in watts: recorded as user-given, and
+    /// used for throughput per watt.
+    #[arg(long, value_name = "W", value_parser = parse_positive_watts, allow_negative_numbers = true)]
+    pub watts: Option<f64>,
+    /// Result file to write (default: results/<host>-<adapter>-<time>.json).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print the result file's JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--device`, shared by every command that runs kernels.
+#[derive(Debug, Args)]
+pub struct DeviceArg {
+    /// Adapter index or part of its name (see `mwbench devices`), or all.
+    /// Default: the first discrete GPU, else integrated, else any.
+    #[arg(long = "device", value_name = "INDEX|NAME|all")]
+    pub selector: Option<DeviceSelector>,
+}
+
+impl DeviceArg {
+    fn selector(&self) -> DeviceSelector {
+        self.selector.clone().unwrap_or_default()
+    }
+}
+
+fn parse_count(text: &str) -> std::result::Result<u64, String> {
+    let count: u64 = text.parse().map_err(|e| format!("not a count: {e}"))?;
+    if count == 0 {
+        return Err("count must be at least 1".into());
+    }
+    Ok(count)
+}
+
+fn parse_positive(text: &str, what: &str) -> std::result::Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("{what} must be a number"))?;
+    if !value.is_finite() || value <= 0.0 {
+        return Err(format!("{what} must be greater than zero"));
+    }
+    Ok(value)
+}
+
+fn parse_positive_seconds(text: &str) -> std::result::Result<f64, String> {
+    parse_positive(text, "duration")
+}
+
+fn parse_positive_watts(text: &str) -> std::result::Result<f64, String> {
+    parse_positive(text, "watts")
+}
+
+impl Cli {
+    /// Runs the parsed command; returns what goes to stdout.
+    pub fn execute(self) -> Result<String> {
+        match self.command {
+            Command::Devices { json } => commands::devices(json),
+            Command::Mine(args) => commands::mine(&MineOptions {
+                header: args.header,
+                start: args.start,
+                count: args.count,
+                target: args.target.or(args.bits),
+                device: args.device.selector(),
+                json: args.json,
+            }),
+            Command::Run(args) => {
+                let plan = if args.quick {
+                    SamplePlan::quick()
+                } else {
+                    SamplePlan::standard()
+                };
+                let plan = match args.duration {
+                    Some(seconds) => plan.with_duration(seconds),
+                    None => plan,
+                };
+                commands::run(&RunOptions {
+                    workloads: workloads::parse_list(&args.workloads)?,
+                    device: args.device.selector(),
+                    plan,
+                    quick: args.quick,
+                    watts: args.watts,
+                    out: args.out,
+                    json: args.json,
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! One function per subcommand. Each takes plain options (no clap) and
+//! returns what goes to stdout; progress and notes go to stderr.
+
+mod devices;
+mod mine;
+mod run;
+
+pub use devices::devices;
+pub use mine::{MineOptions, mine};
+pub use run::{RunOptions, run};

@@ -1,0 +1,148 @@
+//! `mwbench run`: runs workloads on the selected adapters, prints a table,
+//! and writes one result file per adapter.
+
+use std::path::{Path, PathBuf};
+
+use crate::gpu::{self, DeviceSelector, Gpu};
+use crate::measure::SamplePlan;
+use crate::power::{NoPower, PowerSource, UserWatts};
+use crate::report::{self, Progress};
+use crate::results::{
+    self, Machine, ResultDevice, ResultFile, SCHEMA_VERSION, Settings, Status, WorkloadResult,
+};
+use crate::workloads::Workload;
+use crate::{Error, Result};
+
+/// Options of `mwbench run`.
+pub struct RunOptions {
+    pub workloads: Vec<Box<dyn Workload>>,
+    pub device: DeviceSelector,
+    pub plan: SamplePlan,
+    pub quick: bool,
+    /// A power figure the user read off a meter.
+    pub watts: Option<f64>,
+    /// Where to write; `None`: a name under `results/`.
+    pub out: Option<PathBuf>,
+    pub json: bool,
+}
+
+/// Runs everything and returns the table (or JSON) for stdout. Fails with
+/// exit code 1 after writing the files when any workload failed.
+pub fn run(options: &RunOptions) -> Result<String> {
+    if let Some(out) = &options.out {
+        results::check_writable(out)?;
+    }
+    let adapters = gpu::selected(&options.device)?;
+    let several = adapters.len() > 1;
+    let machine = Machine::current();
+    let mut files = Vec::new();
+    let mut stdout = String::new();
+    for (adapter, summary) in adapters {
+        let gpu = Gpu::open(&adapter, summary)?;
+        let file = run_on(&gpu, options, &machine)?;
+        let path = output_path(options.out.as_deref(), &file, several, gpu.summary.index)?;
+        results::write_atomic(&path, &file.to_json())?;
+        eprintln!("wrote {}", path.display());
+        if !options.json {
+            stdout.push_str(&report::run_table(&file));
+        }
+        files.push(file);
+    }
+    if options.json {
+        let json = if several {
+            serde_json::to_string_pretty(&files).expect("results serialise")
+        } else {
+            files[0].to_json()
+        };
+        stdout.push_str(&json);
+        stdout.push('\n');
+    }
+    let failed: Vec<String> = files
+        .iter()
+        .flat_map(|f| f.results.iter().map(move |r| (f, r)))
+        .filter(|(_, r)| r.status == Status::Failed)
+        .map(|(f, r)| format!("{} on {}", r.workload, f.device.name))
+        .collect();
+    if failed.is_empty() {
+        Ok(stdout)
+    } else {
+        print!("{stdout}");
+        Err(Error::VerificationFailed(format!(
+            "failed, no figure reported: {}",
+            failed.join(", ")
+        )))
+    }
+}
+
+/// Every workload on one device.
+fn run_on(gpu: &Gpu, options: &RunOptions, machine: &Machine) -> Result<ResultFile> {
+    let mut results = Vec::new();
+    for workload in &options.workloads {
+        let mut power: Box<dyn PowerSource> = match options.watts {
+            Some(watts) => Box::new(UserWatts(watts)),
+            None => Box::new(NoPower),
+        };
+        let progress = Progress::new(
+            Progress::wanted(options.json),
+            format!("{} on {}", workload.name(), gpu.summary.name),
+        );
+        power.start()?;
+        let outcome = workload.run(gpu, &options.plan, &mut |f| progress.set(f));
+        let reading = power.stop()?;
+        progress.finish();
+        results.push(match outcome {
+            Ok(measurement) => {
+                WorkloadResult::measured(workload.name(), workload.unit(), measurement, reading)
+            }
+            // A kernel that fails is recorded as failed, without a figure,
+            // and the other workloads still run.
+            Err(error @ (Error::VerificationFailed(_) | Error::Gpu { .. })) => {
+                WorkloadResult::failed(workload.name(), workload.unit(), error.to_string(), reading)
+            }
+            Err(other) => return Err(other),
+        });
+    }
+    Ok(ResultFile {
+        schema_version: SCHEMA_VERSION,
+        mwbench_version: env!("CARGO_PKG_VERSION").to_string(),
+        created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        machine: machine.clone(),
+        device: ResultDevice::new(&gpu.summary, gpu.timing_method()),
+        settings: Settings::new(&options.plan, options.quick),
+        results,
+    })
+}
+
+/// `--out FILE` as given for one adapter, `FILE` with `.<adapter index>`
+/// before the extension for several, or a default name under `results/`.
+fn output_path(
+    out: Option<&Path>,
+    file: &ResultFile,
+    several: bool,
+    index: usize,
+) -> Result<PathBuf> {
+    match out {
+        Some(path) if several => {
+            let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+            let extension = path
+                .extension()
+                .map_or(String::new(), |e| format!(".{}", e.to_string_lossy()));
+            Ok(path.with_file_name(format!("{stem}.{index}{extension}")))
+        }
+        Some(path) => Ok(path.to_path_buf()),
+        None => {
+            let directory = Path::new("results");
+            std::fs::create_dir_all(directory).map_err(|source| Error::Io {
+                action: "create",
+                path: directory.to_path_buf(),
+                source,
+            })?;
+            Ok(results::default_path(
+                directory,
+                &file.machine.hostname,
+                &file.device.name,
+                &file.created,
+            ))
+        }
+    }
+}

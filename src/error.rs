@@ -1,0 +1,85 @@
+//! The one error type every command returns, and the exit code each kind of
+//! error maps to.
+
+use std::path::PathBuf;
+
+/// Result alias used across mwbench.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can stop a command. The message is what the user sees,
+/// on one line, so each says what was wrong and, where it helps, what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The command line is wrong: it would fail the same way on any machine.
+    #[error("{0}")]
+    Usage(String),
+
+    /// `--device` named no adapter wgpu can see.
+    #[error("no adapter matches --device '{wanted}'; adapters: {available}")]
+    UnknownAdapter { wanted: String, available: String },
+
+    /// wgpu found no adapter at all.
+    #[error(
+        "wgpu found no GPU adapter; on a machine without a GPU install Mesa's \
+         software Vulkan driver: apt-get install -y mesa-vulkan-drivers"
+    )]
+    NoAdapter,
+
+    /// The GPU, its driver or wgpu failed.
+    #[error("GPU error on {adapter}: {message}")]
+    Gpu { adapter: String, message: String },
+
+    /// A file could not be read or written.
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    /// At least one workload failed its check against the CPU reference;
+    /// its figures were not reported.
+    #[error("{0}")]
+    VerificationFailed(String),
+}
+
+impl Error {
+    /// Exit code: 2 for usage errors (the command line is wrong), 1 for
+    /// failures of this machine (GPU, files, failed verification).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_) | Error::UnknownAdapter { .. } => 2,
+            Error::NoAdapter
+            | Error::Gpu { .. }
+            | Error::Io { .. }
+            | Error::VerificationFailed(_) => 1,
+        }
+    }
+
+    /// A usage error with the given message.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Error::Usage(message.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_errors_exit_2_and_runtime_errors_exit_1() {
+        assert_eq!(Error::usage("bad").exit_code(), 2);
+        let unknown = Error::UnknownAdapter {
+            wanted: "x".into(),
+            available: "0: llvmpipe".into(),
+        };
+        assert_eq!(unknown.exit_code(), 2);
+        assert_eq!(Error::NoAdapter.exit_code(), 1);
+        assert_eq!(Error::VerificationFailed("x".into()).exit_code(), 1);
+    }
+
+    #[test]
+    fn no_adapter_says_how_to_get_lavapipe() {
+        assert!(Error::NoAdapter.to_string().contains("mesa-vulkan-drivers"));
+    }
+}

@@ -1,0 +1,282 @@
+//! Adapter discovery and the `--device` selector.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// What `mwbench devices` shows for one adapter, and what a result file
+/// records about the device it ran on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdapterSummary {
+    /// Position in the list wgpu returns for all backends; `--device N` uses it.
+    pub index: usize,
+    pub name: String,
+    /// PCI vendor id (0x10de NVIDIA, 0x1002 AMD, 0x8086 Intel, 0x10005 Mesa).
+    pub vendor_id: u32,
+    /// `discrete`, `integrated`, `virtual`, `cpu` or `other`.
+    pub device_type: String,
+    /// `vulkan`, `metal`, `dx12` or `gl`.
+    pub backend: String,
+    pub driver: String,
+    pub driver_info: String,
+    /// Empty where the backend does not report it.
+    pub pci_bus_id: String,
+    pub timestamp_queries: bool,
+    pub shader_f16: bool,
+    pub subgroups: bool,
+    /// Subgroup sizes the adapter may use, `[min, max]`.
+    pub subgroup_sizes: [u32; 2],
+    pub limits: Limits,
+}
+
+/// The limits that decide how large a kernel's buffers and workgroups may be.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Limits {
+    pub max_buffer_size: u64,
+    pub max_storage_buffer_binding_size: u64,
+    pub max_compute_workgroup_storage_size: u32,
+    pub max_compute_invocations_per_workgroup: u32,
+    pub max_compute_workgroups_per_dimension: u32,
+}
+
+impl AdapterSummary {
+    /// Reads what an adapter reports about itself.
+    pub fn of(index: usize, adapter: &wgpu::Adapter) -> Self {
+        let info = adapter.get_info();
+        let features = adapter.features();
+        let limits = adapter.limits();
+        AdapterSummary {
+            index,
+            name: info.name,
+            vendor_id: info.vendor,
+            device_type: device_type_name(info.device_type).to_string(),
+            backend: info.backend.to_str().to_string(),
+            driver: info.driver,
+            driver_info: info.driver_info,
+            pci_bus_id: info.device_pci_bus_id,
+            timestamp_queries: features.contains(wgpu::Features::TIMESTAMP_QUERY),
+            shader_f16: features.contains(wgpu::Features::SHADER_F16),
+            subgroups: features.contains(wgpu::Features::SUBGROUP),
+            subgroup_sizes: [info.subgroup_min_size, info.subgroup_max_size],
+            limits: Limits {
+                max_buffer_size: limits.max_buffer_size,
+                max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
+                max_compute_workgroup_storage_size: limits.max_compute_workgroup_storage_size,
+                max_compute_invocations_per_workgroup: limits.max_compute_invocations_per_workgroup,
+                max_compute_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
+            },
+        }
+    }
+
+    /// `"0: llvmpipe (LLVM 15.0.6, 256 bits) [vulkan, cpu]"`, as error
+    /// messages and tables name an adapter.
+    pub fn label(&self) -> String {
+        format!(
+            "{}: {} [{}, {}]",
+            self.index, self.name, self.backend, self.device_type
+        )
+    }
+
+    /// How strongly the default selection prefers this adapter: real GPUs
+    /// first, and native backends before GL, which lacks timestamp queries
+    /// and most limits.
+    fn preference(&self) -> (u8, u8) {
+        let kind = match self.device_type.as_str() {
+            "discrete" => 0,
+            "integrated" => 1,
+            "virtual" => 2,
+            "cpu" => 3,
+            _ => 4,
+        };
+        let backend = u8::from(self.backend == "gl");
+        (kind, backend)
+    }
+}
+
+fn device_type_name(device_type: wgpu::DeviceType) -> &'static str {
+    match device_type {
+        wgpu::DeviceType::DiscreteGpu => "discrete",
+        wgpu::DeviceType::IntegratedGpu => "integrated",
+        wgpu::DeviceType::VirtualGpu => "virtual",
+        wgpu::DeviceType::Cpu => "cpu",
+        wgpu::DeviceType::Other => "other",
+    }
+}
+
+/// The `--device` argument: which adapters a command runs on.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum DeviceSelector {
+    /// The first discrete GPU, else integrated, else any adapter.
+    #[default]
+    Default,
+    /// Every adapter wgpu sees.
+    All,
+    /// The adapter at this index in `mwbench devices`.
+    Index(usize),
+    /// Adapters whose name contains this text (case-insensitive).
+    Name(String),
+}
+
+impl std::str::FromStr for DeviceSelector {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err("expected an adapter index, part of its name, or 'all'".into());
+        }
+        Ok(if text.eq_ignore_ascii_case("all") {
+            DeviceSelector::All
+        } else if let Ok(index) = text.parse() {
+            DeviceSelector::Index(index)
+        } else {
+            DeviceSelector::Name(text.to_string())
+        })
+    }
+}
+
+/// The summary of each adapter, indexed by position.
+pub fn summaries(adapters: &[wgpu::Adapter]) -> Vec<AdapterSummary> {
+    adapters
+        .iter()
+        .enumerate()
+        .map(|(i, a)| AdapterSummary::of(i, a))
+        .collect()
+}
+
+/// Every adapter wgpu sees on every backend, in a stable order.
+pub fn enumerate() -> Vec<wgpu::Adapter> {
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+    pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
+}
+
+/// The adapters `selector` names, with their summaries.
+pub fn selected(selector: &DeviceSelector) -> Result<Vec<(wgpu::Adapter, AdapterSummary)>> {
+    let adapters = enumerate();
+    let summaries = summaries(&adapters);
+    let chosen = select(&summaries, selector)?;
+    Ok(adapters
+        .into_iter()
+        .zip(summaries)
+        .filter(|(_, s)| chosen.contains(&s.index))
+        .collect())
+}
+
+/// Picks the adapters `selector` names out of `adapters` (as returned by
+/// [`enumerate`]); returns their indices.
+pub fn select(summaries: &[AdapterSummary], selector: &DeviceSelector) -> Result<Vec<usize>> {
+    if summaries.is_empty() {
+        return Err(Error::NoAdapter);
+    }
+    let chosen: Vec<usize> = match selector {
+        DeviceSelector::All => summaries.iter().map(|s| s.index).collect(),
+        DeviceSelector::Default => summaries
+            .iter()
+            .min_by_key(|s| (s.preference(), s.index))
+            .map(|s| s.index)
+            .into_iter()
+            .collect(),
+        DeviceSelector::Index(index) => summaries
+            .iter()
+            .filter(|s| s.index == *index)
+            .map(|s| s.index)
+            .collect(),
+        DeviceSelector::Name(part) => {
+            let part = part.to_lowercase();
+            summaries
+                .iter()
+                .filter(|s| s.name.to_lowercase().contains(&part))
+                .map(|s| s.index)
+                .collect()
+        }
+    };
+    if chosen.is_empty() {
+        let wanted = match selector {
+            DeviceSelector::Index(i) => i.to_string(),
+            DeviceSelector::Name(name) => name.clone(),
+            _ => unreachable!("'all' and the default always match when adapters exist"),
+        };
+        let available = summaries
+            .iter()
+            .map(AdapterSummary::label)
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(Error::UnknownAdapter { wanted, available });
+    }
+    Ok(chosen)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(index: usize, name: &str, device_type: &str, backend: &str) -> AdapterSummary {
+        AdapterSummary {
+            index,
+            name: name.into(),
+            vendor_id: 0,
+            device_type: device_type.into(),
+            backend: backend.into(),
+            driver: String::new(),
+            driver_info: String::new(),
+            pci_bus_id: String::new(),
+            timestamp_queries: false,
+            shader_f16: false,
+            subgroups: false,
+            subgroup_sizes: [0, 0],
+            limits: Limits {
+                max_buffer_size: 0,
+                max_storage_buffer_binding_size: 0,
+                max_compute_workgroup_storage_size: 0,
+                max_compute_invocations_per_workgroup: 0,
+                max_compute_workgroups_per_dimension: 0,
+            },
+        }
+    }
+
+    fn machine() -> Vec<AdapterSummary> {
+        vec![
+            summary(0, "llvmpipe", "cpu", "vulkan"),
+            summary(1, "Intel UHD 770", "integrated", "vulkan"),
+            summary(2, "NVIDIA H100 80GB HBM3", "discrete", "gl"),
+            summary(3, "NVIDIA H100 80GB HBM3", "discrete", "vulkan"),
+        ]
+    }
+
+    #[test]
+    fn default_prefers_discrete_then_native_backend() {
+        assert_eq!(select(&machine(), &DeviceSelector::Default).unwrap(), [3]);
+        let no_discrete = &machine()[..2];
+        assert_eq!(select(no_discrete, &DeviceSelector::Default).unwrap(), [1]);
+        assert_eq!(
+            select(&machine()[..1], &DeviceSelector::Default).unwrap(),
+            [0]
+        );
+    }
+
+    #[test]
+    fn selects_by_index_name_and_all() {
+        let m = machine();
+        assert_eq!(select(&m, &"1".parse().unwrap()).unwrap(), [1]);
+        assert_eq!(select(&m, &"h100".parse().unwrap()).unwrap(), [2, 3]);
+        assert_eq!(select(&m, &"ALL".parse().unwrap()).unwrap(), [0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn unknown_adapter_lists_what_exists() {
+        let err = select(&machine(), &"radeon".parse().unwrap()).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("'radeon'"), "{text}");
+        assert!(text.contains("0: llvmpipe [vulkan, cpu]"), "{text}");
+        assert_eq!(err.exit_code(), 2);
+        assert!(select(&machine(), &"9".parse().unwrap()).is_err());
+    }
+
+    #[test]
+    fn no_adapter_is_its_own_error() {
+        assert!(matches!(
+            select(&[], &DeviceSelector::Default),
+            Err(Error::NoAdapter)
+        ));
+    }
+}

@@ -1,0 +1,233 @@
+//! The device opened on one adapter: pipelines, buffers, and the one place
+//! that submits work and waits for it.
+
+use std::borrow::Cow;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use super::adapters::AdapterSummary;
+use super::timing::{TimestampQueries, TimingMethod};
+use crate::{Error, Result};
+
+/// One kernel launch: a pipeline, its bind group and the workgroup grid.
+pub struct Dispatch<'a> {
+    pub pipeline: &'a wgpu::ComputePipeline,
+    pub bind_group: &'a wgpu::BindGroup,
+    pub workgroups: [u32; 3],
+}
+
+/// A buffer-to-buffer copy queued after a dispatch in the same submission
+/// (typically a storage buffer into a mappable readback buffer).
+pub struct BufferCopy<'a> {
+    pub from: &'a wgpu::Buffer,
+    pub to: &'a wgpu::Buffer,
+    pub bytes: u64,
+}
+
+/// A device and queue on one adapter, with what is needed to time kernels.
+pub struct Gpu {
+    pub summary: AdapterSummary,
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    timestamps: Option<TimestampQueries>,
+    /// Errors wgpu reports outside an error scope (device lost, validation
+    /// in a submit); checked after every submission instead of panicking.
+    uncaptured: Arc<Mutex<Option<String>>>,
+}
+
+impl Gpu {
+    /// Opens a device with the adapter's own limits (wgpu's defaults would
+    /// cap storage bindings at 128 MiB) and timestamp queries where offered.
+    pub fn open(adapter: &wgpu::Adapter, summary: AdapterSummary) -> Result<Self> {
+        let wanted = wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SHADER_F16;
+        let features = adapter.features() & wanted;
+        let descriptor = wgpu::DeviceDescriptor {
+            label: Some("mwbench"),
+            required_features: features,
+            required_limits: adapter.limits(),
+            ..Default::default()
+        };
+        let (device, queue) =
+            pollster::block_on(adapter.request_device(&descriptor)).map_err(|e| Error::Gpu {
+                adapter: summary.label(),
+                message: format!("cannot open the device: {e}"),
+            })?;
+        let uncaptured = Arc::new(Mutex::new(None));
+        let slot = Arc::clone(&uncaptured);
+        device.on_uncaptured_error(Arc::new(move |error: wgpu::Error| {
+            let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+            slot.get_or_insert_with(|| error.to_string());
+        }));
+        let timestamps = features
+            .contains(wgpu::Features::TIMESTAMP_QUERY)
+            .then(|| TimestampQueries::new(&device, queue.get_timestamp_period()));
+        Ok(Gpu {
+            summary,
+            device,
+            queue,
+            timestamps,
+            uncaptured,
+        })
+    }
+
+    /// How dispatches on this device are timed.
+    pub fn timing_method(&self) -> TimingMethod {
+        if self.timestamps.is_some() {
+            TimingMethod::GpuTimestamps
+        } else {
+            TimingMethod::HostClock
+        }
+    }
+
+    /// An error about this device.
+    pub fn error(&self, message: impl Into<String>) -> Error {
+        Error::Gpu {
+            adapter: self.summary.label(),
+            message: message.into(),
+        }
+    }
+
+    /// Compiles a WGSL compute shader, with values for its `override`
+    /// constants; a compile or validation error comes back as an error.
+    pub fn compute_pipeline(
+        &self,
+        label: &str,
+        wgsl: &str,
+        entry_point: &str,
+        constants: &[(&str, f64)],
+    ) -> Result<wgpu::ComputePipeline> {
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = self
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(label),
+                source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(wgsl)),
+            });
+        let pipeline = self
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(label),
+                layout: None,
+                module: &module,
+                entry_point: Some(entry_point),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants,
+                    ..Default::default()
+                },
+                cache: None,
+            });
+        match pollster::block_on(scope.pop()) {
+            Some(error) => Err(self.error(format!("shader '{label}' does not compile: {error}"))),
+            None => Ok(pipeline),
+        }
+    }
+
+    /// A buffer of `bytes` bytes with the given usages.
+    pub fn buffer(&self, label: &str, bytes: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: bytes,
+            usage,
+            mapped_at_creation: false,
+        })
+    }
+
+    /// A buffer the host can map to read what a kernel wrote.
+    pub fn readback_buffer(&self, label: &str, bytes: u64) -> wgpu::Buffer {
+        self.buffer(
+            label,
+            bytes,
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        )
+    }
+
+    /// Turns a one-dimensional count of workgroups into a grid that stays
+    /// within the per-dimension limit; kernels must ignore the few extra
+    /// invocations the rounding adds.
+    pub fn workgroup_grid(&self, workgroups: u64) -> [u32; 3] {
+        let max = u64::from(
+            self.summary
+                .limits
+                .max_compute_workgroups_per_dimension
+                .max(1),
+        );
+        let x = workgroups.clamp(1, max);
+        let y = workgroups.div_ceil(x).max(1);
+        [x as u32, y.min(max) as u32, 1]
+    }
+
+    /// Runs one dispatch followed by `copies`, waits for it, and returns the
+    /// kernel's time in seconds: from GPU timestamps around the compute pass
+    /// where the adapter has them, else a host clock around the submission.
+    pub fn run_timed(&self, dispatch: &Dispatch, copies: &[BufferCopy]) -> Result<f64> {
+        let mut encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: None,
+                timestamp_writes: self.timestamps.as_ref().map(TimestampQueries::pass_writes),
+            });
+            pass.set_pipeline(dispatch.pipeline);
+            pass.set_bind_group(0, dispatch.bind_group, &[]);
+            let [x, y, z] = dispatch.workgroups;
+            pass.dispatch_workgroups(x, y, z);
+        }
+        for copy in copies {
+            encoder.copy_buffer_to_buffer(copy.from, 0, copy.to, 0, copy.bytes);
+        }
+        if let Some(timestamps) = &self.timestamps {
+            timestamps.resolve(&mut encoder);
+        }
+        let started = Instant::now();
+        self.queue.submit([encoder.finish()]);
+        self.wait()?;
+        let host_seconds = started.elapsed().as_secs_f64();
+        match &self.timestamps {
+            Some(timestamps) => {
+                let bytes = self.read(timestamps.readback())?;
+                // A kernel shorter than one tick reads as zero: fall back to
+                // the host clock rather than report an infinite rate.
+                let gpu_seconds = timestamps.seconds(&bytes);
+                Ok(if gpu_seconds > 0.0 {
+                    gpu_seconds
+                } else {
+                    host_seconds
+                })
+            }
+            None => Ok(host_seconds),
+        }
+    }
+
+    /// Maps a readback buffer and returns its bytes.
+    pub fn read(&self, buffer: &wgpu::Buffer) -> Result<Vec<u8>> {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        buffer.map_async(wgpu::MapMode::Read, .., move |outcome| {
+            let _ = sender.send(outcome);
+        });
+        self.wait()?;
+        match receiver.recv() {
+            Ok(Ok(())) => {}
+            _ => return Err(self.error("cannot map a readback buffer")),
+        }
+        let bytes = buffer
+            .get_mapped_range(..)
+            .map_err(|e| self.error(format!("cannot read a mapped buffer: {e}")))?
+            .to_vec();
+        buffer.unmap();
+        Ok(bytes)
+    }
+
+    /// Blocks until the queue is idle, then reports any error the device
+    /// raised meanwhile.
+    fn wait(&self) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| self.error(format!("waiting for the GPU failed: {e}")))?;
+        let mut slot = self.uncaptured.lock().unwrap_or_else(|p| p.into_inner());
+        match slot.take() {
+            Some(message) => Err(self.error(message)),
+            None => Ok(()),
+        }
+    }
+}

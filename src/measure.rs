@@ -1,0 +1,201 @@
+//! How a workload is sampled: calibrate the size of one sample, warm up,
+//! then repeat until the time budget is spent, and summarise the samples.
+
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::Result;
+
+/// How long to measure, decided once from `--duration` and `--quick`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SamplePlan {
+    /// Time spent on measured samples, after calibration and warm-up.
+    pub measure: Duration,
+    /// Time spent running the kernel before the first measured sample, so
+    /// that clocks, caches and the shader compiler have settled.
+    pub warm_up: Duration,
+    /// How long one sample should take; the work per sample grows until it does.
+    pub sample: Duration,
+    /// Fewest measured samples, whatever the duration.
+    pub min_samples: usize,
+    /// Most measured samples, so very fast kernels do not spin for ever.
+    pub max_samples: usize,
+}
+
+impl SamplePlan {
+    /// Default: 10 s of samples of about 0.25 s each after 1 s of warm-up.
+    pub fn standard() -> Self {
+        SamplePlan {
+            measure: Duration::from_secs(10),
+            warm_up: Duration::from_secs(1),
+            sample: Duration::from_millis(250),
+            min_samples: 10,
+            max_samples: 1000,
+        }
+    }
+
+    /// `--quick`: enough to check that everything works, in about a second.
+    pub fn quick() -> Self {
+        SamplePlan {
+            measure: Duration::from_millis(600),
+            warm_up: Duration::from_millis(100),
+            sample: Duration::from_millis(100),
+            min_samples: 3,
+            max_samples: 1000,
+        }
+    }
+
+    /// The plan for `--duration SECONDS` of measured samples.
+    pub fn with_duration(mut self, seconds: f64) -> Self {
+        self.measure = Duration::from_secs_f64(seconds);
+        self
+    }
+}
+
+/// One timed execution of a workload: how much work it did and how long the
+/// kernel took.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    pub work: f64,
+    pub seconds: f64,
+}
+
+impl Sample {
+    /// Work per second.
+    pub fn rate(&self) -> f64 {
+        self.work / self.seconds
+    }
+}
+
+/// Runs `one` (given a work size) through the plan: grows the size until a
+/// sample takes about `plan.sample`, warms up, then collects the measured
+/// samples. `progress` gets the fraction of the measuring done.
+///
+/// `max_size` bounds the work size; `one` must verify what its kernel wrote
+/// and return an error on any mismatch, which ends the loop.
+pub fn sample_loop(
+    plan: &SamplePlan,
+    initial_size: u64,
+    max_size: u64,
+    mut one: impl FnMut(u64) -> Result<Sample>,
+    mut progress: impl FnMut(f64),
+) -> Result<Vec<Sample>> {
+    let target = plan.sample.as_secs_f64();
+    let mut size = initial_size.clamp(1, max_size);
+    // Calibration doubles as the first part of the warm-up.
+    let warm_up_started = Instant::now();
+    loop {
+        let sample = one(size)?;
+        if sample.seconds >= target * 0.5 || size >= max_size {
+            break;
+        }
+        let factor = (target / sample.seconds.max(1e-9)).clamp(2.0, 16.0);
+        size = ((size as f64 * factor) as u64).clamp(1, max_size);
+    }
+    while warm_up_started.elapsed() < plan.warm_up {
+        one(size)?;
+    }
+    let mut samples = Vec::new();
+    let started = Instant::now();
+    let budget = plan.measure.as_secs_f64();
+    while samples.len() < plan.max_samples
+        && (samples.len() < plan.min_samples || started.elapsed() < plan.measure)
+    {
+        samples.push(one(size)?);
+        let by_time = started.elapsed().as_secs_f64() / budget.max(1e-9);
+        let by_count = samples.len() as f64 / plan.min_samples as f64;
+        progress(by_time.min(by_count).min(1.0));
+    }
+    Ok(samples)
+}
+
+/// Median and spread of a set of samples, in their unit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    pub count: usize,
+}
+
+impl Summary {
+    /// Summarises `values`; `None` when there are none or one is not finite.
+    pub fn of(values: &[f64]) -> Option<Self> {
+        if values.is_empty() || values.iter().any(|v| !v.is_finite()) {
+            return None;
+        }
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let n = sorted.len();
+        let median = if n % 2 == 1 {
+            sorted[n / 2]
+        } else {
+            (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+        };
+        Some(Summary {
+            median,
+            min: sorted[0],
+            max: sorted[n - 1],
+            count: n,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        let s = Summary::of(&[3.0, 1.0, 2.0]).unwrap();
+        assert_eq!((s.median, s.min, s.max, s.count), (2.0, 1.0, 3.0, 3));
+        assert_eq!(Summary::of(&[4.0, 1.0, 2.0, 3.0]).unwrap().median, 2.5);
+        assert_eq!(Summary::of(&[]), None);
+        assert_eq!(Summary::of(&[1.0, f64::NAN]), None);
+    }
+
+    /// A fake kernel whose time is proportional to its size: calibration must
+    /// grow the size until a sample lasts about the planned time.
+    #[test]
+    fn calibration_grows_samples_to_the_planned_length() {
+        let plan = SamplePlan {
+            measure: Duration::ZERO,
+            warm_up: Duration::ZERO,
+            sample: Duration::from_millis(100),
+            min_samples: 4,
+            max_samples: 10,
+        };
+        let mut sizes = Vec::new();
+        let samples = sample_loop(
+            &plan,
+            1,
+            u64::MAX,
+            |size| {
+                sizes.push(size);
+                Ok(Sample {
+                    work: size as f64,
+                    seconds: size as f64 * 1e-6,
+                })
+            },
+            |_| {},
+        )
+        .unwrap();
+        assert_eq!(samples.len(), 4);
+        assert!(samples.iter().all(|s| s.seconds >= 0.05), "{samples:?}");
+        assert!(samples.iter().all(|s| (s.rate() - 1e6).abs() < 1e-3));
+    }
+
+    #[test]
+    fn a_failing_sample_ends_the_loop_with_its_error() {
+        let plan = SamplePlan::quick();
+        let outcome = sample_loop(
+            &plan,
+            1,
+            10,
+            |_| Err(crate::Error::VerificationFailed("mismatch".into())),
+            |_| {},
+        );
+        assert!(outcome.is_err());
+    }
+}

@@ -1,0 +1,163 @@
+//! Tables for `mwbench run` and `mwbench devices`.
+
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+
+use crate::gpu::AdapterSummary;
+use crate::power::Provenance;
+use crate::results::{ResultFile, Status};
+
+/// `value` with an SI prefix and three significant digits: `42.1 M`.
+pub fn si(value: f64, unit: &str) -> String {
+    let prefixes = [(1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")];
+    let (scaled, prefix) = prefixes
+        .iter()
+        .find(|(scale, _)| value.abs() >= *scale)
+        .map_or((value, ""), |(scale, prefix)| (value / scale, *prefix));
+    let digits = if scaled.abs() >= 100.0 {
+        0
+    } else if scaled.abs() >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{scaled:.digits$} {prefix}{unit}")
+}
+
+fn table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_style(UTF8_FULL_CONDENSED)
+        .set_header(header.to_vec());
+    table
+}
+
+/// The table `mwbench run` prints for one result file.
+pub fn run_table(file: &ResultFile) -> String {
+    let mut t = table(&[
+        "workload",
+        "status",
+        "median",
+        "min .. max",
+        "samples",
+        "power",
+        "efficiency",
+    ]);
+    for result in &file.results {
+        let unit = result.throughput.unit.as_str();
+        let (median, spread, samples) = match (result.status, result.summary()) {
+            (Status::Ok, Some(s)) => (
+                si(s.median, unit),
+                format!("{} .. {}", si(s.min, ""), si(s.max, "")),
+                s.count.to_string(),
+            ),
+            _ => ("FAILED".into(), "-".into(), "-".into()),
+        };
+        let power = match (result.power.watts, result.power.provenance) {
+            (Some(w), Provenance::Estimated) => format!("~{w:.0} W (estimate)"),
+            (Some(w), provenance) => format!("{w:.0} W ({})", provenance_word(provenance)),
+            (None, _) => "-".into(),
+        };
+        let efficiency = result
+            .efficiency
+            .iter()
+            .map(|f| si(f.value, &f.unit))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let status = match result.status {
+            Status::Ok => "verified",
+            Status::Failed => "FAILED",
+        };
+        t.add_row(vec![
+            result.workload.clone(),
+            status.into(),
+            median,
+            spread,
+            samples,
+            power,
+            if efficiency.is_empty() {
+                "-".into()
+            } else {
+                efficiency
+            },
+        ]);
+    }
+    let mut text = format!(
+        "{} [{}, {}] on {}, timing: {:?}\n{t}\n",
+        file.device.name,
+        file.device.backend,
+        file.device.device_type,
+        file.machine.hostname,
+        file.device.timing
+    );
+    for result in file.results.iter().filter(|r| r.status == Status::Failed) {
+        text.push_str(&format!("{} failed: {}\n", result.workload, result.check));
+    }
+    text
+}
+
+fn provenance_word(provenance: Provenance) -> &'static str {
+    match provenance {
+        Provenance::Sensor => "sensor",
+        Provenance::External => "meter",
+        Provenance::User => "user",
+        Provenance::Estimated => "estimate",
+        Provenance::None => "none",
+    }
+}
+
+/// The table `mwbench devices` prints.
+pub fn devices_table(adapters: &[AdapterSummary]) -> String {
+    let mut t = table(&[
+        "#", "name", "type", "backend", "driver", "vendor", "pci bus", "features", "limits",
+    ]);
+    for a in adapters {
+        let mut features = Vec::new();
+        if a.timestamp_queries {
+            features.push("timestamps".to_string());
+        }
+        if a.shader_f16 {
+            features.push("f16".to_string());
+        }
+        if a.subgroups {
+            features.push(format!(
+                "subgroups {}-{}",
+                a.subgroup_sizes[0], a.subgroup_sizes[1]
+            ));
+        }
+        let limits = format!(
+            "buffer {}\nstorage binding {}\nworkgroup storage {}",
+            si(a.limits.max_buffer_size as f64, "B"),
+            si(a.limits.max_storage_buffer_binding_size as f64, "B"),
+            si(f64::from(a.limits.max_compute_workgroup_storage_size), "B"),
+        );
+        t.add_row(vec![
+            a.index.to_string(),
+            a.name.clone(),
+            a.device_type.clone(),
+            a.backend.clone(),
+            format!("{} {}", a.driver, a.driver_info).trim().to_string(),
+            format!("{:#06x}", a.vendor_id),
+            if a.pci_bus_id.is_empty() {
+                "-".into()
+            } else {
+                a.pci_bus_id.clone()
+            },
+            features.join("\n"),
+            limits,
+        ]);
+    }
+    format!("{t}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn si_prefixes_keep_three_digits() {
+        assert_eq!(si(42_130_000.0, "H/s"), "42.1 MH/s");
+        assert_eq!(si(1.5e12, "H/s"), "1.50 TH/s");
+        assert_eq!(si(999.0, "W"), "999 W");
+        assert_eq!(si(0.5, "H/J"), "0.50 H/J");
+    }
+}

@@ -1,0 +1,332 @@
+//! Result schema v1: what `mwbench run` writes, one file per adapter.
+
+use serde::{Deserialize, Serialize};
+
+use crate::gpu::{AdapterSummary, TimingMethod};
+use crate::measure::{SamplePlan, Summary};
+use crate::power::PowerReading;
+use crate::workloads::{Measurement, Unit};
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One result file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultFile {
+    pub schema_version: u32,
+    pub mwbench_version: String,
+    /// RFC 3339, UTC.
+    pub created: String,
+    pub machine: Machine,
+    pub device: ResultDevice,
+    pub settings: Settings,
+    pub results: Vec<WorkloadResult>,
+}
+
+/// The host the run happened on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Machine {
+    pub hostname: String,
+    pub os: String,
+    pub cpu: String,
+}
+
+impl Machine {
+    /// Describes this host.
+    pub fn current() -> Self {
+        Machine {
+            hostname: gethostname::gethostname().to_string_lossy().into_owned(),
+            os: os_description(),
+            cpu: cpu_description(),
+        }
+    }
+}
+
+fn os_description() -> String {
+    let pretty = std::fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+                .map(|v| v.trim_matches('"').to_string())
+        });
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .ok()
+        .map(|k| k.trim().to_string());
+    match (pretty, kernel) {
+        (Some(p), Some(k)) => format!("{p} (Linux {k})"),
+        (Some(p), None) => p,
+        _ => std::env::consts::OS.to_string(),
+    }
+}
+
+fn cpu_description() -> String {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        });
+    let model = model.unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    format!("{model} ({threads} threads)")
+}
+
+/// The adapter the results were measured on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultDevice {
+    pub name: String,
+    pub backend: String,
+    pub device_type: String,
+    pub driver: String,
+    pub driver_info: String,
+    pub vendor_id: u32,
+    pub pci_bus_id: String,
+    pub timing: TimingMethod,
+}
+
+impl ResultDevice {
+    pub fn new(adapter: &AdapterSummary, timing: TimingMethod) -> Self {
+        ResultDevice {
+            name: adapter.name.clone(),
+            backend: adapter.backend.clone(),
+            device_type: adapter.device_type.clone(),
+            driver: adapter.driver.clone(),
+            driver_info: adapter.driver_info.clone(),
+            vendor_id: adapter.vendor_id,
+            pci_bus_id: adapter.pci_bus_id.clone(),
+            timing,
+        }
+    }
+}
+
+/// How the run was sampled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    pub quick: bool,
+    pub measure_seconds: f64,
+    pub warm_up_seconds: f64,
+    pub sample_seconds: f64,
+    pub min_samples: usize,
+}
+
+impl Settings {
+    pub fn new(plan: &SamplePlan, quick: bool) -> Self {
+        Settings {
+            quick,
+            measure_seconds: plan.measure.as_secs_f64(),
+            warm_up_seconds: plan.warm_up.as_secs_f64(),
+            sample_seconds: plan.sample.as_secs_f64(),
+            min_samples: plan.min_samples,
+        }
+    }
+}
+
+/// Whether a workload produced a figure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Measured, and its output matched the CPU reference.
+    Ok,
+    /// Its output did not match, or the GPU failed: no figure.
+    Failed,
+}
+
+/// A number with its unit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Figure {
+    pub value: f64,
+    pub unit: String,
+}
+
+/// Throughput: the median of the samples, `null` when the workload failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Throughput {
+    pub value: Option<f64>,
+    pub unit: Unit,
+}
+
+/// One workload's outcome on the device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadResult {
+    pub workload: String,
+    pub status: Status,
+    pub params: serde_json::Map<String, serde_json::Value>,
+    pub throughput: Throughput,
+    /// Every measured sample, in the throughput's unit.
+    pub samples: Vec<f64>,
+    /// True only when the kernel's output matched the CPU reference.
+    pub verified: bool,
+    /// What was checked, or why the workload failed.
+    pub check: String,
+    pub power: PowerReading,
+    /// Throughput per watt, in the field's units; empty without watts.
+    pub efficiency: Vec<Figure>,
+}
+
+impl WorkloadResult {
+    /// A verified measurement with its power reading.
+    pub fn measured(
+        workload: &str,
+        unit: Unit,
+        measurement: Measurement,
+        power: PowerReading,
+    ) -> Self {
+        let samples = measurement.rates(unit);
+        let median = Summary::of(&samples).map(|s| s.median);
+        let efficiency = match (median, power.watts) {
+            (Some(rate), Some(watts)) if watts > 0.0 => efficiency(unit, rate, watts),
+            _ => Vec::new(),
+        };
+        WorkloadResult {
+            workload: workload.to_string(),
+            status: Status::Ok,
+            params: measurement.params,
+            throughput: Throughput {
+                value: median,
+                unit,
+            },
+            samples,
+            verified: true,
+            check: measurement.check,
+            power,
+            efficiency,
+        }
+    }
+
+    /// A workload that failed: no figure, and the reason.
+    pub fn failed(workload: &str, unit: Unit, reason: String, power: PowerReading) -> Self {
+        WorkloadResult {
+            workload: workload.to_string(),
+            status: Status::Failed,
+            params: serde_json::Map::new(),
+            throughput: Throughput { value: None, unit },
+            samples: Vec::new(),
+            verified: false,
+            check: reason,
+            power,
+            efficiency: Vec::new(),
+        }
+    }
+
+    /// Median, min and max of the samples.
+    pub fn summary(&self) -> Option<Summary> {
+        Summary::of(&self.samples)
+    }
+}
+
+/// Per-watt figures for a throughput `rate` (in `unit`) at `watts`.
+fn efficiency(unit: Unit, rate: f64, watts: f64) -> Vec<Figure> {
+    let mut figures = vec![Figure {
+        value: rate / watts,
+        unit: unit.per_joule().to_string(),
+    }];
+    if unit == Unit::HashesPerSecond {
+        // Miners quote joules per terahash: W / (TH/s).
+        figures.push(Figure {
+            value: watts / (rate / 1e12),
+            unit: "J/TH".into(),
+        });
+    }
+    figures
+}
+
+impl ResultFile {
+    /// Pretty JSON, as written to disk.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("result files always serialise")
+    }
+
+    /// Parses a result file.
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::Sample;
+    use crate::power::Provenance;
+
+    fn example() -> ResultFile {
+        let measurement = Measurement {
+            params: serde_json::Map::from_iter([("bits".to_string(), "1b04864c".into())]),
+            samples: vec![
+                Sample {
+                    work: 4.2e7,
+                    seconds: 1.0,
+                },
+                Sample {
+                    work: 4.0e7,
+                    seconds: 1.0,
+                },
+                Sample {
+                    work: 1.0,
+                    seconds: 3.0,
+                },
+            ],
+            check: "found the real nonce".into(),
+        };
+        let power = PowerReading {
+            provenance: Provenance::User,
+            source: "--watts".into(),
+            watts: Some(200.0),
+        };
+        ResultFile {
+            schema_version: SCHEMA_VERSION,
+            mwbench_version: "0.1.0".into(),
+            created: "2026-11-25T10:00:00Z".into(),
+            machine: Machine::current(),
+            device: ResultDevice {
+                name: "llvmpipe (LLVM 15.0.6, 256 bits)".into(),
+                backend: "vulkan".into(),
+                device_type: "cpu".into(),
+                driver: "llvmpipe".into(),
+                driver_info: "Mesa 22.3.6".into(),
+                vendor_id: 0x10005,
+                pci_bus_id: String::new(),
+                timing: TimingMethod::GpuTimestamps,
+            },
+            settings: Settings::new(&SamplePlan::quick(), true),
+            results: vec![
+                WorkloadResult::measured(
+                    "sha256d",
+                    Unit::HashesPerSecond,
+                    measurement,
+                    power.clone(),
+                ),
+                WorkloadResult::failed("sha256d", Unit::HashesPerSecond, "mismatch".into(), power),
+            ],
+        }
+    }
+
+    #[test]
+    fn json_round_trips_to_the_same_value() {
+        let file = example();
+        let text = file.to_json();
+        assert_eq!(ResultFile::from_json(&text).unwrap(), file);
+    }
+
+    #[test]
+    fn schema_fields_are_where_readers_expect_them() {
+        let value: serde_json::Value = serde_json::from_str(&example().to_json()).unwrap();
+        assert_eq!(value["schema_version"], 1);
+        let ok = &value["results"][0];
+        assert_eq!(ok["throughput"]["unit"], "H/s");
+        assert_eq!(ok["throughput"]["value"], 4.0e7);
+        assert_eq!(ok["samples"].as_array().unwrap().len(), 3);
+        assert_eq!(ok["verified"], true);
+        assert_eq!(ok["power"]["provenance"], "user");
+        assert_eq!(ok["efficiency"][0]["unit"], "H/J");
+        assert_eq!(ok["efficiency"][0]["value"], 2.0e5);
+        // 200 W at 40 MH/s is 5e6 J/TH.
+        assert_eq!(ok["efficiency"][1]["value"], 5.0e6);
+        let failed = &value["results"][1];
+        assert_eq!(failed["status"], "failed");
+        assert_eq!(failed["throughput"]["value"], serde_json::Value::Null);
+        assert_eq!(failed["verified"], false);
+    }
+}

@@ -1,0 +1,147 @@
+//! `sha256d`: bitcoin's double SHA-256 nonce search, as miners compute it.
+//!
+//! Each run first proves the kernel on real blocks (it must find their
+//! nonces in a window of candidates), then measures the hash rate on a real
+//! header at its real target, re-hashing every hit on the CPU.
+
+pub mod header;
+pub mod search;
+
+use serde_json::json;
+
+pub use header::{BLOCK_100000, BLOCK_125552, BlockHash, BlockHeader, GENESIS, KnownBlock, Target};
+pub use search::{Hit, NonceSearch, Scan, Tuning};
+
+use super::{Measurement, Unit, Workload};
+use crate::gpu::Gpu;
+use crate::measure::{Sample, SamplePlan, sample_loop};
+use crate::{Error, Result};
+
+/// Nonces scanned around each known block's nonce before measuring.
+const CHECK_WINDOW: u64 = 1 << 20;
+
+/// The `sha256d` workload.
+#[derive(Debug, Clone, Default)]
+pub struct Sha256d {
+    pub tuning: Tuning,
+}
+
+impl Workload for Sha256d {
+    fn name(&self) -> &'static str {
+        "sha256d"
+    }
+
+    fn description(&self) -> &'static str {
+        "bitcoin block-header nonce search (double SHA-256), checked on real blocks"
+    }
+
+    fn unit(&self) -> Unit {
+        Unit::HashesPerSecond
+    }
+
+    fn run(
+        &self,
+        gpu: &Gpu,
+        plan: &SamplePlan,
+        progress: &mut dyn FnMut(f64),
+    ) -> Result<Measurement> {
+        for block in [GENESIS, BLOCK_125552] {
+            check_finds_block(gpu, &block, self.tuning)?;
+        }
+        // Measure on block 100000's header at its real target: the work per
+        // nonce is the same for any header, and any hit is re-checked.
+        let block = BLOCK_100000;
+        let header = block.header();
+        let target = Target::from_bits(header.bits()).map_err(Error::VerificationFailed)?;
+        let search = NonceSearch::new(gpu, &header, &target, self.tuning)?;
+        let mut next_start: u64 = 0;
+        let samples = sample_loop(
+            plan,
+            1 << 16,
+            search::MAX_NONCES_PER_DISPATCH,
+            |size| {
+                if next_start + size > 1 << 32 {
+                    next_start = 0;
+                }
+                let dispatched = search.dispatch(next_start as u32, size as u32)?;
+                next_start += size;
+                Ok(Sample {
+                    work: size as f64,
+                    seconds: dispatched.seconds,
+                })
+            },
+            progress,
+        )?;
+        let nonces_per_sample = samples.first().map_or(0.0, |s| s.work);
+        let mut params = serde_json::Map::new();
+        params.insert("header".into(), json!(format!("block {}", block.height)));
+        params.insert("bits".into(), json!(format!("{:08x}", header.bits())));
+        params.insert("workgroup_size".into(), json!(self.tuning.workgroup_size));
+        params.insert(
+            "nonces_per_thread".into(),
+            json!(self.tuning.nonces_per_thread),
+        );
+        params.insert("nonces_per_sample".into(), json!(nonces_per_sample));
+        Ok(Measurement {
+            params,
+            samples,
+            check: format!(
+                "found the real nonces of blocks {} and {} in {CHECK_WINDOW}-nonce windows; \
+                 every hit re-hashed on the CPU",
+                GENESIS.height, BLOCK_125552.height
+            ),
+        })
+    }
+}
+
+/// Scans a window around a real block's nonce at its real target and fails
+/// unless the block's nonce is found with its published hash.
+pub fn check_finds_block(gpu: &Gpu, block: &KnownBlock, tuning: Tuning) -> Result<()> {
+    let header = block.header();
+    let target = Target::from_bits(header.bits()).map_err(Error::VerificationFailed)?;
+    let search = NonceSearch::new(gpu, &header, &target, tuning)?;
+    let start = u64::from(block.nonce)
+        .saturating_sub(CHECK_WINDOW / 3)
+        .min((1 << 32) - CHECK_WINDOW);
+    let scan = search.scan(start, CHECK_WINDOW)?;
+    let found = scan
+        .hits
+        .iter()
+        .any(|hit| hit.nonce == block.nonce && hit.hash.to_string() == block.hash);
+    if found {
+        Ok(())
+    } else {
+        Err(Error::VerificationFailed(format!(
+            "sha256d on {}: the kernel did not find block {}'s nonce {} in {}..{}",
+            gpu.summary.label(),
+            block.height,
+            block.nonce,
+            start,
+            start + CHECK_WINDOW
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpu;
+
+    #[test]
+    fn a_quick_run_is_verified_and_measured() {
+        let gpu = gpu::default_for_tests();
+        let mut fractions = Vec::new();
+        let measurement = Sha256d::default()
+            .run(&gpu, &SamplePlan::quick(), &mut |f| fractions.push(f))
+            .unwrap();
+        assert!(measurement.samples.len() >= SamplePlan::quick().min_samples);
+        assert!(
+            measurement
+                .rates(Unit::HashesPerSecond)
+                .iter()
+                .all(|r| *r > 0.0)
+        );
+        assert_eq!(measurement.params["bits"], "1b04864c");
+        assert_eq!(fractions.last(), Some(&1.0));
+    }
+}
