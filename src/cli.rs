@@ -40,10 +40,10 @@ pub struct MineArgs {
     #[arg(long, value_name = "HEX", value_parser = BlockHeader::from_hex)]
     pub header: BlockHeader,
     /// First nonce to scan.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub start: u32,
     /// How many nonces to scan (at least 1; start + count stays within u32).
-    #[arg(long, value_name = "N", value_parser = parse_count)]
+    #[arg(long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true)]
     pub count: u64,
     /// Compact target, 8 hex characters (default: the header's own bits).
     #[arg(long, value_name = "HEX8", value_parser = Target::from_bits_hex, conflicts_with = "target")]

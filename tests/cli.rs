@@ -1,0 +1,383 @@
+//! End-to-end tests of the real `mwbench` binary on the default adapter
+//! (lavapipe on CI). Tests that need an adapter fail, never skip, without one.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use assert_cmd::assert::OutputAssertExt;
+use mwbench::workloads::sha256d::{BLOCK_125552, GENESIS, Target};
+use serde_json::Value;
+
+/// The binary, with XDG_RUNTIME_DIR set: Mesa's Vulkan driver prints a
+/// warning on stderr when it is unset, which would hide our own one line.
+fn mwbench(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mwbench"));
+    command
+        .args(args)
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir());
+    command
+}
+
+fn run(args: &[&str]) -> Output {
+    mwbench(args).output().expect("the binary runs")
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+/// Fails with `code`, and says why on exactly one line of stderr.
+fn assert_one_line_error(args: &[&str], code: i32, mention: &str) {
+    let output = run(args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(code), "{args:?}: {stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{args:?} printed {lines:?}");
+    assert!(lines[0].starts_with("mwbench: error: "), "{lines:?}");
+    assert!(
+        lines[0].contains(mention),
+        "{args:?}: '{}' lacks '{mention}'",
+        lines[0]
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn devices_lists_adapters_with_features_and_limits() {
+    let output = run(&["devices", "--json"]);
+    output.clone().assert().success();
+    let adapters = json(&output);
+    let adapters = adapters.as_array().expect("an array");
+    assert!(
+        !adapters.is_empty(),
+        "wgpu found no adapter: apt-get install -y mesa-vulkan-drivers"
+    );
+    for key in [
+        "index",
+        "name",
+        "vendor_id",
+        "device_type",
+        "backend",
+        "driver",
+        "pci_bus_id",
+    ] {
+        assert!(adapters[0].get(key).is_some(), "missing {key}");
+    }
+    assert!(adapters[0]["limits"]["max_storage_buffer_binding_size"].as_u64() > Some(0));
+    assert!(adapters[0]["timestamp_queries"].is_boolean());
+    let table = run(&["devices"]);
+    table.clone().assert().success();
+    assert!(String::from_utf8_lossy(&table.stdout).contains(adapters[0]["name"].as_str().unwrap()));
+}
+
+/// Scans a window around a real block's nonce, like a miner would, and
+/// must find exactly that nonce with the block's published hash.
+fn mine_finds(block: &mwbench::workloads::sha256d::KnownBlock) {
+    let start = (block.nonce - 300_000).to_string();
+    let output = run(&[
+        "mine",
+        "--header",
+        block.header_hex,
+        "--start",
+        &start,
+        "--count",
+        "1000000",
+        "--json",
+    ]);
+    output.clone().assert().success();
+    let report = json(&output);
+    assert_eq!(report["found"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(report["found"][0]["nonce"], block.nonce);
+    assert_eq!(report["found"][0]["hash"], block.hash);
+    assert_eq!(report["hashes"], 1_000_000);
+    assert!(report["seconds"].as_f64() > Some(0.0));
+    assert!(report["hash_rate"].as_f64() > Some(0.0));
+}
+
+#[test]
+fn mine_finds_the_genesis_block() {
+    mine_finds(&GENESIS);
+}
+
+#[test]
+fn mine_finds_block_125552() {
+    mine_finds(&BLOCK_125552);
+}
+
+#[test]
+fn mine_prints_hashes_as_explorers_show_them() {
+    let start = (GENESIS.nonce - 10).to_string();
+    let output = run(&[
+        "mine",
+        "--header",
+        GENESIS.header_hex,
+        "--start",
+        &start,
+        "--count",
+        "20",
+    ]);
+    output.clone().assert().success();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains(&format!("nonce {}", GENESIS.nonce)), "{text}");
+    assert!(text.contains(GENESIS.hash), "{text}");
+    assert!(text.contains("1 found in 20 hashes"), "{text}");
+}
+
+#[test]
+fn mine_with_an_easy_target_reports_every_hit_the_cpu_finds() {
+    let header = GENESIS.header();
+    let target_hex = format!("00ff{}", "f".repeat(60));
+    let target = Target::from_hex(&target_hex).unwrap();
+    let output = run(&[
+        "mine",
+        "--header",
+        GENESIS.header_hex,
+        "--start",
+        "0",
+        "--count",
+        "30000",
+        "--target",
+        &target_hex,
+        "--json",
+    ]);
+    output.clone().assert().success();
+    let report = json(&output);
+    let found: Vec<(u64, String)> = report["found"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["nonce"].as_u64().unwrap(),
+                f["hash"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected: Vec<(u64, String)> = (0..30_000u32)
+        .map(|n| (n, header.hash_with_nonce(n)))
+        .filter(|(_, hash)| target.is_met_by(hash))
+        .map(|(n, hash)| (u64::from(n), hash.to_string()))
+        .collect();
+    assert!(expected.len() > 50);
+    assert_eq!(found, expected);
+    // --bits gives the same answer as the equivalent --target.
+    let bits = run(&[
+        "mine",
+        "--header",
+        GENESIS.header_hex,
+        "--start",
+        "0",
+        "--count",
+        "30000",
+        "--bits",
+        "2000ffff",
+        "--json",
+    ]);
+    assert_eq!(json(&bits)["found"], report["found"]);
+}
+
+#[test]
+fn run_writes_a_verified_result_file_that_parses_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("result.json");
+    let output = run(&[
+        "run",
+        "--workloads",
+        "sha256d",
+        "--quick",
+        "--watts",
+        "250",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    output.clone().assert().success();
+    let printed = json(&output);
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(printed, written);
+    let file = mwbench::results::ResultFile::from_json(&written.to_string()).unwrap();
+    assert_eq!(file.schema_version, 1);
+    assert!(file.created.ends_with('Z'));
+    let result = &file.results[0];
+    assert_eq!(result.workload, "sha256d");
+    assert!(result.verified);
+    assert!(!result.samples.is_empty());
+    assert!(result.throughput.value.unwrap() > 0.0);
+    assert_eq!(written["results"][0]["throughput"]["unit"], "H/s");
+    assert_eq!(written["results"][0]["power"]["provenance"], "user");
+    assert_eq!(written["results"][0]["power"]["watts"], 250.0);
+    let units: Vec<&str> = result.efficiency.iter().map(|f| f.unit.as_str()).collect();
+    assert_eq!(units, ["H/J", "J/TH"]);
+    // Nothing but the result file is left beside it.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn run_prints_a_table_and_records_no_power_without_watts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    let output = run(&["run", "--quick", "--out", out.to_str().unwrap()]);
+    output.clone().assert().success();
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        table.contains("sha256d") && table.contains("verified"),
+        "{table}"
+    );
+    assert!(table.contains("H/s"), "{table}");
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(written["results"][0]["power"]["provenance"], "none");
+    assert_eq!(written["results"][0]["power"]["watts"], Value::Null);
+}
+
+const HEADER: &str = GENESIS.header_hex;
+
+#[test]
+fn malformed_headers_are_usage_errors() {
+    assert_one_line_error(
+        &["mine", "--header", "abcd", "--start", "0", "--count", "1"],
+        2,
+        "160 hex",
+    );
+    let not_hex = "zz".repeat(80);
+    assert_one_line_error(
+        &["mine", "--header", &not_hex, "--start", "0", "--count", "1"],
+        2,
+        "not hex",
+    );
+}
+
+#[test]
+fn bad_bits_and_targets_are_usage_errors() {
+    let mine = |flag: &str, value: &str| {
+        vec![
+            "mine", "--header", HEADER, "--start", "0", "--count", "1", flag, value,
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>()
+    };
+    for (flag, value, mention) in [
+        ("--bits", "1d00ff", "8 hex"),
+        ("--bits", "1d80ffff", "negative"),
+        ("--bits", "1d000000", "zero"),
+        ("--target", "ff", "64 hex"),
+        ("--target", &"0".repeat(64), "zero"),
+    ] {
+        let args = mine(flag, value);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_one_line_error(&args, 2, mention);
+    }
+}
+
+#[test]
+fn nonce_ranges_past_u32_and_zero_counts_are_usage_errors() {
+    assert_one_line_error(
+        &[
+            "mine",
+            "--header",
+            HEADER,
+            "--start",
+            "4294967295",
+            "--count",
+            "2",
+        ],
+        2,
+        "within",
+    );
+    assert_one_line_error(
+        &["mine", "--header", HEADER, "--start", "0", "--count", "0"],
+        2,
+        "at least 1",
+    );
+    assert_one_line_error(
+        &[
+            "mine",
+            "--header",
+            HEADER,
+            "--start",
+            "4294967296",
+            "--count",
+            "1",
+        ],
+        2,
+        "--start",
+    );
+    assert_one_line_error(
+        &["mine", "--header", HEADER, "--start", "-1", "--count", "1"],
+        2,
+        "--start",
+    );
+}
+
+#[test]
+fn unknown_workloads_adapters_and_subcommands_are_usage_errors() {
+    assert_one_line_error(
+        &["run", "--workloads", "sha256d,bogus"],
+        2,
+        "unknown workload 'bogus'",
+    );
+    assert_one_line_error(
+        &["run", "--device", "no-such-gpu-anywhere", "--quick"],
+        2,
+        "adapters: 0:",
+    );
+    assert_one_line_error(
+        &[
+            "mine", "--header", HEADER, "--start", "0", "--count", "1", "--device", "99",
+        ],
+        2,
+        "no adapter matches",
+    );
+    assert_one_line_error(&["frobnicate"], 2, "frobnicate");
+}
+
+#[test]
+fn zero_and_negative_durations_and_watts_are_usage_errors() {
+    assert_one_line_error(&["run", "--duration", "0"], 2, "greater than zero");
+    assert_one_line_error(&["run", "--duration", "-5"], 2, "greater than zero");
+    assert_one_line_error(&["run", "--duration", "soon"], 2, "number");
+    assert_one_line_error(&["run", "--watts", "-100"], 2, "greater than zero");
+}
+
+#[test]
+fn unwritable_output_fails_before_running_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no/such/dir/r.json");
+    assert_one_line_error(
+        &["run", "--quick", "--out", missing.to_str().unwrap()],
+        1,
+        "cannot write",
+    );
+    assert_one_line_error(
+        &["run", "--quick", "--out", dir.path().to_str().unwrap()],
+        1,
+        "directory",
+    );
+    assert!(!Path::new(&missing).exists());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn help_and_version_succeed() {
+    run(&["--help"]).assert().success();
+    run(&["--version"]).assert().success();
+    let help = run(&["run", "--help"]);
+    let text = String::from_utf8_lossy(&help.stdout);
+    for flag in [
+        "--workloads",
+        "--device",
+        "--duration",
+        "--quick",
+        "--watts",
+        "--out",
+        "--json",
+    ] {
+        assert!(text.contains(flag), "run --help lacks {flag}");
+    }
+}
