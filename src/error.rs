@@ -37,6 +37,11 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A workload cannot run on this adapter (a missing feature, a size
+    /// over its limits); the run goes on with the others.
+    #[error("{0}")]
+    Unsupported(String),
+
     /// At least one workload failed its check against the CPU reference;
     /// its figures were not reported.
     #[error("{0}")]
@@ -52,6 +57,7 @@ impl Error {
             Error::NoAdapter
             | Error::Gpu { .. }
             | Error::Io { .. }
+            | Error::Unsupported(_)
             | Error::VerificationFailed(_) => 1,
         }
     }

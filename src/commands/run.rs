@@ -8,9 +8,10 @@ use crate::measure::SamplePlan;
 use crate::power::{NoPower, PowerSource, UserWatts};
 use crate::report::{self, Progress};
 use crate::results::{
-    self, Machine, ResultDevice, ResultFile, SCHEMA_VERSION, Settings, Status, WorkloadResult,
+    self, CeilingFraction, Machine, ResultDevice, ResultFile, SCHEMA_VERSION, Settings, Status,
+    WorkloadResult,
 };
-use crate::workloads::Workload;
+use crate::workloads::{self, Workload};
 use crate::{Error, Result};
 
 /// Options of `mwbench run`.
@@ -94,14 +95,28 @@ fn run_on(gpu: &Gpu, options: &RunOptions, machine: &Machine) -> Result<ResultFi
             Ok(measurement) => {
                 WorkloadResult::measured(workload.name(), workload.unit(), measurement, reading)
             }
-            // A kernel that fails is recorded as failed, without a figure,
-            // and the other workloads still run.
+            // A kernel that fails, or cannot run here, is recorded without
+            // a figure, and the other workloads still run.
             Err(error @ (Error::VerificationFailed(_) | Error::Gpu { .. })) => {
-                WorkloadResult::failed(workload.name(), workload.unit(), error.to_string(), reading)
+                WorkloadResult::without_figure(
+                    workload.name(),
+                    Status::Failed,
+                    workload.unit(),
+                    error.to_string(),
+                    reading,
+                )
             }
+            Err(Error::Unsupported(reason)) => WorkloadResult::without_figure(
+                workload.name(),
+                Status::Unsupported,
+                workload.unit(),
+                reason,
+                reading,
+            ),
             Err(other) => return Err(other),
         });
     }
+    attach_ceilings(&mut results);
     Ok(ResultFile {
         schema_version: SCHEMA_VERSION,
         mwbench_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -111,6 +126,31 @@ fn run_on(gpu: &Gpu, options: &RunOptions, machine: &Machine) -> Result<ResultFi
         settings: Settings::new(&options.plan, options.quick),
         results,
     })
+}
+
+/// Sets each kernel's fraction of the ceiling measured in the same run.
+fn attach_ceilings(results: &mut [WorkloadResult]) {
+    let roof = |name: &str| {
+        results
+            .iter()
+            .find(|r| r.workload == name && r.status == Status::Ok)
+            .and_then(|r| r.throughput.value)
+    };
+    let fractions: Vec<Option<CeilingFraction>> = results
+        .iter()
+        .map(|r| {
+            let ceiling = workloads::ceiling_for(r.throughput.unit)?;
+            let value = r.throughput.value?;
+            (ceiling != r.workload).then_some(())?;
+            Some(CeilingFraction {
+                workload: ceiling.to_string(),
+                fraction: value / roof(ceiling)?,
+            })
+        })
+        .collect();
+    for (result, fraction) in results.iter_mut().zip(fractions) {
+        result.ceiling = fraction;
+    }
 }
 
 /// `--out FILE` as given for one adapter, `FILE` with `.<adapter index>`
@@ -144,5 +184,56 @@ fn output_path(
                 &file.created,
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::power::{PowerReading, Provenance};
+    use crate::workloads::Unit;
+
+    fn result(workload: &str, unit: Unit, value: f64) -> WorkloadResult {
+        let mut r = WorkloadResult::without_figure(
+            workload,
+            Status::Ok,
+            unit,
+            String::new(),
+            PowerReading {
+                provenance: Provenance::None,
+                source: String::new(),
+                watts: None,
+            },
+        );
+        r.throughput.value = Some(value);
+        r
+    }
+
+    #[test]
+    fn kernels_are_reported_against_the_ceiling_of_their_unit() {
+        let mut results = vec![
+            result("peak-fma-f32", Unit::GflopPerSecond, 100.0),
+            result("copy-bandwidth", Unit::GigabytesPerSecond, 10.0),
+            result("gemv-f32", Unit::GigabytesPerSecond, 7.5),
+            result("gemm-f32", Unit::GflopPerSecond, 50.0),
+            result("sha256d", Unit::HashesPerSecond, 4e7),
+        ];
+        attach_ceilings(&mut results);
+        let fractions: Vec<Option<f64>> = results
+            .iter()
+            .map(|r| r.ceiling.as_ref().map(|c| c.fraction))
+            .collect();
+        assert_eq!(fractions, [None, None, Some(0.75), Some(0.5), None]);
+        assert_eq!(
+            results[2].ceiling.as_ref().unwrap().workload,
+            "copy-bandwidth"
+        );
+    }
+
+    #[test]
+    fn no_fraction_without_a_verified_ceiling() {
+        let mut results = vec![result("gemv-f32", Unit::GigabytesPerSecond, 7.5)];
+        attach_ceilings(&mut results);
+        assert_eq!(results[0].ceiling, None);
     }
 }

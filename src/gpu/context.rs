@@ -9,11 +9,32 @@ use super::adapters::AdapterSummary;
 use super::timing::{TimestampQueries, TimingMethod};
 use crate::{Error, Result};
 
-/// One kernel launch: a pipeline, its bind group and the workgroup grid.
+/// One kernel launch: a pipeline, its bind group and the workgroup grid,
+/// dispatched `repeat` times in one compute pass (so that a timed sample
+/// can be made as long as needed without more submissions).
 pub struct Dispatch<'a> {
     pub pipeline: &'a wgpu::ComputePipeline,
     pub bind_group: &'a wgpu::BindGroup,
     pub workgroups: [u32; 3],
+    pub repeat: u32,
+}
+
+/// A compiled kernel with its buffers bound, in order, to group 0.
+pub struct Kernel {
+    pub pipeline: wgpu::ComputePipeline,
+    pub bind_group: wgpu::BindGroup,
+}
+
+impl Kernel {
+    /// A launch of this kernel over `workgroups`, once.
+    pub fn dispatch(&self, workgroups: [u32; 3]) -> Dispatch<'_> {
+        Dispatch {
+            pipeline: &self.pipeline,
+            bind_group: &self.bind_group,
+            workgroups,
+            repeat: 1,
+        }
+    }
 }
 
 /// A buffer-to-buffer copy queued after a dispatch in the same submission
@@ -122,6 +143,98 @@ impl Gpu {
         }
     }
 
+    /// Compiles `wgsl` and binds `buffers` to group 0, bindings 0, 1, ...
+    pub fn kernel(
+        &self,
+        label: &str,
+        wgsl: &str,
+        entry_point: &str,
+        constants: &[(&str, f64)],
+        buffers: &[&wgpu::Buffer],
+    ) -> Result<Kernel> {
+        let pipeline = self.compute_pipeline(label, wgsl, entry_point, constants)?;
+        let entries: Vec<wgpu::BindGroupEntry> = buffers
+            .iter()
+            .enumerate()
+            .map(|(binding, buffer)| wgpu::BindGroupEntry {
+                binding: binding as u32,
+                resource: buffer.as_entire_binding(),
+            })
+            .collect();
+        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(label),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        Ok(Kernel {
+            pipeline,
+            bind_group,
+        })
+    }
+
+    /// Fails with [`Error::Unsupported`] when a storage buffer of `bytes`
+    /// exceeds the adapter's limits; call it before allocating anything.
+    pub fn check_fits(&self, what: &str, bytes: u64) -> Result<()> {
+        let limits = &self.summary.limits;
+        let (limit, name) = if limits.max_storage_buffer_binding_size < limits.max_buffer_size {
+            (
+                limits.max_storage_buffer_binding_size,
+                "max_storage_buffer_binding_size",
+            )
+        } else {
+            (limits.max_buffer_size, "max_buffer_size")
+        };
+        if bytes > limit {
+            return Err(Error::Unsupported(format!(
+                "{what} needs {bytes} bytes in one storage buffer, over the adapter's \
+                 {name} of {limit} bytes"
+            )));
+        }
+        Ok(())
+    }
+
+    /// A storage buffer holding `data`.
+    pub fn upload<T: bytemuck::Pod>(&self, label: &str, data: &[T]) -> wgpu::Buffer {
+        use wgpu::util::DeviceExt;
+        self.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: bytemuck::cast_slice(data),
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+            })
+    }
+
+    /// A storage buffer of `bytes` bytes for a kernel to write.
+    pub fn output(&self, label: &str, bytes: u64) -> wgpu::Buffer {
+        self.buffer(
+            label,
+            bytes,
+            wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+        )
+    }
+
+    /// Fills a buffer with NaN (all bits 0xff), so that an element a kernel
+    /// fails to write can never pass for a result.
+    pub fn poison(&self, buffer: &wgpu::Buffer) {
+        let bytes = vec![0xffu8; buffer.size() as usize];
+        self.queue.write_buffer(buffer, 0, &bytes);
+    }
+
+    /// Copies a storage buffer back to the host.
+    pub fn download(&self, buffer: &wgpu::Buffer) -> Result<Vec<u8>> {
+        let readback = self.readback_buffer("download", buffer.size());
+        let mut encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        encoder.copy_buffer_to_buffer(buffer, 0, &readback, 0, buffer.size());
+        self.queue.submit([encoder.finish()]);
+        self.read(&readback)
+    }
+
     /// A buffer of `bytes` bytes with the given usages.
     pub fn buffer(&self, label: &str, bytes: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {
         self.device.create_buffer(&wgpu::BufferDescriptor {
@@ -171,7 +284,9 @@ impl Gpu {
             pass.set_pipeline(dispatch.pipeline);
             pass.set_bind_group(0, dispatch.bind_group, &[]);
             let [x, y, z] = dispatch.workgroups;
-            pass.dispatch_workgroups(x, y, z);
+            for _ in 0..dispatch.repeat.max(1) {
+                pass.dispatch_workgroups(x, y, z);
+            }
         }
         for copy in copies {
             encoder.copy_buffer_to_buffer(copy.from, 0, copy.to, 0, copy.bytes);

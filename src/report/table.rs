@@ -50,8 +50,16 @@ pub fn run_table(file: &ResultFile) -> String {
                 format!("{} .. {}", si(s.min, ""), si(s.max, "")),
                 s.count.to_string(),
             ),
+            (Status::Unsupported, _) => ("unsupported".into(), "-".into(), "-".into()),
             _ => ("FAILED".into(), "-".into(), "-".into()),
         };
+        let median = match &result.ceiling {
+            Some(c) => format!("{median} ({:.0}% of {})", c.fraction * 100.0, c.workload),
+            None => median,
+        };
+        let median = result.also.iter().fold(median, |text, f| {
+            format!("{text}\n{}", si(f.value, &f.unit))
+        });
         let power = match (result.power.watts, result.power.provenance) {
             (Some(w), Provenance::Estimated) => format!("~{w:.0} W (estimate)"),
             (Some(w), provenance) => format!("{w:.0} W ({})", provenance_word(provenance)),
@@ -66,6 +74,7 @@ pub fn run_table(file: &ResultFile) -> String {
         let status = match result.status {
             Status::Ok => "verified",
             Status::Failed => "FAILED",
+            Status::Unsupported => "unsupported",
         };
         t.add_row(vec![
             result.workload.clone(),
@@ -89,8 +98,12 @@ pub fn run_table(file: &ResultFile) -> String {
         file.machine.hostname,
         file.device.timing
     );
-    for result in file.results.iter().filter(|r| r.status == Status::Failed) {
-        text.push_str(&format!("{} failed: {}\n", result.workload, result.check));
+    for result in file.results.iter().filter(|r| r.status != Status::Ok) {
+        let what = match result.status {
+            Status::Unsupported => "unsupported",
+            _ => "failed",
+        };
+        text.push_str(&format!("{} {what}: {}\n", result.workload, result.check));
     }
     text
 }

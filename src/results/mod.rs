@@ -4,7 +4,7 @@ mod schema;
 mod write;
 
 pub use schema::{
-    Figure, Machine, ResultDevice, ResultFile, SCHEMA_VERSION, Settings, Status, Throughput,
-    WorkloadResult,
+    CeilingFraction, Figure, Machine, ResultDevice, ResultFile, SCHEMA_VERSION, Settings, Status,
+    Throughput, WorkloadResult,
 };
 pub use write::{check_writable, default_path, write_atomic};

@@ -132,6 +132,9 @@ pub enum Status {
     Ok,
     /// Its output did not match, or the GPU failed: no figure.
     Failed,
+    /// It cannot run on this adapter (a missing feature, a size over the
+    /// adapter's limits): no figure, and the reason in `check`.
+    Unsupported,
 }
 
 /// A number with its unit.
@@ -164,6 +167,20 @@ pub struct WorkloadResult {
     pub power: PowerReading,
     /// Throughput per watt, in the field's units; empty without watts.
     pub efficiency: Vec<Figure>,
+    /// Further figures derived from the throughput (a GEMV's GFLOP/s).
+    #[serde(default)]
+    pub also: Vec<Figure>,
+    /// The throughput as a fraction of the roof measured in the same run.
+    #[serde(default)]
+    pub ceiling: Option<CeilingFraction>,
+}
+
+/// A throughput against the ceiling workload measured on the same device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CeilingFraction {
+    /// `peak-fma-f32` or `copy-bandwidth`.
+    pub workload: String,
+    pub fraction: f64,
 }
 
 impl WorkloadResult {
@@ -180,6 +197,16 @@ impl WorkloadResult {
             (Some(rate), Some(watts)) if watts > 0.0 => efficiency(unit, rate, watts),
             _ => Vec::new(),
         };
+        let also = median.map_or(Vec::new(), |rate| {
+            measurement
+                .also
+                .iter()
+                .map(|a| Figure {
+                    value: rate * a.factor,
+                    unit: a.unit.to_string(),
+                })
+                .collect()
+        });
         WorkloadResult {
             workload: workload.to_string(),
             status: Status::Ok,
@@ -193,14 +220,23 @@ impl WorkloadResult {
             check: measurement.check,
             power,
             efficiency,
+            also,
+            ceiling: None,
         }
     }
 
-    /// A workload that failed: no figure, and the reason.
-    pub fn failed(workload: &str, unit: Unit, reason: String, power: PowerReading) -> Self {
+    /// A workload that failed or could not run (`status`): no figure, and
+    /// the reason.
+    pub fn without_figure(
+        workload: &str,
+        status: Status,
+        unit: Unit,
+        reason: String,
+        power: PowerReading,
+    ) -> Self {
         WorkloadResult {
             workload: workload.to_string(),
-            status: Status::Failed,
+            status,
             params: serde_json::Map::new(),
             throughput: Throughput { value: None, unit },
             samples: Vec::new(),
@@ -208,6 +244,8 @@ impl WorkloadResult {
             check: reason,
             power,
             efficiency: Vec::new(),
+            also: Vec::new(),
+            ceiling: None,
         }
     }
 
@@ -268,6 +306,10 @@ mod tests {
                     seconds: 3.0,
                 },
             ],
+            also: vec![crate::workloads::AlsoReported {
+                unit: "kH/s",
+                factor: 1e-3,
+            }],
             check: "found the real nonce".into(),
         };
         let power = PowerReading {
@@ -298,7 +340,13 @@ mod tests {
                     measurement,
                     power.clone(),
                 ),
-                WorkloadResult::failed("sha256d", Unit::HashesPerSecond, "mismatch".into(), power),
+                WorkloadResult::without_figure(
+                    "sha256d",
+                    Status::Failed,
+                    Unit::HashesPerSecond,
+                    "mismatch".into(),
+                    power,
+                ),
             ],
         }
     }
@@ -324,6 +372,8 @@ mod tests {
         assert_eq!(ok["efficiency"][0]["value"], 2.0e5);
         // 200 W at 40 MH/s is 5e6 J/TH.
         assert_eq!(ok["efficiency"][1]["value"], 5.0e6);
+        assert_eq!(ok["also"][0]["value"], 4.0e4);
+        assert_eq!(ok["also"][0]["unit"], "kH/s");
         let failed = &value["results"][1];
         assert_eq!(failed["status"], "failed");
         assert_eq!(failed["throughput"]["value"], serde_json::Value::Null);

@@ -2,7 +2,11 @@
 //! [`Workload`], with its WGSL under `shaders/` and a CPU reference that
 //! checks its output in the same run.
 
+pub mod check;
+pub mod copy_bandwidth;
+pub mod peak_fma;
 pub mod sha256d;
+pub mod timing;
 
 use serde::{Deserialize, Serialize};
 
@@ -55,8 +59,18 @@ pub struct Measurement {
     pub params: serde_json::Map<String, serde_json::Value>,
     /// Measured samples: raw work (hashes, flops, bytes) and kernel seconds.
     pub samples: Vec<Sample>,
+    /// Further figures derived from the throughput: each is the median
+    /// rate times `factor`, in `unit` (a GEMV's GFLOP/s beside its GB/s).
+    pub also: Vec<AlsoReported>,
     /// What was checked against the CPU reference, in words.
     pub check: String,
+}
+
+/// A second figure a workload reports, proportional to its throughput.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlsoReported {
+    pub unit: &'static str,
+    pub factor: f64,
 }
 
 impl Measurement {
@@ -88,9 +102,24 @@ pub trait Workload {
     ) -> Result<Measurement>;
 }
 
-/// Every workload, in the order `--workloads all` runs them.
+/// The workload whose figure is the roof for workloads reported in `unit`:
+/// `peak-fma-f32` for GFLOP/s, `copy-bandwidth` for GB/s.
+pub fn ceiling_for(unit: Unit) -> Option<&'static str> {
+    match unit {
+        Unit::GflopPerSecond => Some("peak-fma-f32"),
+        Unit::GigabytesPerSecond => Some("copy-bandwidth"),
+        Unit::HashesPerSecond => None,
+    }
+}
+
+/// Every workload, one instance per shape, in the order `--workloads all`
+/// runs them: the ceilings come before the kernels measured against them.
 pub fn all() -> Vec<Box<dyn Workload>> {
-    vec![Box::new(sha256d::Sha256d::default())]
+    vec![
+        Box::new(sha256d::Sha256d::default()),
+        Box::new(peak_fma::PeakFma),
+        Box::new(copy_bandwidth::CopyBandwidth),
+    ]
 }
 
 /// Parses `--workloads`: a comma-separated list of names, or `all`.
@@ -114,13 +143,17 @@ pub fn parse_list(list: &str) -> Result<Vec<Box<dyn Workload>>> {
             known_names.join(", ")
         )));
     }
-    let mut chosen: Vec<Box<dyn Workload>> = Vec::new();
-    for workload in all() {
-        if names.contains(&workload.name()) {
-            chosen.push(workload);
-        }
-    }
-    Ok(chosen)
+    // A kernel is always reported against its ceiling, so the ceiling runs
+    // too, even when not named.
+    let ceilings: Vec<&str> = known
+        .iter()
+        .filter(|w| names.contains(&w.name()))
+        .filter_map(|w| ceiling_for(w.unit()))
+        .collect();
+    Ok(all()
+        .into_iter()
+        .filter(|w| names.contains(&w.name()) || ceilings.contains(&w.name()))
+        .collect())
 }
 
 #[cfg(test)]
@@ -136,13 +169,45 @@ mod tests {
                 .map(|w| w.name())
                 .collect::<Vec<_>>()
         };
-        assert_eq!(names("all"), ["sha256d"]);
+        assert_eq!(
+            names("all")[..3],
+            ["sha256d", "peak-fma-f32", "copy-bandwidth"]
+        );
         assert_eq!(names(" sha256d ,"), ["sha256d"]);
+        // Ceilings join the kernels measured against them.
+        assert_eq!(names("copy-bandwidth"), ["copy-bandwidth"]);
+        assert_eq!(names("peak-fma-f32,sha256d"), ["sha256d", "peak-fma-f32"]);
         let err = parse_list("sha256d,gemm-f64").err().unwrap();
         assert!(err.to_string().contains("'gemm-f64'"));
         assert!(err.to_string().contains("sha256d"));
         assert_eq!(err.exit_code(), 2);
         assert!(parse_list(",").is_err());
+    }
+
+    /// Every workload, at every shape the adapter can hold, runs and passes
+    /// its check on the default adapter (lavapipe on CI).
+    #[test]
+    fn every_workload_verifies_on_the_default_adapter() {
+        let gpu = crate::gpu::default_for_tests();
+        let plan = SamplePlan {
+            measure: std::time::Duration::ZERO,
+            warm_up: std::time::Duration::ZERO,
+            sample: std::time::Duration::from_millis(1),
+            min_samples: 1,
+            max_samples: 1,
+        };
+        for workload in all() {
+            match workload.run(&gpu, &plan, &mut |_| {}) {
+                Ok(measurement) => {
+                    let rates = measurement.rates(workload.unit());
+                    assert!(rates.iter().all(|r| *r > 0.0), "{}", workload.name());
+                }
+                Err(Error::Unsupported(reason)) => {
+                    assert!(reason.contains("bytes"), "{}: {reason}", workload.name())
+                }
+                Err(error) => panic!("{} failed: {error}", workload.name()),
+            }
+        }
     }
 
     #[test]

@@ -85,6 +85,7 @@ impl Workload for Sha256d {
         Ok(Measurement {
             params,
             samples,
+            also: Vec::new(),
             check: format!(
                 "found the real nonces of blocks {} and {} in {CHECK_WINDOW}-nonce windows; \
                  every hit re-hashed on the CPU",

@@ -273,6 +273,7 @@ impl<'g> NonceSearch<'g> {
                 pipeline: &self.pipeline,
                 bind_group: &self.bind_group,
                 workgroups: self.gpu.workgroup_grid(workgroups),
+                repeat: 1,
             },
             &[BufferCopy {
                 from: &self.hits,
