@@ -91,7 +91,7 @@ fn run_on(gpu: &Gpu, options: &RunOptions, machine: &Machine) -> Result<ResultFi
         let outcome = workload.run(gpu, &options.plan, &mut |f| progress.set(f));
         let reading = power.stop()?;
         progress.finish();
-        results.push(match outcome {
+        let mut result = match outcome {
             Ok(measurement) => {
                 WorkloadResult::measured(workload.name(), workload.unit(), measurement, reading)
             }
@@ -114,7 +114,11 @@ fn run_on(gpu: &Gpu, options: &RunOptions, machine: &Machine) -> Result<ResultFi
                 reading,
             ),
             Err(other) => return Err(other),
-        });
+        };
+        if let Some(shape) = workload.shape() {
+            result.params.insert("shape".into(), shape.into());
+        }
+        results.push(result);
     }
     attach_ceilings(&mut results);
     Ok(ResultFile {

@@ -76,8 +76,12 @@ pub fn run_table(file: &ResultFile) -> String {
             Status::Failed => "FAILED",
             Status::Unsupported => "unsupported",
         };
+        let workload = match result.params.get("shape").and_then(|s| s.as_str()) {
+            Some(shape) => format!("{} {shape}", result.workload),
+            None => result.workload.clone(),
+        };
         t.add_row(vec![
-            result.workload.clone(),
+            workload,
             status.into(),
             median,
             spread,

@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod copy_bandwidth;
+pub mod gemv;
 pub mod peak_fma;
 pub mod sha256d;
 pub mod timing;
@@ -93,6 +94,11 @@ pub trait Workload {
     fn description(&self) -> &'static str;
     /// The unit its throughput is reported in.
     fn unit(&self) -> Unit;
+    /// The shape this instance measures (`4096x4096`), for workloads that
+    /// run at several; it tells their results apart.
+    fn shape(&self) -> Option<String> {
+        None
+    }
     /// Measures the workload; `progress` gets the fraction done (0 to 1).
     fn run(
         &self,
@@ -115,11 +121,18 @@ pub fn ceiling_for(unit: Unit) -> Option<&'static str> {
 /// Every workload, one instance per shape, in the order `--workloads all`
 /// runs them: the ceilings come before the kernels measured against them.
 pub fn all() -> Vec<Box<dyn Workload>> {
-    vec![
+    use gemv::{Format, Gemv};
+    let mut workloads: Vec<Box<dyn Workload>> = vec![
         Box::new(sha256d::Sha256d::default()),
         Box::new(peak_fma::PeakFma),
         Box::new(copy_bandwidth::CopyBandwidth),
-    ]
+    ];
+    for format in [Format::F32, Format::F16, Format::Q8, Format::Q4] {
+        for gemv in Gemv::at_llm_shapes(format) {
+            workloads.push(Box::new(gemv));
+        }
+    }
+    workloads
 }
 
 /// Parses `--workloads`: a comma-separated list of names, or `all`.

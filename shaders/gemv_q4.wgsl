@@ -1,0 +1,34 @@
+// Q4_0 weights (llama.cpp's GGUF quantisation): blocks of 32 4-bit values
+// with one f16 scale; weight = scale * (q - 8). Within a block, byte j holds
+// weight j in its low nibble and weight j + 16 in its high nibble (GGUF's
+// order). The quants are 4 words a block; the scales are packed two to a
+// u32 in their own array, because an 18-byte block does not align to WGSL's
+// words.
+@group(0) @binding(3) var<storage, read> quants: array<u32>;
+@group(0) @binding(4) var<storage, read> scales: array<u32>;
+
+fn low_nibbles(word: u32) -> vec4<f32> {
+    return vec4<f32>(vec4<u32>(word & 15u, (word >> 8u) & 15u, (word >> 16u) & 15u, (word >> 24u) & 15u)) - 8.0;
+}
+
+fn high_nibbles(word: u32) -> vec4<f32> {
+    return vec4<f32>(vec4<u32>((word >> 4u) & 15u, (word >> 12u) & 15u, (word >> 20u) & 15u, word >> 28u)) - 8.0;
+}
+
+fn row_partial(row: u32, lane: u32) -> f32 {
+    let blocks = shape.cols / 32u;
+    var acc = 0.0;
+    for (var b = lane; b < blocks; b += THREADS_PER_ROW) {
+        let block = row * blocks + b;
+        let scale = unpack2x16float(scales[block / 2u])[block % 2u];
+        let q = block * 4u;
+        let v = b * 8u;
+        var dot_q = 0.0;
+        for (var k = 0u; k < 4u; k++) {
+            let word = quants[q + k];
+            dot_q += dot(low_nibbles(word), x[v + k]) + dot(high_nibbles(word), x[v + 4u + k]);
+        }
+        acc = fma(scale, dot_q, acc);
+    }
+    return acc;
+}

@@ -1,0 +1,34 @@
+// Q8_0 weights (llama.cpp's GGUF quantisation): blocks of 32 int8 values
+// with one f16 scale; weight = scale * q. The quants are 8 words a block,
+// byte j of the block being weight j; the scales are packed two to a u32 in
+// their own array, because a 34-byte block does not align to WGSL's words.
+@group(0) @binding(3) var<storage, read> quants: array<u32>;
+@group(0) @binding(4) var<storage, read> scales: array<u32>;
+
+fn int8x4(word: u32) -> vec4<f32> {
+    let w = i32(word);
+    return vec4<f32>(vec4<i32>(extractBits(w, 0u, 8u), extractBits(w, 8u, 8u),
+                               extractBits(w, 16u, 8u), extractBits(w, 24u, 8u)));
+}
+
+fn row_partial(row: u32, lane: u32) -> f32 {
+    let blocks = shape.cols / 32u;
+    var acc = 0.0;
+    for (var b = lane; b < blocks; b += THREADS_PER_ROW) {
+        let block = row * blocks + b;
+        let scale = unpack2x16float(scales[block / 2u])[block % 2u];
+        let q = block * 8u;
+        let v = b * 8u;
+        var dot_q = 0.0;
+        dot_q += dot(int8x4(quants[q]), x[v]);
+        dot_q += dot(int8x4(quants[q + 1u]), x[v + 1u]);
+        dot_q += dot(int8x4(quants[q + 2u]), x[v + 2u]);
+        dot_q += dot(int8x4(quants[q + 3u]), x[v + 3u]);
+        dot_q += dot(int8x4(quants[q + 4u]), x[v + 4u]);
+        dot_q += dot(int8x4(quants[q + 5u]), x[v + 5u]);
+        dot_q += dot(int8x4(quants[q + 6u]), x[v + 6u]);
+        dot_q += dot(int8x4(quants[q + 7u]), x[v + 7u]);
+        acc = fma(scale, dot_q, acc);
+    }
+    return acc;
+}

@@ -1,0 +1,337 @@
+//! `gemv-f32`, `gemv-f16`, `gemv-q8`, `gemv-q4`: one token's matrix-vector
+//! product at LLM shapes, in the weight formats inference servers use. The
+//! figure is GB/s of weights (and scales) read; GFLOP/s is reported beside.
+
+use half::f16;
+use serde_json::json;
+
+use super::check::{random_f32, verify};
+use super::timing::sample_kernel;
+use super::{AlsoReported, Measurement, Unit, Workload};
+use crate::Result;
+use crate::gpu::Gpu;
+use crate::measure::SamplePlan;
+
+/// How the weights are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    F32,
+    F16,
+    /// llama.cpp's Q8_0: 32 int8 and one f16 scale per block.
+    Q8,
+    /// llama.cpp's Q4_0: 32 4-bit values and one f16 scale per block.
+    Q4,
+}
+
+impl Format {
+    fn name(self) -> &'static str {
+        match self {
+            Format::F32 => "gemv-f32",
+            Format::F16 => "gemv-f16",
+            Format::Q8 => "gemv-q8",
+            Format::Q4 => "gemv-q4",
+        }
+    }
+
+    /// The shared entry point, then this format's `row_partial`.
+    fn shader(self) -> &'static str {
+        match self {
+            Format::F32 => concat!(
+                include_str!("../../shaders/gemv_common.wgsl"),
+                include_str!("../../shaders/gemv_f32.wgsl")
+            ),
+            Format::F16 => concat!(
+                include_str!("../../shaders/gemv_common.wgsl"),
+                include_str!("../../shaders/gemv_f16.wgsl")
+            ),
+            Format::Q8 => concat!(
+                include_str!("../../shaders/gemv_common.wgsl"),
+                include_str!("../../shaders/gemv_q8.wgsl")
+            ),
+            Format::Q4 => concat!(
+                include_str!("../../shaders/gemv_common.wgsl"),
+                include_str!("../../shaders/gemv_q4.wgsl")
+            ),
+        }
+    }
+
+    /// Bytes of weights and scales per weight.
+    fn bytes_per_weight(self) -> f64 {
+        match self {
+            Format::F32 => 4.0,
+            Format::F16 => 2.0,
+            Format::Q8 => 34.0 / 32.0,
+            Format::Q4 => 18.0 / 32.0,
+        }
+    }
+}
+
+/// Weights as the GPU reads them, and as the CPU reference sees them.
+struct Weights {
+    /// The buffers after the shape, x and y: weights, then scales if any.
+    buffers: Vec<Vec<u32>>,
+    /// Every weight as the kernel will decode it.
+    decoded: Vec<f32>,
+}
+
+/// Quantises one block of 32 weights as ggml's `quantize_row_q8_0` does.
+pub fn quantize_q8(block: &[f32]) -> (f16, [i8; 32]) {
+    let amax = block.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let d = amax / 127.0;
+    let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+    let q = std::array::from_fn(|i| (block[i] * id).round() as i8);
+    (f16::from_f32(d), q)
+}
+
+/// Quantises one block of 32 weights as ggml's `quantize_row_q4_0` does:
+/// nibble j of the result is weight j; 8 stands for zero.
+pub fn quantize_q4(block: &[f32]) -> (f16, [u8; 32]) {
+    let max = block
+        .iter()
+        .fold(0.0f32, |m, &v| if v.abs() > m.abs() { v } else { m });
+    let d = max / -8.0;
+    let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+    let q = std::array::from_fn(|i| ((block[i] * id + 8.5) as i8).clamp(0, 15) as u8);
+    (f16::from_f32(d), q)
+}
+
+fn pack_scales(scales: &[f16]) -> Vec<u32> {
+    scales
+        .chunks(2)
+        .map(|pair| {
+            let low = u32::from(pair[0].to_bits());
+            let high = pair.get(1).map_or(0, |h| u32::from(h.to_bits()));
+            low | high << 16
+        })
+        .collect()
+}
+
+fn weights(format: Format, values: &[f32]) -> Weights {
+    match format {
+        Format::F32 => Weights {
+            buffers: vec![bytemuck::cast_slice(values).to_vec()],
+            decoded: values.to_vec(),
+        },
+        Format::F16 => {
+            let halves: Vec<f16> = values.iter().map(|&v| f16::from_f32(v)).collect();
+            Weights {
+                buffers: vec![bytemuck::pod_collect_to_vec(&halves)],
+                decoded: halves.iter().map(|h| h.to_f32()).collect(),
+            }
+        }
+        Format::Q8 => {
+            let (mut quants, mut scales, mut decoded) = (Vec::new(), Vec::new(), Vec::new());
+            for block in values.chunks(32) {
+                let (d, q) = quantize_q8(block);
+                quants.extend(q.iter().map(|&v| v as u8));
+                scales.push(d);
+                decoded.extend(q.iter().map(|&v| d.to_f32() * f32::from(v)));
+            }
+            Weights {
+                buffers: vec![bytemuck::pod_collect_to_vec(&quants), pack_scales(&scales)],
+                decoded,
+            }
+        }
+        Format::Q4 => {
+            let (mut quants, mut scales, mut decoded) = (Vec::new(), Vec::new(), Vec::new());
+            for block in values.chunks(32) {
+                let (d, q) = quantize_q4(block);
+                quants.extend((0..16).map(|j| q[j] | q[j + 16] << 4));
+                scales.push(d);
+                decoded.extend(q.iter().map(|&v| d.to_f32() * (f32::from(v) - 8.0)));
+            }
+            Weights {
+                buffers: vec![bytemuck::pod_collect_to_vec(&quants), pack_scales(&scales)],
+                decoded,
+            }
+        }
+    }
+}
+
+/// y = W x in f64, for the rows listed.
+fn reference(decoded: &[f32], x: &[f32], rows: &[usize]) -> Vec<f64> {
+    let cols = x.len();
+    rows.iter()
+        .map(|&r| {
+            decoded[r * cols..(r + 1) * cols]
+                .iter()
+                .zip(x)
+                .map(|(&w, &v)| f64::from(w) * f64::from(v))
+                .sum()
+        })
+        .collect()
+}
+
+/// The CPU reference decodes exactly the weights the GPU reads, so the only
+/// difference is the order of f32 additions over `cols` terms.
+const BOUND: f64 = 1e-4;
+
+/// One GEMV workload at one shape.
+#[derive(Debug, Clone)]
+pub struct Gemv {
+    pub format: Format,
+    pub rows: u32,
+    pub cols: u32,
+}
+
+impl Gemv {
+    /// The LLM shapes of the issue: 4096x4096 (attention projections) and
+    /// 14336x4096 (Llama 3 8B's feed-forward).
+    pub fn at_llm_shapes(format: Format) -> Vec<Gemv> {
+        [(4096, 4096), (14336, 4096)]
+            .into_iter()
+            .map(|(rows, cols)| Gemv { format, rows, cols })
+            .collect()
+    }
+}
+
+impl Workload for Gemv {
+    fn name(&self) -> &'static str {
+        self.format.name()
+    }
+
+    fn description(&self) -> &'static str {
+        "one token's matrix-vector product (GB/s of weights read)"
+    }
+
+    fn unit(&self) -> Unit {
+        Unit::GigabytesPerSecond
+    }
+
+    fn shape(&self) -> Option<String> {
+        Some(format!("{}x{}", self.rows, self.cols))
+    }
+
+    fn run(
+        &self,
+        gpu: &Gpu,
+        plan: &SamplePlan,
+        progress: &mut dyn FnMut(f64),
+    ) -> Result<Measurement> {
+        let (rows, cols) = (self.rows as usize, self.cols as usize);
+        let weight_bytes = (rows * cols) as f64 * self.format.bytes_per_weight();
+        let largest = match self.format {
+            Format::F32 => rows * cols * 4,
+            Format::F16 => rows * cols * 2,
+            Format::Q8 => rows * cols,
+            Format::Q4 => rows * cols / 2,
+        };
+        gpu.check_fits(&format!("{} at {rows}x{cols}", self.name()), largest as u64)?;
+
+        let values = random_f32(10 + rows as u64, rows * cols);
+        let x = random_f32(11, cols);
+        let weights = weights(self.format, &values);
+        drop(values);
+        let shape = gpu.upload("gemv shape", &[self.rows, self.cols]);
+        let x_buffer = gpu.upload("gemv x", &x);
+        let y = gpu.output("gemv y", rows as u64 * 4);
+        let weight_buffers: Vec<wgpu::Buffer> = weights
+            .buffers
+            .iter()
+            .map(|data| gpu.upload("gemv weights", data))
+            .collect();
+        let mut bindings = vec![&shape, &x_buffer, &y];
+        bindings.extend(weight_buffers.iter());
+        // One lane per row on CPU adapters, a warp's worth on GPUs.
+        // Measured on lavapipe (gemv-f16): 1 lane 3.4 GB/s, 8 lanes 2.9,
+        // 64 lanes 1.8.
+        let threads_per_row: u32 = if gpu.summary.device_type == "cpu" {
+            1
+        } else {
+            32
+        };
+        let workgroup_size = 64;
+        let kernel = gpu.kernel(
+            self.name(),
+            self.format.shader(),
+            "main",
+            &[
+                ("WORKGROUP_SIZE", f64::from(workgroup_size)),
+                ("THREADS_PER_ROW", f64::from(threads_per_row)),
+            ],
+            &bindings,
+        )?;
+        let rows_per_group = workgroup_size / threads_per_row;
+        let workgroups = gpu.workgroup_grid(u64::from(self.rows.div_ceil(rows_per_group)));
+        // Every row up to 4096 rows; a spread sample of larger matrices.
+        let checked: Vec<usize> = (0..rows).step_by(rows.div_ceil(4096)).collect();
+        let expected = reference(&weights.decoded, &x, &checked);
+        let check = || -> Result<f64> {
+            gpu.poison(&y);
+            gpu.run_timed(&kernel.dispatch(workgroups), &[])?;
+            let out: Vec<f32> = bytemuck::pod_collect_to_vec(&gpu.download(&y)?);
+            let out: Vec<f32> = checked.iter().map(|&r| out[r]).collect();
+            verify(self.name(), &out, &expected, BOUND)
+        };
+        check()?;
+        let samples = sample_kernel(gpu, &kernel, workgroups, weight_bytes, plan, progress)?;
+        let error = check()?;
+        let mut params = serde_json::Map::new();
+        params.insert("rows".into(), json!(self.rows));
+        params.insert("cols".into(), json!(self.cols));
+        params.insert("threads_per_row".into(), json!(threads_per_row));
+        Ok(Measurement {
+            params,
+            samples,
+            // 2 flops per weight: GFLOP/s = GB/s * 2 / bytes per weight.
+            also: vec![AlsoReported {
+                unit: "GFLOP/s",
+                factor: 2.0 / self.format.bytes_per_weight(),
+            }],
+            check: format!(
+                "{} of {rows} rows against an f64 CPU reference of the decoded weights, \
+                 before and after timing: relative error {error:.1e} (bound {BOUND:.0e})",
+                checked.len()
+            ),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn q8_blocks_round_trip_within_half_a_step() {
+        let block = random_f32(3, 32);
+        let (d, q) = quantize_q8(&block);
+        let amax = block.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        assert!((d.to_f32() - amax / 127.0).abs() < 1e-3);
+        for (v, q) in block.iter().zip(q) {
+            assert!((v - d.to_f32() * f32::from(q)).abs() <= d.to_f32() * 0.51);
+        }
+    }
+
+    #[test]
+    fn q4_follows_ggml() {
+        // The largest magnitude is -2: d = -2 / -8 = 0.25, and -2 maps to 0.
+        let mut block = [0.0f32; 32];
+        block[0] = -2.0;
+        block[1] = 1.0;
+        block[2] = 0.1;
+        let (d, q) = quantize_q4(&block);
+        assert_eq!(d.to_f32(), 0.25);
+        assert_eq!(q[0], 0);
+        assert_eq!(q[1], 12); // 1 / 0.25 + 8
+        assert_eq!(q[2], 8); // rounds to zero
+        assert_eq!(q[3], 8);
+    }
+
+    #[test]
+    fn q4_packs_weight_j_low_and_j_plus_16_high() {
+        let values: Vec<f32> = (0..32).map(|i| (i as f32 - 16.0) / 4.0).collect();
+        let packed = weights(Format::Q4, &values);
+        let bytes: &[u8] = bytemuck::cast_slice(&packed.buffers[0]);
+        let (_, q) = quantize_q4(&values);
+        assert_eq!(bytes[0] & 15, q[0]);
+        assert_eq!(bytes[0] >> 4, q[16]);
+        assert_eq!(bytes[15] >> 4, q[31]);
+        assert_eq!(packed.decoded.len(), 32);
+    }
+
+    #[test]
+    fn scales_pack_two_to_a_word() {
+        let packed = pack_scales(&[f16::from_f32(1.0), f16::from_f32(-2.0), f16::from_f32(0.5)]);
+        assert_eq!(packed, [0xc000_3c00, 0x0000_3800]);
+    }
+}
