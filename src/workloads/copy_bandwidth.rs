@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::check::random_f32;
-use super::timing::sample_kernel;
+use super::timing::sample_verified;
 use super::{Measurement, Unit, Workload};
 use crate::gpu::Gpu;
 use crate::measure::SamplePlan;
@@ -59,7 +59,7 @@ impl Workload for CopyBandwidth {
             &[&src, &dst],
         )?;
         let workgroups = gpu.workgroup_grid(bytes / granule);
-        let check = || -> Result<()> {
+        let check = || -> Result<f64> {
             gpu.poison(&dst);
             gpu.run_timed(&kernel.dispatch(workgroups), &[])?;
             let copied = gpu.download(&dst)?;
@@ -73,11 +73,17 @@ impl Workload for CopyBandwidth {
                     "copy-bandwidth: byte {i} of the copy differs from the source"
                 )));
             }
-            Ok(())
+            Ok(0.0)
         };
-        check()?;
-        let samples = sample_kernel(gpu, &kernel, workgroups, 2.0 * bytes as f64, plan, progress)?;
-        check()?;
+        let (samples, _) = sample_verified(
+            gpu,
+            &kernel,
+            workgroups,
+            2.0 * bytes as f64,
+            plan,
+            progress,
+            check,
+        )?;
         let mut params = serde_json::Map::new();
         params.insert("bytes".into(), json!(bytes));
         Ok(Measurement {

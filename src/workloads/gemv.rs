@@ -6,7 +6,7 @@ use half::f16;
 use serde_json::json;
 
 use super::check::{random_f32, verify};
-use super::timing::sample_kernel;
+use super::timing::sample_verified;
 use super::{AlsoReported, Measurement, Unit, Workload};
 use crate::Result;
 use crate::gpu::Gpu;
@@ -263,9 +263,15 @@ impl Workload for Gemv {
             let out: Vec<f32> = checked.iter().map(|&r| out[r]).collect();
             verify(self.name(), &out, &expected, BOUND)
         };
-        check()?;
-        let samples = sample_kernel(gpu, &kernel, workgroups, weight_bytes, plan, progress)?;
-        let error = check()?;
+        let (samples, error) = sample_verified(
+            gpu,
+            &kernel,
+            workgroups,
+            weight_bytes,
+            plan,
+            progress,
+            check,
+        )?;
         let mut params = serde_json::Map::new();
         params.insert("rows".into(), json!(self.rows));
         params.insert("cols".into(), json!(self.cols));
@@ -327,6 +333,29 @@ mod tests {
         assert_eq!(bytes[0] >> 4, q[16]);
         assert_eq!(bytes[15] >> 4, q[31]);
         assert_eq!(packed.decoded.len(), 32);
+    }
+
+    /// Small shapes, every row checked: a single block, a row count that
+    /// leaves the last workgroup partly empty, and an odd number of blocks
+    /// per row (scales straddling words).
+    #[test]
+    fn small_shapes_match_the_reference_in_every_format() {
+        let gpu = crate::gpu::default_for_tests();
+        let plan = SamplePlan {
+            measure: std::time::Duration::ZERO,
+            warm_up: std::time::Duration::ZERO,
+            sample: std::time::Duration::from_millis(1),
+            min_samples: 1,
+            max_samples: 1,
+        };
+        for format in [Format::F32, Format::F16, Format::Q8, Format::Q4] {
+            for (rows, cols) in [(1, 32), (70, 96), (129, 1024)] {
+                let gemv = Gemv { format, rows, cols };
+                if let Err(e) = gemv.run(&gpu, &plan, &mut |_| {}) {
+                    panic!("{} {rows}x{cols}: {e}", gemv.name());
+                }
+            }
+        }
     }
 
     #[test]

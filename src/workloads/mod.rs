@@ -6,6 +6,7 @@ pub mod check;
 pub mod copy_bandwidth;
 pub mod gemv;
 pub mod peak_fma;
+pub mod rows;
 pub mod sha256d;
 pub mod timing;
 
@@ -122,6 +123,7 @@ pub fn ceiling_for(unit: Unit) -> Option<&'static str> {
 /// runs them: the ceilings come before the kernels measured against them.
 pub fn all() -> Vec<Box<dyn Workload>> {
     use gemv::{Format, Gemv};
+    use rows::{RowKernel, RowOp};
     let mut workloads: Vec<Box<dyn Workload>> = vec![
         Box::new(sha256d::Sha256d::default()),
         Box::new(peak_fma::PeakFma),
@@ -130,6 +132,11 @@ pub fn all() -> Vec<Box<dyn Workload>> {
     for format in [Format::F32, Format::F16, Format::Q8, Format::Q4] {
         for gemv in Gemv::at_llm_shapes(format) {
             workloads.push(Box::new(gemv));
+        }
+    }
+    for op in [RowOp::RmsNorm, RowOp::Softmax] {
+        for kernel in RowKernel::at_llm_shapes(op) {
+            workloads.push(Box::new(kernel));
         }
     }
     workloads

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::check::{random_f32, verify};
-use super::timing::sample_kernel;
+use super::timing::sample_verified;
 use super::{Measurement, Unit, Workload};
 use crate::Result;
 use crate::gpu::Gpu;
@@ -97,11 +97,10 @@ impl Workload for PeakFma {
             let reference: Vec<f64> = rows.iter().map(|&i| reference(seeds[i])).collect();
             verify(self.name(), &out, &reference, BOUND)
         };
-        check()?;
         let flops =
             f64::from(INVOCATIONS) * f64::from(ITERATIONS) * f64::from(FMAS_PER_ITERATION) * 2.0;
-        let samples = sample_kernel(gpu, &kernel, workgroups, flops, plan, progress)?;
-        let error = check()?;
+        let (samples, error) =
+            sample_verified(gpu, &kernel, workgroups, flops, plan, progress, check)?;
         let mut params = serde_json::Map::new();
         params.insert("invocations".into(), json!(INVOCATIONS));
         params.insert(

@@ -31,3 +31,22 @@ pub fn sample_kernel(
         progress,
     )
 }
+
+/// Runs `check` (which must poison the output, run the kernel once and
+/// compare it with the CPU reference), samples the kernel, and checks again:
+/// the figure only stands if the kernel was right before and after. Returns
+/// the samples and the relative error of the last check.
+pub fn sample_verified(
+    gpu: &Gpu,
+    kernel: &Kernel,
+    workgroups: [u32; 3],
+    work_per_dispatch: f64,
+    plan: &SamplePlan,
+    progress: &mut dyn FnMut(f64),
+    check: impl Fn() -> Result<f64>,
+) -> Result<(Vec<Sample>, f64)> {
+    check()?;
+    let samples = sample_kernel(gpu, kernel, workgroups, work_per_dispatch, plan, progress)?;
+    let error = check()?;
+    Ok((samples, error))
+}
