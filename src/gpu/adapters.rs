@@ -26,6 +26,10 @@ pub struct AdapterSummary {
     pub subgroups: bool,
     /// Subgroup sizes the adapter may use, `[min, max]`.
     pub subgroup_sizes: [u32; 2],
+    /// Cooperative matrix (tensor core) shapes, as `MxNxK A*B+C` types,
+    /// e.g. `16x16x16 f16*f16+f32`; empty without the feature.
+    #[serde(default)]
+    pub cooperative_matrix: Vec<String>,
     pub limits: Limits,
 }
 
@@ -58,6 +62,28 @@ impl AdapterSummary {
             shader_f16: features.contains(wgpu::Features::SHADER_F16),
             subgroups: features.contains(wgpu::Features::SUBGROUP),
             subgroup_sizes: [info.subgroup_min_size, info.subgroup_max_size],
+            cooperative_matrix: if features
+                .contains(wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX)
+            {
+                adapter
+                    .cooperative_matrix_properties()
+                    .iter()
+                    .map(|p| {
+                        let ty = |t| format!("{t:?}").to_lowercase();
+                        format!(
+                            "{}x{}x{} {}*{}+{}",
+                            p.m_size,
+                            p.n_size,
+                            p.k_size,
+                            ty(p.ab_type),
+                            ty(p.ab_type),
+                            ty(p.cr_type)
+                        )
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
             limits: Limits {
                 max_buffer_size: limits.max_buffer_size,
                 max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
@@ -224,6 +250,7 @@ mod tests {
             shader_f16: false,
             subgroups: false,
             subgroup_sizes: [0, 0],
+            cooperative_matrix: Vec::new(),
             limits: Limits {
                 max_buffer_size: 0,
                 max_storage_buffer_binding_size: 0,

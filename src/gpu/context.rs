@@ -10,13 +10,25 @@ use super::timing::{TimestampQueries, TimingMethod};
 use crate::{Error, Result};
 
 /// One kernel launch: a pipeline, its bind group and the workgroup grid,
-/// dispatched `repeat` times in one compute pass (so that a timed sample
-/// can be made as long as needed without more submissions).
+/// then the kernels in `then` (a chain such as attention's partial and
+/// combine passes), the whole dispatched `repeat` times in one compute pass
+/// (so that a timed sample can be made as long as needed without more
+/// submissions).
+#[derive(Clone)]
 pub struct Dispatch<'a> {
     pub pipeline: &'a wgpu::ComputePipeline,
     pub bind_group: &'a wgpu::BindGroup,
     pub workgroups: [u32; 3],
+    pub then: Vec<(&'a Kernel, [u32; 3])>,
     pub repeat: u32,
+}
+
+impl<'a> Dispatch<'a> {
+    /// Runs `kernel` over `workgroups` after what is already in the chain.
+    pub fn then(mut self, kernel: &'a Kernel, workgroups: [u32; 3]) -> Self {
+        self.then.push((kernel, workgroups));
+        self
+    }
 }
 
 /// A compiled kernel with its buffers bound, in order, to group 0.
@@ -32,6 +44,7 @@ impl Kernel {
             pipeline: &self.pipeline,
             bind_group: &self.bind_group,
             workgroups,
+            then: Vec::new(),
             repeat: 1,
         }
     }
@@ -54,18 +67,37 @@ pub struct Gpu {
     /// Errors wgpu reports outside an error scope (device lost, validation
     /// in a submit); checked after every submission instead of panicking.
     uncaptured: Arc<Mutex<Option<String>>>,
+    /// Cooperative matrix configurations the device was opened with.
+    cooperative_matrix: Vec<wgpu::CooperativeMatrixProperties>,
 }
 
 impl Gpu {
     /// Opens a device with the adapter's own limits (wgpu's defaults would
     /// cap storage bindings at 128 MiB) and timestamp queries where offered.
     pub fn open(adapter: &wgpu::Adapter, summary: AdapterSummary) -> Result<Self> {
-        let wanted = wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SHADER_F16;
+        let wanted = wgpu::Features::TIMESTAMP_QUERY
+            | wgpu::Features::SHADER_F16
+            | wgpu::Features::SUBGROUP
+            | wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX;
         let features = adapter.features() & wanted;
+        let cooperative_matrix =
+            if features.contains(wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX) {
+                adapter.cooperative_matrix_properties()
+            } else {
+                Vec::new()
+            };
         let descriptor = wgpu::DeviceDescriptor {
             label: Some("mwbench"),
             required_features: features,
             required_limits: adapter.limits(),
+            // SAFETY: only asked for where the adapter offers cooperative
+            // matrices, the one experimental feature used (by gemm-f16,
+            // whose output is checked against the CPU like every kernel's).
+            experimental_features: if cooperative_matrix.is_empty() {
+                wgpu::ExperimentalFeatures::disabled()
+            } else {
+                unsafe { wgpu::ExperimentalFeatures::enabled() }
+            },
             ..Default::default()
         };
         let (device, queue) =
@@ -88,6 +120,16 @@ impl Gpu {
             queue,
             timestamps,
             uncaptured,
+            cooperative_matrix,
+        })
+    }
+
+    /// Whether the device multiplies 16x16x16 f16 tiles into f32 through
+    /// cooperative matrices (tensor cores), as `gemm-f16` needs.
+    pub fn has_f16_cooperative_matrix(&self) -> bool {
+        use wgpu::CooperativeScalarType::{F16, F32};
+        self.cooperative_matrix.iter().any(|p| {
+            (p.m_size, p.n_size, p.k_size) == (16, 16, 16) && p.ab_type == F16 && p.cr_type == F32
         })
     }
 
@@ -116,14 +158,22 @@ impl Gpu {
         wgsl: &str,
         entry_point: &str,
         constants: &[(&str, f64)],
+        bounds_checked: bool,
     ) -> Result<wgpu::ComputePipeline> {
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = self
-            .device
-            .create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(label),
-                source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(wgsl)),
-            });
+        let desc = wgpu::ShaderModuleDescriptor {
+            label: Some(label),
+            source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(wgsl)),
+        };
+        let module = if bounds_checked {
+            self.device.create_shader_module(desc)
+        } else {
+            // SAFETY: the caller of `kernel_trusted` vouches for every index.
+            unsafe {
+                self.device
+                    .create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked())
+            }
+        };
         let pipeline = self
             .device
             .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
@@ -152,12 +202,60 @@ impl Gpu {
         constants: &[(&str, f64)],
         buffers: &[&wgpu::Buffer],
     ) -> Result<Kernel> {
-        let pipeline = self.compute_pipeline(label, wgsl, entry_point, constants)?;
-        let entries: Vec<wgpu::BindGroupEntry> = buffers
+        let bindings: Vec<(u32, &wgpu::Buffer)> = (0..).zip(buffers.iter().copied()).collect();
+        self.bind_kernel(label, wgsl, entry_point, constants, &bindings, true)
+    }
+
+    /// [`Gpu::kernel`] for one of several entry points in a module, which
+    /// uses only some of its bindings: `(binding, buffer)` pairs.
+    pub fn kernel_at(
+        &self,
+        label: &str,
+        wgsl: &str,
+        entry_point: &str,
+        constants: &[(&str, f64)],
+        bindings: &[(u32, &wgpu::Buffer)],
+    ) -> Result<Kernel> {
+        self.bind_kernel(label, wgsl, entry_point, constants, bindings, true)
+    }
+
+    /// [`Gpu::kernel`] without the bounds checks wgpu adds to every buffer
+    /// access (naga's, and the driver's robust access where it can be
+    /// turned off). On lavapipe it made no difference to GEMM within the
+    /// noise (5%); it may on GPUs, where a clamp per load costs ALU time.
+    ///
+    /// # Safety
+    /// Every index the shader computes must be in range for the buffers
+    /// bound, for every shape the caller lets through; a stray one reads
+    /// or writes memory that is not the buffer's. Use it only for kernels
+    /// whose host code checks the shape and whose tests check every output.
+    pub unsafe fn kernel_trusted(
+        &self,
+        label: &str,
+        wgsl: &str,
+        entry_point: &str,
+        constants: &[(&str, f64)],
+        buffers: &[&wgpu::Buffer],
+    ) -> Result<Kernel> {
+        let bindings: Vec<(u32, &wgpu::Buffer)> = (0..).zip(buffers.iter().copied()).collect();
+        self.bind_kernel(label, wgsl, entry_point, constants, &bindings, false)
+    }
+
+    fn bind_kernel(
+        &self,
+        label: &str,
+        wgsl: &str,
+        entry_point: &str,
+        constants: &[(&str, f64)],
+        bindings: &[(u32, &wgpu::Buffer)],
+        bounds_checked: bool,
+    ) -> Result<Kernel> {
+        let pipeline =
+            self.compute_pipeline(label, wgsl, entry_point, constants, bounds_checked)?;
+        let entries: Vec<wgpu::BindGroupEntry> = bindings
             .iter()
-            .enumerate()
-            .map(|(binding, buffer)| wgpu::BindGroupEntry {
-                binding: binding as u32,
+            .map(|&(binding, buffer)| wgpu::BindGroupEntry {
+                binding,
                 resource: buffer.as_entire_binding(),
             })
             .collect();
@@ -281,11 +379,18 @@ impl Gpu {
                 label: None,
                 timestamp_writes: self.timestamps.as_ref().map(TimestampQueries::pass_writes),
             });
-            pass.set_pipeline(dispatch.pipeline);
-            pass.set_bind_group(0, dispatch.bind_group, &[]);
-            let [x, y, z] = dispatch.workgroups;
+            let first = (dispatch.pipeline, dispatch.bind_group, dispatch.workgroups);
+            let rest = dispatch
+                .then
+                .iter()
+                .map(|(k, w)| (&k.pipeline, &k.bind_group, *w));
+            let chain: Vec<_> = std::iter::once(first).chain(rest).collect();
             for _ in 0..dispatch.repeat.max(1) {
-                pass.dispatch_workgroups(x, y, z);
+                for &(pipeline, bind_group, [x, y, z]) in &chain {
+                    pass.set_pipeline(pipeline);
+                    pass.set_bind_group(0, bind_group, &[]);
+                    pass.dispatch_workgroups(x, y, z);
+                }
             }
         }
         for copy in copies {

@@ -141,6 +141,9 @@ pub fn devices_table(adapters: &[AdapterSummary]) -> String {
                 a.subgroup_sizes[0], a.subgroup_sizes[1]
             ));
         }
+        for shape in &a.cooperative_matrix {
+            features.push(format!("coop-matrix {shape}"));
+        }
         let limits = format!(
             "buffer {}\nstorage binding {}\nworkgroup storage {}",
             si(a.limits.max_buffer_size as f64, "B"),

@@ -77,8 +77,7 @@ impl Workload for CopyBandwidth {
         };
         let (samples, _) = sample_verified(
             gpu,
-            &kernel,
-            workgroups,
+            kernel.dispatch(workgroups),
             2.0 * bytes as f64,
             plan,
             progress,

@@ -265,8 +265,7 @@ impl Workload for Gemv {
         };
         let (samples, error) = sample_verified(
             gpu,
-            &kernel,
-            workgroups,
+            kernel.dispatch(workgroups),
             weight_bytes,
             plan,
             progress,

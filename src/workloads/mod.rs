@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod copy_bandwidth;
+pub mod gemm;
 pub mod gemv;
 pub mod peak_fma;
 pub mod rows;
@@ -129,6 +130,11 @@ pub fn all() -> Vec<Box<dyn Workload>> {
         Box::new(peak_fma::PeakFma),
         Box::new(copy_bandwidth::CopyBandwidth),
     ];
+    for precision in [gemm::Precision::F32, gemm::Precision::F16] {
+        for gemm in gemm::Gemm::at_shapes(precision) {
+            workloads.push(Box::new(gemm));
+        }
+    }
     for format in [Format::F32, Format::F16, Format::Q8, Format::Q4] {
         for gemv in Gemv::at_llm_shapes(format) {
             workloads.push(Box::new(gemv));

@@ -99,8 +99,14 @@ impl Workload for PeakFma {
         };
         let flops =
             f64::from(INVOCATIONS) * f64::from(ITERATIONS) * f64::from(FMAS_PER_ITERATION) * 2.0;
-        let (samples, error) =
-            sample_verified(gpu, &kernel, workgroups, flops, plan, progress, check)?;
+        let (samples, error) = sample_verified(
+            gpu,
+            kernel.dispatch(workgroups),
+            flops,
+            plan,
+            progress,
+            check,
+        )?;
         let mut params = serde_json::Map::new();
         params.insert("invocations".into(), json!(INVOCATIONS));
         params.insert(

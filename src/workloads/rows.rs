@@ -168,8 +168,7 @@ impl Workload for RowKernel {
         };
         let (samples, error) = sample_verified(
             gpu,
-            &kernel,
-            workgroups,
+            kernel.dispatch(workgroups),
             2.0 * bytes as f64,
             plan,
             progress,

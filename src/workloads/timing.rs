@@ -1,16 +1,15 @@
-//! Sampling a kernel that needs no host work between launches: each sample
-//! dispatches it several times in one compute pass.
+//! Sampling kernels that need no host work between launches: each sample
+//! repeats the dispatch (one kernel, or a short chain) in one compute pass.
 
 use crate::Result;
-use crate::gpu::{Gpu, Kernel};
+use crate::gpu::{Dispatch, Gpu};
 use crate::measure::{Sample, SamplePlan, sample_loop};
 
-/// Samples `kernel` over `workgroups`; `work_per_dispatch` is in the
-/// workload's raw unit (flops or bytes).
+/// Samples `dispatch`; `work_per_dispatch` is in the workload's raw unit
+/// (flops or bytes).
 pub fn sample_kernel(
     gpu: &Gpu,
-    kernel: &Kernel,
-    workgroups: [u32; 3],
+    dispatch: &Dispatch,
     work_per_dispatch: f64,
     plan: &SamplePlan,
     progress: &mut dyn FnMut(f64),
@@ -20,7 +19,7 @@ pub fn sample_kernel(
         1,
         4096,
         |repeat| {
-            let mut dispatch = kernel.dispatch(workgroups);
+            let mut dispatch = dispatch.clone();
             dispatch.repeat = repeat as u32;
             let seconds = gpu.run_timed(&dispatch, &[])?;
             Ok(Sample {
@@ -38,15 +37,14 @@ pub fn sample_kernel(
 /// the samples and the relative error of the last check.
 pub fn sample_verified(
     gpu: &Gpu,
-    kernel: &Kernel,
-    workgroups: [u32; 3],
+    dispatch: Dispatch,
     work_per_dispatch: f64,
     plan: &SamplePlan,
     progress: &mut dyn FnMut(f64),
     check: impl Fn() -> Result<f64>,
 ) -> Result<(Vec<Sample>, f64)> {
     check()?;
-    let samples = sample_kernel(gpu, kernel, workgroups, work_per_dispatch, plan, progress)?;
+    let samples = sample_kernel(gpu, &dispatch, work_per_dispatch, plan, progress)?;
     let error = check()?;
     Ok((samples, error))
 }

@@ -177,6 +177,7 @@ impl<'g> NonceSearch<'g> {
                 ("WORKGROUP_SIZE", f64::from(tuning.workgroup_size)),
                 ("NONCES_PER_THREAD", f64::from(tuning.nonces_per_thread)),
             ],
+            true,
         )?;
         let job_buffer = gpu.buffer(
             "sha256d job",
@@ -273,6 +274,7 @@ impl<'g> NonceSearch<'g> {
                 pipeline: &self.pipeline,
                 bind_group: &self.bind_group,
                 workgroups: self.gpu.workgroup_grid(workgroups),
+                then: Vec::new(),
                 repeat: 1,
             },
             &[BufferCopy {

@@ -1,0 +1,358 @@
+//! `gemm-f32` and `gemm-f16`: dense matrix multiply C = A B, the
+//! compute-bound kernel of prefill, reported in GFLOP/s and as a fraction
+//! of `peak-fma-f32`. Three kernels, one per kind of adapter (the result's
+//! `path` says which ran):
+//!
+//! - `cooperative-matrix` (f16 only): tensor cores through wgpu's
+//!   experimental cooperative matrices, where the adapter offers 16x16x16
+//!   f16 x f16 + f32;
+//! - `subgroup-broadcast`: CPU adapters with 8-wide subgroups (lavapipe),
+//!   where loads dominate and workgroup memory does not help;
+//! - `tiled`: everything else, through workgroup memory.
+
+use half::f16;
+use serde_json::json;
+
+use super::check::{random_f32, verify};
+use super::timing::sample_verified;
+use super::{Measurement, Unit, Workload};
+use crate::gpu::{Gpu, Kernel};
+use crate::measure::SamplePlan;
+use crate::{Error, Result};
+
+const TILED: &str = include_str!("../../shaders/gemm_tiled.wgsl");
+const SUBGROUP: &str = include_str!("../../shaders/gemm_subgroup.wgsl");
+const COOPERATIVE: &str = include_str!("../../shaders/gemm_coop.wgsl");
+/// Entries of C checked against the f64 reference at large shapes.
+const CHECKED_ENTRIES: usize = 256;
+
+/// What A and B hold; C is always summed and stored in f32.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    F32,
+    F16,
+}
+
+impl Precision {
+    /// Names the `Scalar` type the tiled and subgroup shaders read.
+    fn preamble(self) -> &'static str {
+        match self {
+            Precision::F32 => "alias Scalar = f32;\n",
+            Precision::F16 => "enable f16;\nalias Scalar = f16;\n",
+        }
+    }
+
+    /// Relative error allowed against the f64 reference. The reference
+    /// multiplies the inputs exactly as the kernel read them (f16 inputs
+    /// are rounded first), so what is left is f32 summation over K terms:
+    /// about sqrt(K) x 6e-8, 1e-5 at K = 14336. f16 gets 10x more room
+    /// because tensor cores may round products before summing them.
+    fn bound(self) -> f64 {
+        match self {
+            Precision::F32 => 1e-4,
+            Precision::F16 => 1e-3,
+        }
+    }
+}
+
+/// Which kernel runs; see the module comment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Path {
+    CooperativeMatrix,
+    SubgroupBroadcast,
+    Tiled { tile: u32 },
+}
+
+impl Path {
+    /// The fastest path the adapter offers for `precision`.
+    pub fn best_for(gpu: &Gpu, precision: Precision) -> Path {
+        let summary = &gpu.summary;
+        if precision == Precision::F16 && gpu.has_f16_cooperative_matrix() {
+            Path::CooperativeMatrix
+        } else if summary.device_type == "cpu"
+            && summary.subgroups
+            && summary.subgroup_sizes == [8, 8]
+        {
+            Path::SubgroupBroadcast
+        } else {
+            Path::Tiled { tile: 64 }
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Path::CooperativeMatrix => "cooperative-matrix",
+            Path::SubgroupBroadcast => "subgroup-broadcast",
+            Path::Tiled { .. } => "tiled",
+        }
+    }
+
+    /// (M, N, K) multiples the kernel needs, and the block of C one
+    /// workgroup computes (rows, columns).
+    fn granularity(self) -> ([u32; 3], [u32; 2]) {
+        match self {
+            Path::CooperativeMatrix => ([32, 32, 16], [32, 32]),
+            Path::SubgroupBroadcast => ([32, 16, 4], [32, 16]),
+            Path::Tiled { tile } => ([tile, tile, 16], [tile, tile]),
+        }
+    }
+}
+
+/// One GEMM at one shape.
+#[derive(Debug, Clone)]
+pub struct Gemm {
+    pub precision: Precision,
+    pub m: u32,
+    pub n: u32,
+    pub k: u32,
+    /// None: [`Path::best_for`] the adapter. Tests pin each path.
+    pub path: Option<Path>,
+}
+
+impl Gemm {
+    /// A square shape, and the feed-forward down projection of Llama 3 8B
+    /// over a 512-token prompt (M = 512 tokens, K = 14336, N = 4096).
+    pub fn at_shapes(precision: Precision) -> Vec<Gemm> {
+        [(4096, 4096, 4096), (512, 4096, 14336)]
+            .into_iter()
+            .map(|(m, n, k)| Gemm {
+                precision,
+                m,
+                n,
+                k,
+                path: None,
+            })
+            .collect()
+    }
+
+    fn kernel(&self, gpu: &Gpu, path: Path, buffers: &[&wgpu::Buffer]) -> Result<Kernel> {
+        let name = self.name();
+        let tiled;
+        let (wgsl, constants): (&str, Vec<(&str, f64)>) = match path {
+            Path::CooperativeMatrix => (
+                COOPERATIVE,
+                vec![("SUBGROUP", f64::from(gpu.summary.subgroup_sizes[1]))],
+            ),
+            Path::SubgroupBroadcast => {
+                tiled = [self.precision.preamble(), SUBGROUP].concat();
+                (&tiled, Vec::new())
+            }
+            Path::Tiled { tile } => {
+                tiled = [self.precision.preamble(), TILED].concat();
+                (&tiled, vec![("TILE", f64::from(tile))])
+            }
+        };
+        // SAFETY: `run` lets through only shapes that are multiples of the
+        // path's granularity, for which every index the shaders compute is
+        // inside A, B and C (the tests check every entry of C written on
+        // such shapes, with the output poisoned first).
+        unsafe { gpu.kernel_trusted(name, wgsl, "main", &constants, buffers) }
+    }
+}
+
+impl Workload for Gemm {
+    fn name(&self) -> &'static str {
+        match self.precision {
+            Precision::F32 => "gemm-f32",
+            Precision::F16 => "gemm-f16",
+        }
+    }
+
+    fn description(&self) -> &'static str {
+        match self.precision {
+            Precision::F32 => "dense f32 matrix multiply (GFLOP/s)",
+            Precision::F16 => {
+                "dense f16 matrix multiply summed in f32, on tensor cores where offered (GFLOP/s)"
+            }
+        }
+    }
+
+    fn unit(&self) -> Unit {
+        Unit::GflopPerSecond
+    }
+
+    fn shape(&self) -> Option<String> {
+        Some(format!("{}x{}x{}", self.m, self.n, self.k))
+    }
+
+    fn run(
+        &self,
+        gpu: &Gpu,
+        plan: &SamplePlan,
+        progress: &mut dyn FnMut(f64),
+    ) -> Result<Measurement> {
+        let name = self.name();
+        if self.precision == Precision::F16 && !gpu.summary.shader_f16 {
+            return Err(Error::Unsupported(format!(
+                "{name} needs the SHADER_F16 feature, which this adapter lacks"
+            )));
+        }
+        let path = self
+            .path
+            .unwrap_or_else(|| Path::best_for(gpu, self.precision));
+        let ([gm, gn, gk], [block_rows, block_cols]) = path.granularity();
+        let (m, n, k) = (self.m as usize, self.n as usize, self.k as usize);
+        if !self.m.is_multiple_of(gm) || !self.n.is_multiple_of(gn) || !self.k.is_multiple_of(gk) {
+            return Err(Error::Unsupported(format!(
+                "{name} ({} path) needs M a multiple of {gm}, N of {gn} and K of {gk}, \
+                 got {m}x{n}x{k}",
+                path.name()
+            )));
+        }
+        let what = format!("{name} at {}", self.shape().unwrap_or_default());
+        let scalar_bytes = if self.precision == Precision::F16 {
+            2
+        } else {
+            4
+        };
+        for bytes in [m * k * scalar_bytes, k * n * scalar_bytes, m * n * 4] {
+            gpu.check_fits(&what, bytes as u64)?;
+        }
+        // The reference sees the inputs as the kernel reads them.
+        let (a, b) = (random_f32(30, m * k), random_f32(31, k * n));
+        let (a, b, a_buffer, b_buffer) = match self.precision {
+            Precision::F32 => {
+                let buffers = (gpu.upload("gemm a", &a), gpu.upload("gemm b", &b));
+                (a, b, buffers.0, buffers.1)
+            }
+            Precision::F16 => {
+                let a16: Vec<f16> = a.iter().map(|&x| f16::from_f32(x)).collect();
+                let b16: Vec<f16> = b.iter().map(|&x| f16::from_f32(x)).collect();
+                let buffers = (gpu.upload("gemm a", &a16), gpu.upload("gemm b", &b16));
+                let widen = |v: &[f16]| v.iter().map(|x| x.to_f32()).collect::<Vec<f32>>();
+                (widen(&a16), widen(&b16), buffers.0, buffers.1)
+            }
+        };
+        let shape = gpu.upload("gemm shape", &[self.m, self.n, self.k]);
+        let c = gpu.output("gemm c", (m * n * 4) as u64);
+        let kernel = self.kernel(gpu, path, &[&shape, &a_buffer, &b_buffer, &c])?;
+        let workgroups = [self.n / block_cols, self.m / block_rows, 1];
+        // Every entry of small products; a seeded spread sample of large ones.
+        let entries: Vec<(usize, usize)> = if m * n <= 4 * CHECKED_ENTRIES {
+            (0..m).flat_map(|i| (0..n).map(move |j| (i, j))).collect()
+        } else {
+            let mut rng = fastrand::Rng::with_seed(32);
+            (0..CHECKED_ENTRIES)
+                .map(|_| (rng.usize(..m), rng.usize(..n)))
+                .collect()
+        };
+        let expected: Vec<f64> = entries
+            .iter()
+            .map(|&(i, j)| {
+                (0..k)
+                    .map(|p| f64::from(a[i * k + p]) * f64::from(b[p * n + j]))
+                    .sum()
+            })
+            .collect();
+        let bound = self.precision.bound();
+        let check = || -> Result<f64> {
+            gpu.poison(&c);
+            gpu.run_timed(&kernel.dispatch(workgroups), &[])?;
+            let out: Vec<f32> = bytemuck::pod_collect_to_vec(&gpu.download(&c)?);
+            let out: Vec<f32> = entries.iter().map(|&(i, j)| out[i * n + j]).collect();
+            verify(name, &out, &expected, bound)
+        };
+        let flops = 2.0 * m as f64 * n as f64 * k as f64;
+        let (samples, error) = sample_verified(
+            gpu,
+            kernel.dispatch(workgroups),
+            flops,
+            plan,
+            progress,
+            check,
+        )?;
+        let mut params = serde_json::Map::new();
+        params.insert("m".into(), json!(self.m));
+        params.insert("n".into(), json!(self.n));
+        params.insert("k".into(), json!(self.k));
+        params.insert("path".into(), json!(path.name()));
+        if let Path::Tiled { tile } = path {
+            params.insert("tile".into(), json!(tile));
+        }
+        Ok(Measurement {
+            params,
+            samples,
+            also: Vec::new(),
+            check: format!(
+                "{} entries of C against an f64 CPU reference before and after timing: \
+                 relative error {error:.1e} (bound {bound:.0e})",
+                entries.len()
+            ),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one_sample() -> SamplePlan {
+        SamplePlan {
+            measure: std::time::Duration::ZERO,
+            warm_up: std::time::Duration::ZERO,
+            sample: std::time::Duration::from_millis(1),
+            min_samples: 1,
+            max_samples: 1,
+        }
+    }
+
+    /// Every path this adapter can run, in both precisions, on small
+    /// products checked in full (every entry of C, written over poison).
+    #[test]
+    fn small_products_match_the_reference_on_every_path() {
+        let gpu = crate::gpu::default_for_tests();
+        let mut paths = vec![Path::Tiled { tile: 32 }, Path::Tiled { tile: 64 }];
+        if gpu.summary.subgroups && gpu.summary.subgroup_sizes == [8, 8] {
+            paths.push(Path::SubgroupBroadcast);
+        }
+        if gpu.has_f16_cooperative_matrix() {
+            paths.push(Path::CooperativeMatrix);
+        }
+        for precision in [Precision::F32, Precision::F16] {
+            for &path in &paths {
+                if path == Path::CooperativeMatrix && precision == Precision::F32 {
+                    continue;
+                }
+                for (m, n, k) in [(64, 64, 16), (64, 128, 96), (128, 64, 512)] {
+                    let gemm = Gemm {
+                        precision,
+                        m,
+                        n,
+                        k,
+                        path: Some(path),
+                    };
+                    if let Err(e) = gemm.run(&gpu, &one_sample(), &mut |_| {}) {
+                        panic!("{} {m}x{n}x{k} on {path:?}: {e}", gemm.name());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn shapes_off_the_tile_are_unsupported_not_wrong() {
+        let gpu = crate::gpu::default_for_tests();
+        let gemm = Gemm {
+            precision: Precision::F32,
+            m: 100,
+            n: 64,
+            k: 16,
+            path: None,
+        };
+        let outcome = gemm.run(&gpu, &SamplePlan::quick(), &mut |_| {});
+        assert!(matches!(outcome, Err(Error::Unsupported(_))));
+    }
+
+    /// CI has no adapter with cooperative matrices, so at least prove the
+    /// shader is valid WGSL for the naga that wgpu compiles it with.
+    #[test]
+    fn cooperative_matrix_shader_validates() {
+        let module = naga::front::wgsl::parse_str(COOPERATIVE).expect("parses");
+        naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::all(),
+        )
+        .validate(&module)
+        .expect("validates");
+    }
+}
