@@ -46,6 +46,18 @@ impl SamplePlan {
         }
     }
 
+    /// One sample of a single launch, no warm-up: for tests, which check
+    /// that a kernel is right, not how fast it is.
+    pub fn single() -> Self {
+        SamplePlan {
+            measure: Duration::ZERO,
+            warm_up: Duration::ZERO,
+            sample: Duration::from_millis(1),
+            min_samples: 1,
+            max_samples: 1,
+        }
+    }
+
     /// The plan for `--duration SECONDS` of measured samples.
     pub fn with_duration(mut self, seconds: f64) -> Self {
         self.measure = Duration::from_secs_f64(seconds);

@@ -226,7 +226,12 @@ impl Workload for Gemm {
         let shape = gpu.upload("gemm shape", &[self.m, self.n, self.k]);
         let c = gpu.output("gemm c", (m * n * 4) as u64);
         let kernel = self.kernel(gpu, path, &[&shape, &a_buffer, &b_buffer, &c])?;
-        let workgroups = [self.n / block_cols, self.m / block_rows, 1];
+        // The subgroup kernel's grid walks down the rows first (see it).
+        let workgroups = if path == Path::SubgroupBroadcast {
+            [self.m / block_rows, self.n / block_cols, 1]
+        } else {
+            [self.n / block_cols, self.m / block_rows, 1]
+        };
         // Every entry of small products; a seeded spread sample of large ones.
         let entries: Vec<(usize, usize)> = if m * n <= 4 * CHECKED_ENTRIES {
             (0..m).flat_map(|i| (0..n).map(move |j| (i, j))).collect()
@@ -286,16 +291,6 @@ impl Workload for Gemm {
 mod tests {
     use super::*;
 
-    fn one_sample() -> SamplePlan {
-        SamplePlan {
-            measure: std::time::Duration::ZERO,
-            warm_up: std::time::Duration::ZERO,
-            sample: std::time::Duration::from_millis(1),
-            min_samples: 1,
-            max_samples: 1,
-        }
-    }
-
     /// Every path this adapter can run, in both precisions, on small
     /// products checked in full (every entry of C, written over poison).
     #[test]
@@ -321,7 +316,7 @@ mod tests {
                         k,
                         path: Some(path),
                     };
-                    if let Err(e) = gemm.run(&gpu, &one_sample(), &mut |_| {}) {
+                    if let Err(e) = gemm.run(&gpu, &SamplePlan::single(), &mut |_| {}) {
                         panic!("{} {m}x{n}x{k} on {path:?}: {e}", gemm.name());
                     }
                 }

@@ -340,13 +340,7 @@ mod tests {
     #[test]
     fn small_shapes_match_the_reference_in_every_format() {
         let gpu = crate::gpu::default_for_tests();
-        let plan = SamplePlan {
-            measure: std::time::Duration::ZERO,
-            warm_up: std::time::Duration::ZERO,
-            sample: std::time::Duration::from_millis(1),
-            min_samples: 1,
-            max_samples: 1,
-        };
+        let plan = SamplePlan::single();
         for format in [Format::F32, Format::F16, Format::Q8, Format::Q4] {
             for (rows, cols) in [(1, 32), (70, 96), (129, 1024)] {
                 let gemv = Gemv { format, rows, cols };

@@ -2,6 +2,7 @@
 //! [`Workload`], with its WGSL under `shaders/` and a CPU reference that
 //! checks its output in the same run.
 
+pub mod attention;
 pub mod check;
 pub mod copy_bandwidth;
 pub mod gemm;
@@ -140,6 +141,11 @@ pub fn all() -> Vec<Box<dyn Workload>> {
             workloads.push(Box::new(gemv));
         }
     }
+    for phase in [attention::Phase::Decode, attention::Phase::Prefill] {
+        for attention in attention::Attention::at_llm_shapes(phase) {
+            workloads.push(Box::new(attention));
+        }
+    }
     for op in [RowOp::RmsNorm, RowOp::Softmax] {
         for kernel in RowKernel::at_llm_shapes(op) {
             workloads.push(Box::new(kernel));
@@ -215,13 +221,7 @@ mod tests {
     #[test]
     fn every_workload_verifies_on_the_default_adapter() {
         let gpu = crate::gpu::default_for_tests();
-        let plan = SamplePlan {
-            measure: std::time::Duration::ZERO,
-            warm_up: std::time::Duration::ZERO,
-            sample: std::time::Duration::from_millis(1),
-            min_samples: 1,
-            max_samples: 1,
-        };
+        let plan = SamplePlan::single();
         for workload in all() {
             match workload.run(&gpu, &plan, &mut |_| {}) {
                 Ok(measurement) => {

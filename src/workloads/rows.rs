@@ -196,16 +196,6 @@ mod tests {
     use super::*;
     use crate::measure::SamplePlan;
 
-    fn one_sample() -> SamplePlan {
-        SamplePlan {
-            measure: std::time::Duration::ZERO,
-            warm_up: std::time::Duration::ZERO,
-            sample: std::time::Duration::from_millis(1),
-            min_samples: 1,
-            max_samples: 1,
-        }
-    }
-
     /// Small shapes, every row checked, including a row count that leaves
     /// the last workgroup partly empty.
     #[test]
@@ -214,7 +204,7 @@ mod tests {
         for op in [RowOp::RmsNorm, RowOp::Softmax] {
             for (rows, cols) in [(3, 100), (70, 4096), (8, 16384), (8, 65536), (8, 131072)] {
                 let kernel = RowKernel { op, rows, cols };
-                if let Err(e) = kernel.run(&gpu, &one_sample(), &mut |_| {}) {
+                if let Err(e) = kernel.run(&gpu, &SamplePlan::single(), &mut |_| {}) {
                     panic!("{} {rows}x{cols}: {e}", kernel.name());
                 }
             }

@@ -1,0 +1,102 @@
+//! Criterion benches of every AI kernel on the default adapter, each at one
+//! small shape and one LLM shape. Run: `cargo bench --bench kernels`
+//! (filter with e.g. `cargo bench --bench kernels -- gemv`).
+//!
+//! Each bench runs the workload exactly as `mwbench run` does (inputs,
+//! check against the CPU reference before and after, then GPU-timed
+//! samples) and gives criterion the kernel time only, per fixed quantum of
+//! work: one criterion "element" is 1 GFLOP for GFLOP/s kernels and one
+//! "byte" is 1 GB for GB/s kernels, so criterion's Gelem/s and GB/s read
+//! directly as the workload's figure. Setup and checks take wall time but
+//! are not counted.
+
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use mwbench::gpu::{self, Gpu};
+use mwbench::measure::SamplePlan;
+use mwbench::workloads::attention::{Attention, Phase};
+use mwbench::workloads::copy_bandwidth::CopyBandwidth;
+use mwbench::workloads::gemm::{Gemm, Precision};
+use mwbench::workloads::gemv::{Format, Gemv};
+use mwbench::workloads::peak_fma::PeakFma;
+use mwbench::workloads::rows::{RowKernel, RowOp};
+use mwbench::workloads::{Unit, Workload};
+
+/// Samples inside one criterion measurement: enough to even out one slow
+/// dispatch, few enough that LLM shapes on lavapipe finish.
+const PLAN: SamplePlan = SamplePlan {
+    measure: Duration::ZERO,
+    warm_up: Duration::ZERO,
+    sample: Duration::from_millis(20),
+    min_samples: 3,
+    max_samples: 3,
+};
+
+/// Every kernel at a small shape, then at the first of its LLM shapes.
+fn kernels() -> Vec<Box<dyn Workload>> {
+    let mut all: Vec<Box<dyn Workload>> = vec![Box::new(PeakFma), Box::new(CopyBandwidth)];
+    for precision in [Precision::F32, Precision::F16] {
+        for (m, n, k) in [(512, 512, 512), (4096, 4096, 4096)] {
+            all.push(Box::new(Gemm {
+                precision,
+                m,
+                n,
+                k,
+                path: None,
+            }));
+        }
+    }
+    for format in [Format::F32, Format::F16, Format::Q8, Format::Q4] {
+        for (rows, cols) in [(1024, 1024), (4096, 4096)] {
+            all.push(Box::new(Gemv { format, rows, cols }));
+        }
+    }
+    for (phase, lens) in [(Phase::Decode, [512, 4096]), (Phase::Prefill, [128, 512])] {
+        for len in lens {
+            all.push(Box::new(Attention { phase, len }));
+        }
+    }
+    for op in [RowOp::RmsNorm, RowOp::Softmax] {
+        for (rows, cols) in [(256, 4096), (4096, 4096)] {
+            all.push(Box::new(RowKernel { op, rows, cols }));
+        }
+    }
+    all
+}
+
+fn bench(c: &mut Criterion, gpu: &Gpu, workload: &dyn Workload) {
+    let (quantum, throughput) = match workload.unit() {
+        Unit::GflopPerSecond => (1e9, Throughput::Elements(1_000_000_000)),
+        Unit::GigabytesPerSecond => (1e9, Throughput::BytesDecimal(1_000_000_000)),
+        Unit::HashesPerSecond => (1e6, Throughput::Elements(1_000_000)),
+    };
+    let mut group = c.benchmark_group(workload.name());
+    group
+        .throughput(throughput)
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(100))
+        .measurement_time(Duration::from_secs(1));
+    let id = workload.shape().unwrap_or_else(|| "default".into());
+    group.bench_function(id, |b| {
+        b.iter_custom(|iterations| {
+            let measurement = workload
+                .run(gpu, &PLAN, &mut |_| {})
+                .unwrap_or_else(|e| panic!("{}: {e}", workload.name()));
+            let work: f64 = measurement.samples.iter().map(|s| s.work).sum();
+            let seconds: f64 = measurement.samples.iter().map(|s| s.seconds).sum();
+            Duration::from_secs_f64(iterations as f64 * quantum * seconds / work)
+        })
+    });
+    group.finish();
+}
+
+fn all_kernels(c: &mut Criterion) {
+    let gpu = gpu::default_for_tests();
+    for workload in kernels() {
+        bench(c, &gpu, workload.as_ref());
+    }
+}
+
+criterion_group!(benches, all_kernels);
+criterion_main!(benches);

@@ -1,0 +1,128 @@
+// Decode attention: one query token of 32 heads against a KV cache of
+// `len` tokens with 8 KV heads (grouped-query: query heads 4g..4g+3 share
+// KV head g), head dimension 128, keys and values in f16 (two to a word,
+// decoded with unpack2x16float, so no shader-f16 feature is needed).
+//
+// Two passes, as flash-decoding does, so that a long cache spreads over
+// many workgroups: `partial` gives each (chunk of 64 keys, KV head) a
+// workgroup that reads those keys and values once for the four query heads
+// sharing them and leaves, per query head, the chunk's max score, its sum
+// of exp(score - max) and its unnormalised output; `combine` rescales the
+// chunks to the global max and divides by the total (softmax stays
+// numerically stable: no exp of a positive number).
+
+const DIM: u32 = 128u;
+const WORDS: u32 = 64u; // f16 pairs per head vector
+const GROUP: u32 = 4u; // query heads per KV head
+const CHUNK: u32 = 64u; // keys per workgroup = invocations per workgroup
+const RECORD: u32 = 130u; // per (query head, chunk): max, sum, 128 outputs
+
+struct Shape {
+    len: u32,
+    chunks: u32,
+    kv_heads: u32,
+    scale: f32,
+}
+
+@group(0) @binding(0) var<storage, read> shape: Shape;
+@group(0) @binding(1) var<storage, read_write> partials: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<storage, read> q: array<f32>;
+@group(0) @binding(4) var<storage, read> k: array<u32>;
+@group(0) @binding(5) var<storage, read> v: array<u32>;
+
+var<workgroup> probs: array<f32, 256>; // [GROUP][CHUNK]: scores, then exp
+var<workgroup> stats: array<f32, 8>; // max, then sum, per query head
+
+@compute @workgroup_size(64)
+fn partial(
+    @builtin(local_invocation_index) t: u32,
+    @builtin(workgroup_id) group: vec3<u32>,
+) {
+    let chunk = group.x;
+    let g = group.y;
+    let key = chunk * CHUNK + t;
+    let valid = key < shape.len;
+    // Each invocation scores one key against the four query heads.
+    var s = vec4<f32>(0.0);
+    if (valid) {
+        let kb = (key * shape.kv_heads + g) * WORDS;
+        let qb = g * GROUP * DIM;
+        for (var w = 0u; w < WORDS; w++) {
+            let kv = unpack2x16float(k[kb + w]);
+            let d = qb + 2u * w;
+            s += kv.x * vec4<f32>(q[d], q[d + DIM], q[d + 2u * DIM], q[d + 3u * DIM]);
+            s += kv.y * vec4<f32>(q[d + 1u], q[d + 1u + DIM], q[d + 1u + 2u * DIM], q[d + 1u + 3u * DIM]);
+        }
+    }
+    // Keys past the end score the lowest finite f32: exp of it is 0.
+    s = select(vec4<f32>(-3.4028235e38), s * shape.scale, vec4<bool>(valid));
+    probs[t] = s.x;
+    probs[CHUNK + t] = s.y;
+    probs[2u * CHUNK + t] = s.z;
+    probs[3u * CHUNK + t] = s.w;
+    workgroupBarrier();
+    if (t < GROUP) {
+        var m = -3.4028235e38;
+        for (var j = 0u; j < CHUNK; j++) {
+            m = max(m, probs[t * CHUNK + j]);
+        }
+        var l = 0.0;
+        for (var j = 0u; j < CHUNK; j++) {
+            l += exp(probs[t * CHUNK + j] - m);
+        }
+        stats[t] = m;
+        stats[GROUP + t] = l;
+    }
+    workgroupBarrier();
+    for (var h = 0u; h < GROUP; h++) {
+        probs[h * CHUNK + t] = exp(probs[h * CHUNK + t] - stats[h]);
+    }
+    workgroupBarrier();
+    // Each invocation sums output dimensions 2t and 2t+1 over the chunk.
+    let keys = min(CHUNK, shape.len - chunk * CHUNK);
+    var o0 = vec2<f32>(0.0);
+    var o1 = vec2<f32>(0.0);
+    var o2 = vec2<f32>(0.0);
+    var o3 = vec2<f32>(0.0);
+    for (var j = 0u; j < keys; j++) {
+        let vv = unpack2x16float(v[((chunk * CHUNK + j) * shape.kv_heads + g) * WORDS + t]);
+        o0 += probs[j] * vv;
+        o1 += probs[CHUNK + j] * vv;
+        o2 += probs[2u * CHUNK + j] * vv;
+        o3 += probs[3u * CHUNK + j] * vv;
+    }
+    let outs = array<vec2<f32>, 4>(o0, o1, o2, o3);
+    for (var h = 0u; h < GROUP; h++) {
+        let head = g * GROUP + h;
+        let at = (head * shape.chunks + chunk) * RECORD;
+        if (t == 0u) {
+            partials[at] = stats[h];
+            partials[at + 1u] = stats[GROUP + h];
+        }
+        partials[at + 2u + 2u * t] = outs[h].x;
+        partials[at + 3u + 2u * t] = outs[h].y;
+    }
+}
+
+@compute @workgroup_size(128)
+fn combine(
+    @builtin(local_invocation_index) d: u32,
+    @builtin(workgroup_id) group: vec3<u32>,
+) {
+    let head = group.x;
+    let base = head * shape.chunks * RECORD;
+    var m = -3.4028235e38;
+    for (var c = 0u; c < shape.chunks; c++) {
+        m = max(m, partials[base + c * RECORD]);
+    }
+    var l = 0.0;
+    var o = 0.0;
+    for (var c = 0u; c < shape.chunks; c++) {
+        let at = base + c * RECORD;
+        let w = exp(partials[at] - m);
+        l += w * partials[at + 1u];
+        o += w * partials[at + 2u + d];
+    }
+    out[head * DIM + d] = o / l;
+}
