@@ -1,5 +1,6 @@
 // C = A B (A: M x K, B: K x N, C: M x N, row-major; A and B in the
-// `Scalar` the host's preamble names, f32 or f16, summed in f32) for CPU
+// `ScalarA` and `ScalarB` the host's preamble names, f32 or f16, summed
+// in f32) for CPU
 // adapters such as lavapipe, where a workgroup of 8 invocations is one
 // 8-lane SIMD vector and every storage load whose index is not a constant
 // becomes a loop over the lanes: loads, not arithmetic, bound the kernel.
@@ -26,8 +27,8 @@ struct Shape {
 }
 
 @group(0) @binding(0) var<storage, read> shape: Shape;
-@group(0) @binding(1) var<storage, read> a: array<vec4<Scalar>>;
-@group(0) @binding(2) var<storage, read> b: array<Scalar>;
+@group(0) @binding(1) var<storage, read> a: array<vec4<ScalarA>>;
+@group(0) @binding(2) var<storage, read> b: array<ScalarB>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 
 @compute @workgroup_size(8)

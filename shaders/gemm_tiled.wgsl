@@ -1,5 +1,6 @@
 // C = A B (A: M x K, B: K x N, C: M x N, all row-major; A and B in the
-// `Scalar` the host's preamble names, f32 or f16, summed in f32), tiled
+// `ScalarA` and `ScalarB` the host's preamble names, f32 or f16, summed in
+// f32), tiled
 // through workgroup memory. A workgroup computes a TILE x TILE block of C;
 // each of its (TILE/4)^2 invocations holds a 4 x 4 block in four vec4
 // registers (no private array: indexing one spills). K advances 16 at a
@@ -18,8 +19,8 @@ struct Shape {
 }
 
 @group(0) @binding(0) var<storage, read> shape: Shape;
-@group(0) @binding(1) var<storage, read> a: array<vec4<Scalar>>;
-@group(0) @binding(2) var<storage, read> b: array<vec4<Scalar>>;
+@group(0) @binding(1) var<storage, read> a: array<vec4<ScalarA>>;
+@group(0) @binding(2) var<storage, read> b: array<vec4<ScalarB>>;
 @group(0) @binding(3) var<storage, read_write> c: array<vec4<f32>>;
 
 const DEPTH: u32 = 16u;

@@ -24,6 +24,15 @@ pub struct Dispatch<'a> {
 }
 
 impl<'a> Dispatch<'a> {
+    /// The kernels of `steps` one after another, each over its grid.
+    /// Panics on an empty chain (a bug, not an input).
+    pub fn chain(steps: &'a [(Kernel, [u32; 3])]) -> Self {
+        let ((first, workgroups), rest) = steps.split_first().expect("a chain of kernels");
+        let mut dispatch = first.dispatch(*workgroups);
+        dispatch.then = rest.iter().map(|(k, w)| (k, *w)).collect();
+        dispatch
+    }
+
     /// Runs `kernel` over `workgroups` after what is already in the chain.
     pub fn then(mut self, kernel: &'a Kernel, workgroups: [u32; 3]) -> Self {
         self.then.push((kernel, workgroups));

@@ -13,7 +13,7 @@ use serde_json::json;
 use super::check::{random_f32, verify};
 use super::timing::sample_verified;
 use super::{AlsoReported, Measurement, Unit, Workload};
-use crate::gpu::Gpu;
+use crate::gpu::{Dispatch, Gpu, Kernel};
 use crate::measure::SamplePlan;
 use crate::{Error, Result};
 
@@ -135,6 +135,49 @@ fn random_f16(seed: u64, count: usize) -> (Vec<f16>, Vec<f32>) {
     (halves, widened)
 }
 
+/// The kernels of one attention pass, in order, with their grids: `q` is
+/// tokens x 32 heads x 128 (f32), `k` and `v` are `len` x 8 x 128 (f16),
+/// `out` is shaped like `q` (f32). Decode has one query token, at position
+/// `len - 1`; prefill has `len`. Also used by the LLM layer.
+pub fn attention_kernels(
+    gpu: &Gpu,
+    phase: Phase,
+    len: u32,
+    [q, k, v, out]: [&wgpu::Buffer; 4],
+) -> Result<Vec<(Kernel, [u32; 3])>> {
+    let name = Attention { phase, len }.name();
+    let chunks = (len as usize).div_ceil(CHUNK) as u32;
+    let scale = 1.0 / (DIM as f32).sqrt();
+    let second = match phase {
+        Phase::Decode => chunks,
+        Phase::Prefill => HEADS as u32,
+    };
+    let shape = gpu.upload(
+        "attention shape",
+        &[len, second, KV_HEADS as u32, scale.to_bits()],
+    );
+    Ok(match phase {
+        Phase::Decode => {
+            let partials = gpu.output(
+                "attention partials",
+                (HEADS * chunks as usize * RECORD * 4) as u64,
+            );
+            let buffers = [(0, &shape), (1, &partials), (3, q), (4, k), (5, v)];
+            let partial = gpu.kernel_at(name, DECODE, "partial", &[], &buffers)?;
+            let buffers = [(0, &shape), (1, &partials), (2, out)];
+            let combine = gpu.kernel_at(name, DECODE, "combine", &[], &buffers)?;
+            vec![
+                (partial, [chunks, KV_HEADS as u32, 1]),
+                (combine, [HEADS as u32, 1, 1]),
+            ]
+        }
+        Phase::Prefill => {
+            let kernel = gpu.kernel(name, PREFILL, "main", &[], &[&shape, q, k, v, out])?;
+            vec![(kernel, [len / QUERIES as u32, HEADS as u32, 1])]
+        }
+    })
+}
+
 impl Workload for Attention {
     fn name(&self) -> &'static str {
         match self.phase {
@@ -188,13 +231,6 @@ impl Workload for Attention {
         let q = random_f32(40, queries * HEADS * DIM);
         let (k16, k) = random_f16(41, len * KV_HEADS * DIM);
         let (v16, v) = random_f16(42, len * KV_HEADS * DIM);
-        let scale = 1.0 / (DIM as f32).sqrt();
-        let mut shape_words = vec![self.len, 0, KV_HEADS as u32, scale.to_bits()];
-        shape_words[1] = match self.phase {
-            Phase::Decode => chunks as u32,
-            Phase::Prefill => HEADS as u32,
-        };
-        let shape = gpu.upload("attention shape", &shape_words);
         let q_buffer = gpu.upload("attention q", &q);
         let k_buffer = gpu.upload("attention k", &k16);
         let v_buffer = gpu.upload("attention v", &v16);
@@ -225,40 +261,13 @@ impl Workload for Attention {
         };
         let expected = reference(&q, &k, &v, offset, &rows);
 
-        let partials;
-        let (first, combine, grid) = match self.phase {
-            Phase::Decode => {
-                partials = gpu.output("attention partials", (HEADS * chunks * RECORD * 4) as u64);
-                let buffers = [
-                    (0, &shape),
-                    (1, &partials),
-                    (3, &q_buffer),
-                    (4, &k_buffer),
-                    (5, &v_buffer),
-                ];
-                let first = gpu.kernel_at(name, DECODE, "partial", &[], &buffers)?;
-                let combine = gpu.kernel_at(
-                    name,
-                    DECODE,
-                    "combine",
-                    &[],
-                    &[(0, &shape), (1, &partials), (2, &out)],
-                )?;
-                (first, Some(combine), [chunks as u32, KV_HEADS as u32, 1])
-            }
-            Phase::Prefill => {
-                let buffers = [&shape, &q_buffer, &k_buffer, &v_buffer, &out];
-                let kernel = gpu.kernel(name, PREFILL, "main", &[], &buffers)?;
-                (kernel, None, [(len / QUERIES) as u32, HEADS as u32, 1])
-            }
-        };
-        let dispatch = || {
-            let dispatch = first.dispatch(grid);
-            match &combine {
-                Some(combine) => dispatch.then(combine, [HEADS as u32, 1, 1]),
-                None => dispatch,
-            }
-        };
+        let steps = attention_kernels(
+            gpu,
+            self.phase,
+            self.len,
+            [&q_buffer, &k_buffer, &v_buffer, &out],
+        )?;
+        let dispatch = || Dispatch::chain(&steps);
         let check = || -> Result<f64> {
             gpu.poison(&out);
             gpu.run_timed(&dispatch(), &[])?;

@@ -34,11 +34,10 @@ pub enum Precision {
 }
 
 impl Precision {
-    /// Names the `Scalar` type the tiled and subgroup shaders read.
-    fn preamble(self) -> &'static str {
+    fn wgsl(self) -> &'static str {
         match self {
-            Precision::F32 => "alias Scalar = f32;\n",
-            Precision::F16 => "enable f16;\nalias Scalar = f16;\n",
+            Precision::F32 => "f32",
+            Precision::F16 => "f16",
         }
     }
 
@@ -98,6 +97,67 @@ impl Path {
     }
 }
 
+/// The kernel computing `c = a b` (`m` x `k` times `k` x `n`, row-major,
+/// `a` and `b` holding the given types, `c` f32) on `path`, and its
+/// workgroup grid. The shape must be a multiple of the path's granularity
+/// (checked here: the kernels run without bounds checks). Also used by the
+/// LLM layer.
+pub fn gemm_kernel(
+    gpu: &Gpu,
+    path: Path,
+    [a_type, b_type]: [Precision; 2],
+    [m, n, k]: [u32; 3],
+    [a, b, c]: [&wgpu::Buffer; 3],
+) -> Result<(Kernel, [u32; 3])> {
+    let ([gm, gn, gk], [block_rows, block_cols]) = path.granularity();
+    if !m.is_multiple_of(gm) || !n.is_multiple_of(gn) || !k.is_multiple_of(gk) {
+        return Err(Error::Unsupported(format!(
+            "GEMM on the {} path needs M a multiple of {gm}, N of {gn} and K of {gk}, \
+             got {m}x{n}x{k}",
+            path.name()
+        )));
+    }
+    let wants_f16 = a_type == Precision::F16 || b_type == Precision::F16;
+    if wants_f16 && !gpu.summary.shader_f16 {
+        return Err(Error::Unsupported(
+            "f16 GEMM needs the SHADER_F16 feature, which this adapter lacks".into(),
+        ));
+    }
+    let preamble = format!(
+        "{}alias ScalarA = {};\nalias ScalarB = {};\n",
+        if wants_f16 { "enable f16;\n" } else { "" },
+        a_type.wgsl(),
+        b_type.wgsl()
+    );
+    let (wgsl, constants): (String, Vec<(&str, f64)>) = match path {
+        Path::CooperativeMatrix => {
+            if (a_type, b_type) != (Precision::F16, Precision::F16) {
+                return Err(Error::Unsupported(
+                    "the cooperative-matrix GEMM takes f16 A and B only".into(),
+                ));
+            }
+            let subgroup = f64::from(gpu.summary.subgroup_sizes[1]);
+            (COOPERATIVE.to_string(), vec![("SUBGROUP", subgroup)])
+        }
+        Path::SubgroupBroadcast => (preamble + SUBGROUP, Vec::new()),
+        Path::Tiled { tile } => (preamble + TILED, vec![("TILE", f64::from(tile))]),
+    };
+    let shape = gpu.upload("gemm shape", &[m, n, k]);
+    let buffers = [&shape, a, b, c];
+    // SAFETY: the shape is a multiple of the path's granularity (checked
+    // above), for which every index the shaders compute is inside A, B and
+    // C; the tests check every entry of C written on such shapes, with the
+    // output poisoned first.
+    let kernel = unsafe { gpu.kernel_trusted("gemm", &wgsl, "main", &constants, &buffers)? };
+    // The subgroup kernel's grid walks down the rows first (see it).
+    let workgroups = if path == Path::SubgroupBroadcast {
+        [m / block_rows, n / block_cols, 1]
+    } else {
+        [n / block_cols, m / block_rows, 1]
+    };
+    Ok((kernel, workgroups))
+}
+
 /// One GEMM at one shape.
 #[derive(Debug, Clone)]
 pub struct Gemm {
@@ -123,30 +183,6 @@ impl Gemm {
                 path: None,
             })
             .collect()
-    }
-
-    fn kernel(&self, gpu: &Gpu, path: Path, buffers: &[&wgpu::Buffer]) -> Result<Kernel> {
-        let name = self.name();
-        let tiled;
-        let (wgsl, constants): (&str, Vec<(&str, f64)>) = match path {
-            Path::CooperativeMatrix => (
-                COOPERATIVE,
-                vec![("SUBGROUP", f64::from(gpu.summary.subgroup_sizes[1]))],
-            ),
-            Path::SubgroupBroadcast => {
-                tiled = [self.precision.preamble(), SUBGROUP].concat();
-                (&tiled, Vec::new())
-            }
-            Path::Tiled { tile } => {
-                tiled = [self.precision.preamble(), TILED].concat();
-                (&tiled, vec![("TILE", f64::from(tile))])
-            }
-        };
-        // SAFETY: `run` lets through only shapes that are multiples of the
-        // path's granularity, for which every index the shaders compute is
-        // inside A, B and C (the tests check every entry of C written on
-        // such shapes, with the output poisoned first).
-        unsafe { gpu.kernel_trusted(name, wgsl, "main", &constants, buffers) }
     }
 }
 
@@ -190,15 +226,7 @@ impl Workload for Gemm {
         let path = self
             .path
             .unwrap_or_else(|| Path::best_for(gpu, self.precision));
-        let ([gm, gn, gk], [block_rows, block_cols]) = path.granularity();
         let (m, n, k) = (self.m as usize, self.n as usize, self.k as usize);
-        if !self.m.is_multiple_of(gm) || !self.n.is_multiple_of(gn) || !self.k.is_multiple_of(gk) {
-            return Err(Error::Unsupported(format!(
-                "{name} ({} path) needs M a multiple of {gm}, N of {gn} and K of {gk}, \
-                 got {m}x{n}x{k}",
-                path.name()
-            )));
-        }
         let what = format!("{name} at {}", self.shape().unwrap_or_default());
         let scalar_bytes = if self.precision == Precision::F16 {
             2
@@ -223,15 +251,14 @@ impl Workload for Gemm {
                 (widen(&a16), widen(&b16), buffers.0, buffers.1)
             }
         };
-        let shape = gpu.upload("gemm shape", &[self.m, self.n, self.k]);
         let c = gpu.output("gemm c", (m * n * 4) as u64);
-        let kernel = self.kernel(gpu, path, &[&shape, &a_buffer, &b_buffer, &c])?;
-        // The subgroup kernel's grid walks down the rows first (see it).
-        let workgroups = if path == Path::SubgroupBroadcast {
-            [self.m / block_rows, self.n / block_cols, 1]
-        } else {
-            [self.n / block_cols, self.m / block_rows, 1]
-        };
+        let (kernel, workgroups) = gemm_kernel(
+            gpu,
+            path,
+            [self.precision; 2],
+            [self.m, self.n, self.k],
+            [&a_buffer, &b_buffer, &c],
+        )?;
         // Every entry of small products; a seeded spread sample of large ones.
         let entries: Vec<(usize, usize)> = if m * n <= 4 * CHECKED_ENTRIES {
             (0..m).flat_map(|i| (0..n).map(move |j| (i, j))).collect()

@@ -9,7 +9,7 @@ use super::check::{random_f32, verify};
 use super::timing::sample_verified;
 use super::{AlsoReported, Measurement, Unit, Workload};
 use crate::Result;
-use crate::gpu::Gpu;
+use crate::gpu::{Gpu, Kernel};
 use crate::measure::SamplePlan;
 
 /// How the weights are stored.
@@ -162,6 +162,47 @@ fn reference(decoded: &[f32], x: &[f32], rows: &[usize]) -> Vec<f64> {
         .collect()
 }
 
+/// Lanes per row: one on CPU adapters, a warp's worth on GPUs. Measured on
+/// lavapipe (gemv-f16): 1 lane 3.4 GB/s, 8 lanes 2.9, 64 lanes 1.8.
+fn threads_per_row(gpu: &Gpu) -> u32 {
+    if gpu.summary.device_type == "cpu" {
+        1
+    } else {
+        32
+    }
+}
+
+/// The kernel computing `y = W x` for a `rows` x `cols` matrix in `format`
+/// (`weights`: the format's buffers, as [`Format`] lays them out), and its
+/// workgroup grid. Also used by the LLM layer.
+pub fn gemv_kernel(
+    gpu: &Gpu,
+    format: Format,
+    rows: u32,
+    cols: u32,
+    x: &wgpu::Buffer,
+    y: &wgpu::Buffer,
+    weights: &[wgpu::Buffer],
+) -> Result<(Kernel, [u32; 3])> {
+    let shape = gpu.upload("gemv shape", &[rows, cols]);
+    let mut bindings = vec![&shape, x, y];
+    bindings.extend(weights.iter());
+    let threads_per_row = threads_per_row(gpu);
+    let workgroup_size = 64;
+    let kernel = gpu.kernel(
+        format.name(),
+        format.shader(),
+        "main",
+        &[
+            ("WORKGROUP_SIZE", f64::from(workgroup_size)),
+            ("THREADS_PER_ROW", f64::from(threads_per_row)),
+        ],
+        &bindings,
+    )?;
+    let workgroups = gpu.workgroup_grid(u64::from(rows.div_ceil(workgroup_size / threads_per_row)));
+    Ok((kernel, workgroups))
+}
+
 /// The CPU reference decodes exactly the weights the GPU reads, so the only
 /// difference is the order of f32 additions over `cols` terms.
 const BOUND: f64 = 1e-4;
@@ -222,7 +263,6 @@ impl Workload for Gemv {
         let x = random_f32(11, cols);
         let weights = weights(self.format, &values);
         drop(values);
-        let shape = gpu.upload("gemv shape", &[self.rows, self.cols]);
         let x_buffer = gpu.upload("gemv x", &x);
         let y = gpu.output("gemv y", rows as u64 * 4);
         let weight_buffers: Vec<wgpu::Buffer> = weights
@@ -230,29 +270,16 @@ impl Workload for Gemv {
             .iter()
             .map(|data| gpu.upload("gemv weights", data))
             .collect();
-        let mut bindings = vec![&shape, &x_buffer, &y];
-        bindings.extend(weight_buffers.iter());
-        // One lane per row on CPU adapters, a warp's worth on GPUs.
-        // Measured on lavapipe (gemv-f16): 1 lane 3.4 GB/s, 8 lanes 2.9,
-        // 64 lanes 1.8.
-        let threads_per_row: u32 = if gpu.summary.device_type == "cpu" {
-            1
-        } else {
-            32
-        };
-        let workgroup_size = 64;
-        let kernel = gpu.kernel(
-            self.name(),
-            self.format.shader(),
-            "main",
-            &[
-                ("WORKGROUP_SIZE", f64::from(workgroup_size)),
-                ("THREADS_PER_ROW", f64::from(threads_per_row)),
-            ],
-            &bindings,
+        let (kernel, workgroups) = gemv_kernel(
+            gpu,
+            self.format,
+            self.rows,
+            self.cols,
+            &x_buffer,
+            &y,
+            &weight_buffers,
         )?;
-        let rows_per_group = workgroup_size / threads_per_row;
-        let workgroups = gpu.workgroup_grid(u64::from(self.rows.div_ceil(rows_per_group)));
+        let threads_per_row = threads_per_row(gpu);
         // Every row up to 4096 rows; a spread sample of larger matrices.
         let checked: Vec<usize> = (0..rows).step_by(rows.div_ceil(4096)).collect();
         let expected = reference(&weights.decoded, &x, &checked);

@@ -8,7 +8,7 @@ use super::check::{random_f32, verify};
 use super::timing::sample_verified;
 use super::{Measurement, Unit, Workload};
 use crate::Result;
-use crate::gpu::Gpu;
+use crate::gpu::{Gpu, Kernel};
 use crate::measure::SamplePlan;
 
 /// Which row-wise operation.
@@ -16,6 +16,28 @@ use crate::measure::SamplePlan;
 pub enum RowOp {
     RmsNorm,
     Softmax,
+}
+
+impl RowOp {
+    fn name(self) -> &'static str {
+        match self {
+            RowOp::RmsNorm => "rmsnorm",
+            RowOp::Softmax => "softmax",
+        }
+    }
+
+    fn shader(self) -> &'static str {
+        match self {
+            RowOp::RmsNorm => concat!(
+                include_str!("../../shaders/rows_common.wgsl"),
+                include_str!("../../shaders/rmsnorm.wgsl")
+            ),
+            RowOp::Softmax => concat!(
+                include_str!("../../shaders/rows_common.wgsl"),
+                include_str!("../../shaders/softmax.wgsl")
+            ),
+        }
+    }
 }
 
 /// One row-wise workload at one shape.
@@ -35,22 +57,50 @@ impl RowKernel {
             .map(|(rows, cols)| RowKernel { op, rows, cols })
             .collect()
     }
-
-    fn shader(&self) -> &'static str {
-        match self.op {
-            RowOp::RmsNorm => concat!(
-                include_str!("../../shaders/rows_common.wgsl"),
-                include_str!("../../shaders/rmsnorm.wgsl")
-            ),
-            RowOp::Softmax => concat!(
-                include_str!("../../shaders/rows_common.wgsl"),
-                include_str!("../../shaders/softmax.wgsl")
-            ),
-        }
-    }
 }
 
 const EPSILON: f64 = 1e-5;
+
+/// One lane per row on CPU adapters (no barriers), but never more than
+/// 16384 elements a lane: lavapipe ends any loop after 65535 iterations,
+/// and 128256-wide rows failed their check that way. 64 on GPUs.
+fn threads_per_row(gpu: &Gpu, cols: u32) -> u32 {
+    if gpu.summary.device_type == "cpu" {
+        (cols / 16384).next_power_of_two()
+    } else {
+        64
+    }
+}
+
+/// The kernel for `op` over `rows` rows of `cols` from `x` into `y`, with
+/// RMSNorm's `weight`, and its workgroup grid. Also used by the LLM layer.
+pub fn row_kernel(
+    gpu: &Gpu,
+    op: RowOp,
+    rows: u32,
+    cols: u32,
+    x: &wgpu::Buffer,
+    y: &wgpu::Buffer,
+    weight: Option<&wgpu::Buffer>,
+) -> Result<(Kernel, [u32; 3])> {
+    let shape = gpu.upload("rows shape", &[rows, cols]);
+    let mut bindings = vec![&shape, x, y];
+    bindings.extend(weight);
+    let threads_per_row = threads_per_row(gpu, cols);
+    let workgroup_size = 64;
+    let kernel = gpu.kernel(
+        op.name(),
+        op.shader(),
+        "main",
+        &[
+            ("WORKGROUP_SIZE", f64::from(workgroup_size)),
+            ("THREADS_PER_ROW", f64::from(threads_per_row)),
+        ],
+        &bindings,
+    )?;
+    let workgroups = gpu.workgroup_grid(u64::from(rows.div_ceil(workgroup_size / threads_per_row)));
+    Ok((kernel, workgroups))
+}
 /// Each lane sums up to 16384 terms in f32 one after another, and softmax
 /// scales the whole row by that sum: errors around 1.4e-5 were seen on
 /// lavapipe, so the bound is the f32 figure, 1e-4.
@@ -86,10 +136,7 @@ fn reference(op: RowOp, x: &[f32], weight: &[f32], cols: usize, rows: &[usize]) 
 
 impl Workload for RowKernel {
     fn name(&self) -> &'static str {
-        match self.op {
-            RowOp::RmsNorm => "rmsnorm",
-            RowOp::Softmax => "softmax",
-        }
+        self.op.name()
     }
 
     fn description(&self) -> &'static str {
@@ -123,36 +170,19 @@ impl Workload for RowKernel {
             .map(|v| v * scale)
             .collect();
         let weight = random_f32(21, cols);
-        let shape = gpu.upload("rows shape", &[self.rows, self.cols]);
         let x_buffer = gpu.upload("rows x", &x);
         let y = gpu.output("rows y", bytes);
         let weight_buffer = gpu.upload("rows weight", &weight);
-        let mut bindings = vec![&shape, &x_buffer, &y];
-        if self.op == RowOp::RmsNorm {
-            bindings.push(&weight_buffer);
-        }
-        // One lane per row on CPU adapters (no barriers), but never more
-        // than 16384 elements a lane: lavapipe ends any loop after 65535
-        // iterations, and 128256-wide rows failed their check that way.
-        let threads_per_row: u32 = if gpu.summary.device_type == "cpu" {
-            (self.cols / 16384).next_power_of_two()
-        } else {
-            64
-        };
-        let workgroup_size = 64;
-        let kernel = gpu.kernel(
-            self.name(),
-            self.shader(),
-            "main",
-            &[
-                ("WORKGROUP_SIZE", f64::from(workgroup_size)),
-                ("THREADS_PER_ROW", f64::from(threads_per_row)),
-            ],
-            &bindings,
+        let weight_binding = (self.op == RowOp::RmsNorm).then_some(&weight_buffer);
+        let (kernel, workgroups) = row_kernel(
+            gpu,
+            self.op,
+            self.rows,
+            self.cols,
+            &x_buffer,
+            &y,
+            weight_binding,
         )?;
-        let workgroups = gpu.workgroup_grid(u64::from(
-            self.rows.div_ceil(workgroup_size / threads_per_row),
-        ));
         // 64 rows spread over the matrix (every row when there are fewer).
         let checked: Vec<usize> = (0..rows).step_by(rows.div_ceil(64)).collect();
         let expected = reference(self.op, &x, &weight, cols, &checked);
@@ -177,7 +207,10 @@ impl Workload for RowKernel {
         let mut params = serde_json::Map::new();
         params.insert("rows".into(), json!(self.rows));
         params.insert("cols".into(), json!(self.cols));
-        params.insert("threads_per_row".into(), json!(threads_per_row));
+        params.insert(
+            "threads_per_row".into(),
+            json!(threads_per_row(gpu, self.cols)),
+        );
         Ok(Measurement {
             params,
             samples,
