@@ -70,6 +70,7 @@ fn bench(c: &mut Criterion, gpu: &Gpu, workload: &dyn Workload) {
         Unit::GflopPerSecond => (1e9, Throughput::Elements(1_000_000_000)),
         Unit::GigabytesPerSecond => (1e9, Throughput::BytesDecimal(1_000_000_000)),
         Unit::HashesPerSecond => (1e6, Throughput::Elements(1_000_000)),
+        Unit::TokensPerSecond => (1.0, Throughput::Elements(1)),
     };
     let mut group = c.benchmark_group(workload.name());
     group

@@ -1,19 +1,19 @@
-// Decode attention: one query token of 32 heads against a KV cache of
-// `len` tokens with 8 KV heads (grouped-query: query heads 4g..4g+3 share
-// KV head g), head dimension 128, keys and values in f16 (two to a word,
+// Decode attention: one query token of `heads` heads against a KV cache
+// of `len` tokens with `kv_heads` KV heads (grouped-query: heads / kv_heads
+// query heads, 4 or more, share each KV head), head dimension 128, keys and values in f16 (two to a word,
 // decoded with unpack2x16float, so no shader-f16 feature is needed).
 //
 // Two passes, as flash-decoding does, so that a long cache spreads over
-// many workgroups: `partial` gives each (chunk of 64 keys, KV head) a
-// workgroup that reads those keys and values once for the four query heads
-// sharing them and leaves, per query head, the chunk's max score, its sum
+// many workgroups: `partial` gives each (chunk of 64 keys, four query heads
+// sharing a KV head) a workgroup that reads those keys and values once for
+// the four and leaves, per query head, the chunk's max score, its sum
 // of exp(score - max) and its unnormalised output; `combine` rescales the
 // chunks to the global max and divides by the total (softmax stays
 // numerically stable: no exp of a positive number).
 
 const DIM: u32 = 128u;
 const WORDS: u32 = 64u; // f16 pairs per head vector
-const GROUP: u32 = 4u; // query heads per KV head
+const GROUP: u32 = 4u; // query heads per workgroup
 const CHUNK: u32 = 64u; // keys per workgroup = invocations per workgroup
 const RECORD: u32 = 130u; // per (query head, chunk): max, sum, 128 outputs
 
@@ -22,6 +22,7 @@ struct Shape {
     chunks: u32,
     kv_heads: u32,
     scale: f32,
+    heads: u32,
 }
 
 @group(0) @binding(0) var<storage, read> shape: Shape;
@@ -40,14 +41,15 @@ fn partial(
     @builtin(workgroup_id) group: vec3<u32>,
 ) {
     let chunk = group.x;
-    let g = group.y;
+    let head0 = group.y * GROUP; // first of this workgroup's query heads
+    let g = head0 / (shape.heads / shape.kv_heads);
     let key = chunk * CHUNK + t;
     let valid = key < shape.len;
     // Each invocation scores one key against the four query heads.
     var s = vec4<f32>(0.0);
     if (valid) {
         let kb = (key * shape.kv_heads + g) * WORDS;
-        let qb = g * GROUP * DIM;
+        let qb = head0 * DIM;
         for (var w = 0u; w < WORDS; w++) {
             let kv = unpack2x16float(k[kb + w]);
             let d = qb + 2u * w;
@@ -94,7 +96,7 @@ fn partial(
     }
     let outs = array<vec2<f32>, 4>(o0, o1, o2, o3);
     for (var h = 0u; h < GROUP; h++) {
-        let head = g * GROUP + h;
+        let head = head0 + h;
         let at = (head * shape.chunks + chunk) * RECORD;
         if (t == 0u) {
             partials[at] = stats[h];

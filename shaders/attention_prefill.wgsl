@@ -1,5 +1,6 @@
 // Prefill attention: `len` tokens attend causally (token i sees keys
-// 0..=i), 32 query heads over 8 KV heads (head h reads KV head h / 4),
+// 0..=i), `heads` query heads over `kv_heads` KV heads (head h reads KV
+// head h / (heads / kv_heads)),
 // head dimension 128, queries in f32, keys and values in f16 (two to a
 // word, decoded with unpack2x16float).
 //
@@ -13,7 +14,6 @@
 
 const DIM: u32 = 128u;
 const WORDS: u32 = 64u; // f16 pairs per head vector
-const GROUP: u32 = 4u; // query heads per KV head
 const QUERIES: u32 = 16u; // per workgroup
 const KEYS: u32 = 64u; // per block = invocations per workgroup
 
@@ -41,7 +41,7 @@ fn main(
     @builtin(workgroup_id) group: vec3<u32>,
 ) {
     let head = group.y;
-    let g = head / GROUP;
+    let g = head / (shape.heads / shape.kv_heads);
     let first = group.x * QUERIES; // first query of this workgroup
     for (var i = t; i < QUERIES * DIM; i += KEYS) {
         let r = i / DIM;

@@ -75,6 +75,13 @@ pub struct RunArgs {
     /// used for throughput per watt.
     #[arg(long, value_name = "W", value_parser = parse_positive_watts, allow_negative_numbers = true)]
     pub watts: Option<f64>,
+    /// Model that llm-decode and llm-prefill run: llama3-8b, llama3-70b or
+    /// tiny.
+    #[arg(long, value_name = "NAME", default_value = "llama3-8b")]
+    pub preset: String,
+    /// Weight format of the LLM workloads: f16, q8 (Q8_0) or q4 (Q4_0).
+    #[arg(long, value_name = "FORMAT", default_value = "f16")]
+    pub weights: String,
     /// Result file to write (default: results/<host>-<adapter>-<time>.json).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -148,7 +155,13 @@ impl Cli {
                     None => plan,
                 };
                 commands::run(&RunOptions {
-                    workloads: workloads::parse_list(&args.workloads)?,
+                    workloads: workloads::parse_list(
+                        &args.workloads,
+                        workloads::LlmChoice {
+                            preset: workloads::llm::Preset::named(&args.preset)?,
+                            weights: workloads::llm::parse_weights(&args.weights)?,
+                        },
+                    )?,
                     device: args.device.selector(),
                     plan,
                     quick: args.quick,

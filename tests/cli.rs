@@ -222,7 +222,16 @@ fn run_writes_a_verified_result_file_that_parses_back() {
 fn run_prints_a_table_and_records_no_power_without_watts() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r.json");
-    let output = run(&["run", "--quick", "--out", out.to_str().unwrap()]);
+    // Every workload; the LLM ones on the tiny preset (Llama 3 8B's layers
+    // take minutes in a debug build on lavapipe).
+    let output = run(&[
+        "run",
+        "--quick",
+        "--preset",
+        "tiny",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     output.clone().assert().success();
     let table = String::from_utf8_lossy(&output.stdout);
     assert!(
@@ -233,6 +242,41 @@ fn run_prints_a_table_and_records_no_power_without_watts() {
     let written: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(written["results"][0]["power"]["provenance"], "none");
     assert_eq!(written["results"][0]["power"]["watts"], Value::Null);
+}
+
+#[test]
+fn llm_workloads_report_tokens_per_second_for_the_preset() {
+    let output = run(&[
+        "run",
+        "--workloads",
+        "llm-decode,llm-prefill",
+        "--preset",
+        "tiny",
+        "--weights",
+        "q4",
+        "--quick",
+        "--out",
+        tempfile::tempdir()
+            .unwrap()
+            .path()
+            .join("r.json")
+            .to_str()
+            .unwrap(),
+        "--json",
+    ]);
+    output.clone().assert().success();
+    let file = json(&output);
+    let results = file["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{file}");
+    for (result, name) in results.iter().zip(["llm-decode", "llm-prefill"]) {
+        assert_eq!(result["workload"], name);
+        assert_eq!(result["verified"], true);
+        assert_eq!(result["throughput"]["unit"], "tokens/s");
+        assert_eq!(result["params"]["preset"], "tiny");
+        assert_eq!(result["params"]["weights"], "q4");
+        assert_eq!(result["params"]["layers_run"], 2);
+        assert!(result["params"]["context"].as_u64().unwrap() > 0);
+    }
 }
 
 const HEADER: &str = GENESIS.header_hex;
@@ -335,6 +379,16 @@ fn unknown_workloads_adapters_and_subcommands_are_usage_errors() {
         "no adapter matches",
     );
     assert_one_line_error(&["frobnicate"], 2, "frobnicate");
+    assert_one_line_error(
+        &["run", "--preset", "llama2-7b", "--quick"],
+        2,
+        "unknown preset 'llama2-7b'",
+    );
+    assert_one_line_error(
+        &["run", "--weights", "q5", "--quick"],
+        2,
+        "unknown weight format 'q5'",
+    );
 }
 
 #[test]

@@ -268,6 +268,12 @@ fn efficiency(unit: Unit, rate: f64, watts: f64) -> Vec<Figure> {
             unit: "J/TH".into(),
         });
     }
+    if unit == Unit::TokensPerSecond {
+        figures.push(Figure {
+            value: watts / rate,
+            unit: "J/token".into(),
+        });
+    }
     figures
 }
 

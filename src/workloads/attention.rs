@@ -88,16 +88,23 @@ impl Attention {
     }
 }
 
-/// Attention of `q` (`queries` tokens x 32 heads x 128) against `k` and
-/// `v` (`len` x 8 x 128), in f64, for the listed (token, head) pairs:
-/// token i sees keys up to `offset + i` (causal; decode has one token at
-/// offset len - 1).
-fn reference(q: &[f32], k: &[f32], v: &[f32], offset: usize, rows: &[(usize, usize)]) -> Vec<f64> {
+/// Attention of `q` (tokens x `heads` x 128) against `k` and `v` (keys x
+/// 8 x 128), in f64, for the listed (token, head) pairs: token i sees keys
+/// up to `offset + i` (causal; decode has one token at offset len - 1).
+/// Also the LLM layer's reference.
+pub fn reference(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    heads: usize,
+    offset: usize,
+    rows: &[(usize, usize)],
+) -> Vec<f64> {
     let scale = 1.0 / (DIM as f64).sqrt();
     let mut out = Vec::with_capacity(rows.len() * DIM);
     for &(i, h) in rows {
-        let g = h / (HEADS / KV_HEADS);
-        let query = &q[(i * HEADS + h) * DIM..][..DIM];
+        let g = h / (heads / KV_HEADS);
+        let query = &q[(i * heads + h) * DIM..][..DIM];
         let keys = offset + i + 1;
         let scores: Vec<f64> = (0..keys)
             .map(|j| {
@@ -136,13 +143,15 @@ fn random_f16(seed: u64, count: usize) -> (Vec<f16>, Vec<f32>) {
 }
 
 /// The kernels of one attention pass, in order, with their grids: `q` is
-/// tokens x 32 heads x 128 (f32), `k` and `v` are `len` x 8 x 128 (f16),
+/// tokens x `heads` x 128 (f32; heads a multiple of 4 x 8), `k` and `v`
+/// are `len` x 8 x 128 (f16),
 /// `out` is shaped like `q` (f32). Decode has one query token, at position
 /// `len - 1`; prefill has `len`. Also used by the LLM layer.
 pub fn attention_kernels(
     gpu: &Gpu,
     phase: Phase,
     len: u32,
+    heads: u32,
     [q, k, v, out]: [&wgpu::Buffer; 4],
 ) -> Result<Vec<(Kernel, [u32; 3])>> {
     let name = Attention { phase, len }.name();
@@ -150,30 +159,27 @@ pub fn attention_kernels(
     let scale = 1.0 / (DIM as f32).sqrt();
     let second = match phase {
         Phase::Decode => chunks,
-        Phase::Prefill => HEADS as u32,
+        Phase::Prefill => heads,
     };
     let shape = gpu.upload(
         "attention shape",
-        &[len, second, KV_HEADS as u32, scale.to_bits()],
+        &[len, second, KV_HEADS as u32, scale.to_bits(), heads],
     );
     Ok(match phase {
         Phase::Decode => {
             let partials = gpu.output(
                 "attention partials",
-                (HEADS * chunks as usize * RECORD * 4) as u64,
+                (heads * chunks) as u64 * (RECORD * 4) as u64,
             );
             let buffers = [(0, &shape), (1, &partials), (3, q), (4, k), (5, v)];
             let partial = gpu.kernel_at(name, DECODE, "partial", &[], &buffers)?;
             let buffers = [(0, &shape), (1, &partials), (2, out)];
             let combine = gpu.kernel_at(name, DECODE, "combine", &[], &buffers)?;
-            vec![
-                (partial, [chunks, KV_HEADS as u32, 1]),
-                (combine, [HEADS as u32, 1, 1]),
-            ]
+            vec![(partial, [chunks, heads / 4, 1]), (combine, [heads, 1, 1])]
         }
         Phase::Prefill => {
             let kernel = gpu.kernel(name, PREFILL, "main", &[], &[&shape, q, k, v, out])?;
-            vec![(kernel, [len / QUERIES as u32, HEADS as u32, 1])]
+            vec![(kernel, [len / QUERIES as u32, heads, 1])]
         }
     })
 }
@@ -259,12 +265,13 @@ impl Workload for Attention {
         } else {
             0
         };
-        let expected = reference(&q, &k, &v, offset, &rows);
+        let expected = reference(&q, &k, &v, HEADS, offset, &rows);
 
         let steps = attention_kernels(
             gpu,
             self.phase,
             self.len,
+            HEADS as u32,
             [&q_buffer, &k_buffer, &v_buffer, &out],
         )?;
         let dispatch = || Dispatch::chain(&steps);
@@ -348,7 +355,7 @@ mod tests {
         let q = random_f32(1, HEADS * DIM);
         let k = random_f32(2, KV_HEADS * DIM);
         let v = random_f32(3, KV_HEADS * DIM);
-        let out = reference(&q, &k, &v, 0, &[(0, 5)]);
+        let out = reference(&q, &k, &v, HEADS, 0, &[(0, 5)]);
         let value = &v[DIM..2 * DIM]; // head 5 reads KV head 1
         for (o, &x) in out.iter().zip(value) {
             assert!((o - f64::from(x)).abs() < 1e-12);

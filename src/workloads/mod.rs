@@ -7,6 +7,7 @@ pub mod check;
 pub mod copy_bandwidth;
 pub mod gemm;
 pub mod gemv;
+pub mod llm;
 pub mod peak_fma;
 pub mod rows;
 pub mod sha256d;
@@ -27,6 +28,8 @@ pub enum Unit {
     GflopPerSecond,
     #[serde(rename = "GB/s")]
     GigabytesPerSecond,
+    #[serde(rename = "tokens/s")]
+    TokensPerSecond,
 }
 
 impl Unit {
@@ -35,6 +38,7 @@ impl Unit {
             Unit::HashesPerSecond => "H/s",
             Unit::GflopPerSecond => "GFLOP/s",
             Unit::GigabytesPerSecond => "GB/s",
+            Unit::TokensPerSecond => "tokens/s",
         }
     }
 
@@ -44,13 +48,14 @@ impl Unit {
             Unit::HashesPerSecond => "H/J",
             Unit::GflopPerSecond => "GFLOP/J",
             Unit::GigabytesPerSecond => "GB/J",
+            Unit::TokensPerSecond => "tokens/J",
         }
     }
 
     /// How much work one raw unit of [`Sample::work`] is in this unit.
     pub fn scale(self) -> f64 {
         match self {
-            Unit::HashesPerSecond => 1.0,
+            Unit::HashesPerSecond | Unit::TokensPerSecond => 1.0,
             Unit::GflopPerSecond | Unit::GigabytesPerSecond => 1e-9,
         }
     }
@@ -117,13 +122,35 @@ pub fn ceiling_for(unit: Unit) -> Option<&'static str> {
     match unit {
         Unit::GflopPerSecond => Some("peak-fma-f32"),
         Unit::GigabytesPerSecond => Some("copy-bandwidth"),
-        Unit::HashesPerSecond => None,
+        Unit::HashesPerSecond | Unit::TokensPerSecond => None,
     }
 }
 
 /// Every workload, one instance per shape, in the order `--workloads all`
 /// runs them: the ceilings come before the kernels measured against them.
 pub fn all() -> Vec<Box<dyn Workload>> {
+    all_for(LlmChoice::default())
+}
+
+/// The model `llm-decode` and `llm-prefill` run (`--preset`, `--weights`).
+#[derive(Debug, Clone, Copy)]
+pub struct LlmChoice {
+    pub preset: llm::Preset,
+    pub weights: gemv::Format,
+}
+
+impl Default for LlmChoice {
+    /// Llama 3 8B in f16.
+    fn default() -> Self {
+        LlmChoice {
+            preset: llm::PRESETS[0],
+            weights: gemv::Format::F16,
+        }
+    }
+}
+
+/// Every workload, with the LLM workloads on `llm`'s model.
+pub fn all_for(llm: LlmChoice) -> Vec<Box<dyn Workload>> {
     use gemv::{Format, Gemv};
     use rows::{RowKernel, RowOp};
     let mut workloads: Vec<Box<dyn Workload>> = vec![
@@ -151,12 +178,19 @@ pub fn all() -> Vec<Box<dyn Workload>> {
             workloads.push(Box::new(kernel));
         }
     }
+    for phase in [attention::Phase::Decode, attention::Phase::Prefill] {
+        workloads.push(Box::new(llm::Llm {
+            phase,
+            preset: llm.preset,
+            weights: llm.weights,
+        }));
+    }
     workloads
 }
 
 /// Parses `--workloads`: a comma-separated list of names, or `all`.
-pub fn parse_list(list: &str) -> Result<Vec<Box<dyn Workload>>> {
-    let known = all();
+pub fn parse_list(list: &str, llm: LlmChoice) -> Result<Vec<Box<dyn Workload>>> {
+    let known = all_for(llm);
     let names: Vec<&str> = list
         .split(',')
         .map(str::trim)
@@ -182,7 +216,7 @@ pub fn parse_list(list: &str) -> Result<Vec<Box<dyn Workload>>> {
         .filter(|w| names.contains(&w.name()))
         .filter_map(|w| ceiling_for(w.unit()))
         .collect();
-    Ok(all()
+    Ok(all_for(llm)
         .into_iter()
         .filter(|w| names.contains(&w.name()) || ceilings.contains(&w.name()))
         .collect())
@@ -195,7 +229,7 @@ mod tests {
     #[test]
     fn workload_lists_parse() {
         let names = |list| {
-            parse_list(list)
+            parse_list(list, LlmChoice::default())
                 .unwrap()
                 .iter()
                 .map(|w| w.name())
@@ -209,11 +243,13 @@ mod tests {
         // Ceilings join the kernels measured against them.
         assert_eq!(names("copy-bandwidth"), ["copy-bandwidth"]);
         assert_eq!(names("peak-fma-f32,sha256d"), ["sha256d", "peak-fma-f32"]);
-        let err = parse_list("sha256d,gemm-f64").err().unwrap();
+        let err = parse_list("sha256d,gemm-f64", LlmChoice::default())
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("'gemm-f64'"));
         assert!(err.to_string().contains("sha256d"));
         assert_eq!(err.exit_code(), 2);
-        assert!(parse_list(",").is_err());
+        assert!(parse_list(",", LlmChoice::default()).is_err());
     }
 
     /// Every workload, at every shape the adapter can hold, runs and passes
@@ -222,7 +258,13 @@ mod tests {
     fn every_workload_verifies_on_the_default_adapter() {
         let gpu = crate::gpu::default_for_tests();
         let plan = SamplePlan::single();
-        for workload in all() {
+        // The LLM workloads on the tiny preset: its layers are checked in
+        // full; Llama 3 8B's are checked by `mwbench run` (minutes here).
+        let tiny = LlmChoice {
+            preset: llm::Preset::named("tiny").unwrap(),
+            weights: gemv::Format::Q8,
+        };
+        for workload in all_for(tiny) {
             match workload.run(&gpu, &plan, &mut |_| {}) {
                 Ok(measurement) => {
                     let rates = measurement.rates(workload.unit());

@@ -1,0 +1,717 @@
+//! `llm-decode` and `llm-prefill`: whole decoder layers of a Llama-shaped
+//! model built from the kernels of the other workloads (RMSNorm, the QKV
+//! projection, rotary embedding, attention over the KV cache, the output
+//! projection, RMSNorm, the gated SiLU feed-forward), at a preset's real
+//! dimensions with f16, Q8_0 or Q4_0 weights. Tokens per second for the
+//! whole model = one token's (or one prompt's) pass through every layer
+//! plus the final norm and the LM head.
+//!
+//! Decode runs one token at batch 1 after a cache of `context` tokens, with
+//! the GEMV kernels; prefill runs a prompt of `prompt` tokens with the GEMM
+//! kernels (quantised weights are dequantised to f16 before each GEMM, and
+//! that is timed too). Two distinct layers are run (each with its own
+//! weights, so the second does not find the first's in cache) and their
+//! time is scaled to the model's layer count: the layers are identical in
+//! shape, so the scaling is exact but for cache effects.
+
+mod reference;
+pub mod weights;
+
+use serde_json::json;
+
+use self::weights::{Layout, Matrix, OPS, Stream};
+use super::attention::{self, Phase};
+use super::check::{random_f32, verify};
+use super::gemm::{self, Path, Precision};
+use super::gemv::{self, Format};
+use super::rows::{self, RowOp};
+use super::timing::sample_kernel;
+use super::{AlsoReported, Measurement, Unit, Workload};
+use crate::gpu::{Dispatch, Gpu, Kernel};
+use crate::measure::{Sample, SamplePlan};
+use crate::{Error, Result};
+
+/// Layers run and timed; the rest are scaled from them.
+const MEASURED_LAYERS: usize = 2;
+/// Llama 3's rotary base.
+const ROPE_THETA: f64 = 500_000.0;
+const DIM: usize = 128;
+const KV_HEADS: usize = 8;
+/// Logits checked against the CPU.
+const CHECKED_LOGITS: usize = 64;
+/// The layer's output is the input plus two projections, all f32 sums of
+/// up to 28672 terms, through f16 keys and values both sides round alike:
+/// errors near 1e-6 were seen on lavapipe.
+const BOUND: f64 = 1e-4;
+
+/// A model's dimensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Preset {
+    pub name: &'static str,
+    pub hidden: usize,
+    pub ffn: usize,
+    pub layers: usize,
+    pub heads: usize,
+    pub vocab: usize,
+    /// Tokens in the KV cache before the decoded token.
+    pub context: usize,
+    /// Tokens in a prefill prompt.
+    pub prompt: usize,
+}
+
+/// The presets `--preset` names. All have 8 KV heads of dimension 128.
+pub const PRESETS: [Preset; 3] = [
+    Preset {
+        name: "llama3-8b",
+        hidden: 4096,
+        ffn: 14336,
+        layers: 32,
+        heads: 32,
+        vocab: 128_256,
+        context: 4096,
+        prompt: 512,
+    },
+    Preset {
+        name: "llama3-70b",
+        hidden: 8192,
+        ffn: 28672,
+        layers: 80,
+        heads: 64,
+        vocab: 128_256,
+        context: 4096,
+        prompt: 512,
+    },
+    // Small enough for the CPU to check everything; 32 heads because the
+    // attention kernels take query heads four at a time per KV head.
+    Preset {
+        name: "tiny",
+        hidden: 256,
+        ffn: 512,
+        layers: 2,
+        heads: 32,
+        vocab: 1024,
+        context: 100,
+        prompt: 64,
+    },
+];
+
+impl Preset {
+    /// The preset called `name`, or a usage error listing them.
+    pub fn named(name: &str) -> Result<Preset> {
+        PRESETS
+            .iter()
+            .find(|p| p.name == name)
+            .copied()
+            .ok_or_else(|| {
+                let names: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
+                Error::usage(format!(
+                    "unknown preset '{name}'; presets: {}",
+                    names.join(", ")
+                ))
+            })
+    }
+}
+
+/// Parses `--weights`.
+pub fn parse_weights(name: &str) -> Result<Format> {
+    match name {
+        "f16" => Ok(Format::F16),
+        "q8" => Ok(Format::Q8),
+        "q4" => Ok(Format::Q4),
+        _ => Err(Error::usage(format!(
+            "unknown weight format '{name}'; use f16, q8 or q4"
+        ))),
+    }
+}
+
+/// One layer's weights: matrices (rows = outputs) and norm weights.
+pub struct Layer {
+    pub heads: usize,
+    pub wq: Matrix,
+    pub wk: Matrix,
+    pub wv: Matrix,
+    pub wo: Matrix,
+    pub wg: Matrix,
+    pub wu: Matrix,
+    pub wd: Matrix,
+    pub attention_norm: Vec<f32>,
+    pub ffn_norm: Vec<f32>,
+}
+
+impl Layer {
+    fn new(preset: &Preset, format: Format, layout: Layout, index: usize) -> Layer {
+        let seed = 1000 * (index as u32 + 1);
+        let matrix = |rows, cols, n| Matrix {
+            rows,
+            cols,
+            format,
+            layout,
+            seed: seed + n,
+        };
+        let (hidden, ffn, q) = (preset.hidden, preset.ffn, preset.heads * DIM);
+        let norm = |s| {
+            random_f32(s, hidden)
+                .iter()
+                .map(|v| 1.0 + 0.1 * v)
+                .collect()
+        };
+        Layer {
+            heads: preset.heads,
+            wq: matrix(q, hidden, 1),
+            wk: matrix(KV_HEADS * DIM, hidden, 2),
+            wv: matrix(KV_HEADS * DIM, hidden, 3),
+            wo: matrix(hidden, q, 4),
+            wg: matrix(ffn, hidden, 5),
+            wu: matrix(ffn, hidden, 6),
+            wd: matrix(hidden, ffn, 7),
+            attention_norm: norm(u64::from(seed) + 8),
+            ffn_norm: norm(u64::from(seed) + 9),
+        }
+    }
+
+    fn matrices(&self) -> [&Matrix; 7] {
+        [
+            &self.wq, &self.wk, &self.wv, &self.wo, &self.wg, &self.wu, &self.wd,
+        ]
+    }
+}
+
+/// The workload: a phase of one preset with one weight format.
+#[derive(Debug, Clone)]
+pub struct Llm {
+    pub phase: Phase,
+    pub preset: Preset,
+    pub weights: Format,
+}
+
+/// (cos, sin) of each pair of dimensions at each position.
+fn rope_table(positions: std::ops::Range<usize>) -> Vec<[f32; 2]> {
+    positions
+        .flat_map(|pos| {
+            (0..DIM / 2).map(move |p| {
+                let angle = pos as f64 * ROPE_THETA.powf(-2.0 * p as f64 / DIM as f64);
+                [angle.cos() as f32, angle.sin() as f32]
+            })
+        })
+        .collect()
+}
+
+/// Everything on the GPU for one run: the kernels of the timed layers and
+/// of the head, and the buffers the check reads.
+struct Model {
+    layers: Vec<(Kernel, [u32; 3])>,
+    head: Vec<(Kernel, [u32; 3])>,
+    /// The residual stream before each layer and after the last.
+    streams: Vec<wgpu::Buffer>,
+    /// The final norm's output (prefill: the last token's only).
+    normed: wgpu::Buffer,
+    /// The LM head's logits, in row chunks that fit a storage binding.
+    logits: Vec<(usize, wgpu::Buffer)>,
+    /// The LM head's weights (rows = vocabulary).
+    head_matrix: Matrix,
+    final_norm: Vec<f32>,
+    /// Weight bytes one pass reads in one layer, and in the LM head.
+    layer_bytes: f64,
+    head_bytes: f64,
+}
+
+impl Llm {
+    fn tokens(&self) -> usize {
+        match self.phase {
+            Phase::Decode => 1,
+            Phase::Prefill => self.preset.prompt,
+        }
+    }
+
+    fn layout(&self) -> Layout {
+        if self.phase == Phase::Prefill && self.weights == Format::F16 {
+            Layout::Columns
+        } else {
+            Layout::Rows
+        }
+    }
+
+    fn layers_run(&self) -> usize {
+        self.preset.layers.min(MEASURED_LAYERS)
+    }
+
+    fn build(&self, gpu: &Gpu, layers: &[Layer]) -> Result<Model> {
+        let p = &self.preset;
+        let tokens = self.tokens();
+        let (hidden, ffn, q_dim, kv_dim) = (p.hidden, p.ffn, p.heads * DIM, KV_HEADS * DIM);
+        let activation = |label: &str, width: usize| gpu.output(label, (tokens * width * 4) as u64);
+        let x = random_f32(50, tokens * hidden);
+        let mut streams = vec![gpu.upload("x", &x)];
+        let normed_x = activation("normed", hidden);
+        let (q, k, v) = (
+            activation("q", q_dim),
+            activation("k", kv_dim),
+            activation("v", kv_dim),
+        );
+        let attended = activation("attended", q_dim);
+        let projected = activation("projected", hidden);
+        let mid = activation("mid", hidden);
+        let (gate, up, gated) = (
+            activation("gate", ffn),
+            activation("up", ffn),
+            activation("gated", ffn),
+        );
+        let down = activation("down", hidden);
+        let (start, cache_len) = match self.phase {
+            Phase::Decode => (p.context, p.context + 1),
+            Phase::Prefill => (0, p.prompt),
+        };
+        let rope = gpu.upload("rope", &rope_table(start..start + tokens).concat());
+        // One f16 scratch matrix, reused by every dequantised GEMM.
+        let largest = layers[0]
+            .matrices()
+            .iter()
+            .map(|m| m.rows * m.cols)
+            .max()
+            .unwrap_or(0);
+        let dequantized = if self.phase == Phase::Prefill && self.weights != Format::F16 {
+            gpu.check_fits(
+                &format!("{} dequantised weights", self.name()),
+                (largest * 2) as u64,
+            )?;
+            Some(gpu.output("dequantized", (largest * 2) as u64))
+        } else {
+            None
+        };
+        let ops =
+            |entry: &str, count: usize, extra: [u32; 3], bindings: &[(u32, &wgpu::Buffer)]| {
+                let params =
+                    gpu.upload("ops params", &[count as u32, extra[0], extra[1], extra[2]]);
+                let mut all = vec![(0, &params)];
+                all.extend_from_slice(bindings);
+                let kernel = gpu.kernel_at(entry, OPS, entry, &[], &all)?;
+                let threads = match entry {
+                    "rope_kv" => count * (p.heads + KV_HEADS) * DIM / 2,
+                    _ => count,
+                };
+                Ok::<_, Error>((kernel, gpu.workgroup_grid(threads.div_ceil(64) as u64)))
+            };
+        let mut steps = Vec::new();
+        for layer in layers {
+            for matrix in layer.matrices() {
+                gpu.check_fits(&format!("{} weights", self.name()), matrix.largest_buffer())?;
+            }
+            let input = streams.last().expect("the input stream");
+            let output = activation("stream", hidden);
+            let cache_words = cache_len * KV_HEADS * DIM / 2;
+            let halves = Stream::Halves { exponent: 14 };
+            let k_cache = halves.upload(gpu, "k cache", layer.wq.seed + 10, cache_words)?;
+            let v_cache = halves.upload(gpu, "v cache", layer.wq.seed + 11, cache_words)?;
+            let attention_norm = gpu.upload("norm", &layer.attention_norm);
+            let ffn_norm = gpu.upload("norm", &layer.ffn_norm);
+            // One matrix product of `matrix` from `x` into `y`.
+            let product = |matrix: &Matrix,
+                           x: &wgpu::Buffer,
+                           y: &wgpu::Buffer|
+             -> Result<Vec<(Kernel, [u32; 3])>> {
+                let buffers = matrix.upload(gpu)?;
+                let (m, n, k) = (tokens as u32, matrix.rows as u32, matrix.cols as u32);
+                let path = Path::best_for(gpu, Precision::F32);
+                let types = [Precision::F32, Precision::F16];
+                Ok(match (self.phase, &dequantized) {
+                    (Phase::Decode, _) => {
+                        vec![gemv::gemv_kernel(gpu, self.weights, n, k, x, y, &buffers)?]
+                    }
+                    (Phase::Prefill, None) => {
+                        vec![gemm::gemm_kernel(
+                            gpu,
+                            path,
+                            types,
+                            [m, n, k],
+                            [x, &buffers[0], y],
+                        )?]
+                    }
+                    (Phase::Prefill, Some(scratch)) => vec![
+                        matrix.dequantize_kernel(gpu, &buffers, scratch)?,
+                        gemm::gemm_kernel(gpu, path, types, [m, n, k], [x, scratch, y])?,
+                    ],
+                })
+            };
+            steps.push(rows::row_kernel(
+                gpu,
+                RowOp::RmsNorm,
+                tokens as u32,
+                hidden as u32,
+                input,
+                &normed_x,
+                Some(&attention_norm),
+            )?);
+            steps.extend(product(&layer.wq, &normed_x, &q)?);
+            steps.extend(product(&layer.wk, &normed_x, &k)?);
+            steps.extend(product(&layer.wv, &normed_x, &v)?);
+            steps.push(ops(
+                "rope_kv",
+                tokens,
+                [0, start as u32, p.heads as u32],
+                &[
+                    (3, &k),
+                    (4, &v),
+                    (5, &q),
+                    (6, &k_cache),
+                    (7, &v_cache),
+                    (8, &rope),
+                ],
+            )?);
+            steps.extend(attention::attention_kernels(
+                gpu,
+                self.phase,
+                cache_len as u32,
+                p.heads as u32,
+                [&q, &k_cache, &v_cache, &attended],
+            )?);
+            steps.extend(product(&layer.wo, &attended, &projected)?);
+            steps.push(ops(
+                "add",
+                tokens * hidden,
+                [0; 3],
+                &[(2, &mid), (3, input), (4, &projected)],
+            )?);
+            steps.push(rows::row_kernel(
+                gpu,
+                RowOp::RmsNorm,
+                tokens as u32,
+                hidden as u32,
+                &mid,
+                &normed_x,
+                Some(&ffn_norm),
+            )?);
+            steps.extend(product(&layer.wg, &normed_x, &gate)?);
+            steps.extend(product(&layer.wu, &normed_x, &up)?);
+            steps.push(ops(
+                "silu_mul",
+                tokens * ffn,
+                [0; 3],
+                &[(2, &gated), (3, &gate), (4, &up)],
+            )?);
+            steps.extend(product(&layer.wd, &gated, &down)?);
+            steps.push(ops(
+                "add",
+                tokens * hidden,
+                [0; 3],
+                &[(2, &output), (3, &mid), (4, &down)],
+            )?);
+            streams.push(output);
+        }
+
+        // The final norm of the last token, and the LM head in row chunks
+        // that each fit one storage binding.
+        let mut head = Vec::new();
+        let last = streams.last().expect("the output stream");
+        let last_row = gpu.output("last row", (hidden * 4) as u64);
+        head.push(ops(
+            "copy",
+            hidden,
+            [((tokens - 1) * hidden) as u32, 0, 0],
+            &[(2, &last_row), (3, last)],
+        )?);
+        let final_norm: Vec<f32> = random_f32(51, hidden)
+            .iter()
+            .map(|v| 1.0 + 0.1 * v)
+            .collect();
+        let final_norm_buffer = gpu.upload("final norm", &final_norm);
+        let normed = gpu.output("final normed", (hidden * 4) as u64);
+        head.push(rows::row_kernel(
+            gpu,
+            RowOp::RmsNorm,
+            1,
+            hidden as u32,
+            &last_row,
+            &normed,
+            Some(&final_norm_buffer),
+        )?);
+        let head_matrix = Matrix {
+            rows: p.vocab,
+            cols: hidden,
+            format: self.weights,
+            layout: Layout::Rows,
+            seed: 7,
+        };
+        let limit = gpu
+            .summary
+            .limits
+            .max_storage_buffer_binding_size
+            .min(gpu.summary.limits.max_buffer_size);
+        let row_bytes = head_matrix.largest_buffer() / p.vocab as u64;
+        let chunk_rows = ((limit / row_bytes) as usize / 64 * 64)
+            .min(p.vocab)
+            .max(64);
+        let mut logits = Vec::new();
+        for first in (0..p.vocab).step_by(chunk_rows) {
+            let rows = chunk_rows.min(p.vocab - first);
+            let chunk = Matrix {
+                rows,
+                seed: head_matrix.seed + first as u32,
+                ..head_matrix
+            };
+            let buffers = chunk.upload(gpu)?;
+            let out = gpu.output("logits", (rows * 4) as u64);
+            head.push(gemv::gemv_kernel(
+                gpu,
+                self.weights,
+                rows as u32,
+                hidden as u32,
+                &normed,
+                &out,
+                &buffers,
+            )?);
+            logits.push((first, out));
+        }
+        let layer_bytes = layers[0].matrices().iter().map(|m| m.bytes()).sum();
+        let head_bytes = head_matrix.bytes();
+        Ok(Model {
+            layers: steps,
+            head,
+            streams,
+            normed,
+            logits,
+            head_matrix,
+            final_norm,
+            layer_bytes,
+            head_bytes,
+        })
+    }
+
+    /// Runs the model once and compares the first layer's output (every
+    /// token up to 64, else the first two: causal, so they depend on
+    /// nothing later), the final norm and a spread of logits with the CPU.
+    fn check(&self, gpu: &Gpu, model: &Model, cpu: &[Vec<f64>], checked: usize) -> Result<f64> {
+        let name = self.name();
+        for buffer in model.streams.iter().skip(1).chain([&model.normed]) {
+            gpu.poison(buffer);
+        }
+        for (_, buffer) in &model.logits {
+            gpu.poison(buffer);
+        }
+        gpu.run_timed(&Dispatch::chain(&model.layers), &[])?;
+        gpu.run_timed(&Dispatch::chain(&model.head), &[])?;
+        let hidden = self.preset.hidden;
+        let after_first: Vec<f32> = bytemuck::pod_collect_to_vec(&gpu.download(&model.streams[1])?);
+        let error = verify(name, &after_first[..checked * hidden], &cpu.concat(), BOUND)?;
+        // The final norm, from the GPU's own last stream.
+        let last: Vec<f32> =
+            bytemuck::pod_collect_to_vec(&gpu.download(model.streams.last().expect("stream"))?);
+        let last_row: Vec<f64> = last[(self.tokens() - 1) * hidden..]
+            .iter()
+            .map(|&v| f64::from(v))
+            .collect();
+        let normed: Vec<f32> = bytemuck::pod_collect_to_vec(&gpu.download(&model.normed)?);
+        verify(
+            name,
+            &normed,
+            &reference::final_norm(&last_row, &model.final_norm),
+            BOUND,
+        )?;
+        // Logits, from the GPU's own normed vector.
+        let vocab = self.preset.vocab;
+        let mut got = Vec::new();
+        let mut expected = Vec::new();
+        for r in (0..vocab).step_by(vocab.div_ceil(CHECKED_LOGITS)) {
+            let (first, buffer) = model
+                .logits
+                .iter()
+                .rev()
+                .find(|(f, _)| *f <= r)
+                .expect("a chunk");
+            let chunk: Vec<f32> = bytemuck::pod_collect_to_vec(&gpu.download(buffer)?);
+            got.push(chunk[r - first]);
+            let chunk_matrix = Matrix {
+                rows: chunk.len(),
+                seed: model.head_matrix.seed + *first as u32,
+                ..model.head_matrix
+            };
+            expected.push(
+                (0..hidden)
+                    .map(|c| {
+                        f64::from(chunk_matrix.value(r - first, c, false)) * f64::from(normed[c])
+                    })
+                    .sum(),
+            );
+        }
+        verify(name, &got, &expected, BOUND)?;
+        Ok(error)
+    }
+}
+
+impl Workload for Llm {
+    fn name(&self) -> &'static str {
+        match self.phase {
+            Phase::Decode => "llm-decode",
+            Phase::Prefill => "llm-prefill",
+        }
+    }
+
+    fn description(&self) -> &'static str {
+        match self.phase {
+            Phase::Decode => "whole-model decode at batch 1 over a KV cache (tokens/s)",
+            Phase::Prefill => "whole-model prefill of a prompt (tokens/s)",
+        }
+    }
+
+    fn unit(&self) -> Unit {
+        Unit::TokensPerSecond
+    }
+
+    fn shape(&self) -> Option<String> {
+        let weights = match self.weights {
+            Format::F16 => "f16",
+            Format::Q8 => "q8",
+            Format::Q4 => "q4",
+            Format::F32 => "f32",
+        };
+        Some(format!("{} {weights}", self.preset.name))
+    }
+
+    fn run(
+        &self,
+        gpu: &Gpu,
+        plan: &SamplePlan,
+        progress: &mut dyn FnMut(f64),
+    ) -> Result<Measurement> {
+        if self.weights == Format::F32 {
+            return Err(Error::Unsupported("LLM weights are f16, q8 or q4".into()));
+        }
+        let layers: Vec<Layer> = (0..self.layers_run())
+            .map(|i| Layer::new(&self.preset, self.weights, self.layout(), i))
+            .collect();
+        let model = self.build(gpu, &layers)?;
+        // The CPU's first layer, on the tokens checked.
+        let p = &self.preset;
+        let tokens = self.tokens();
+        let checked = if tokens <= 64 { tokens } else { 2 };
+        let x = random_f32(50, tokens * p.hidden);
+        let xs: Vec<Vec<f64>> = x
+            .chunks(p.hidden)
+            .take(checked)
+            .map(|r| r.iter().map(|&v| f64::from(v)).collect())
+            .collect();
+        let (start, cache_words) = match self.phase {
+            Phase::Decode => (p.context, p.context * KV_HEADS * DIM),
+            Phase::Prefill => (0, 0),
+        };
+        let halves = Stream::Halves { exponent: 14 };
+        let cached =
+            |seed: u32| -> Vec<f32> { (0..cache_words).map(|i| halves.half(seed, i)).collect() };
+        let first = &layers[0];
+        let rounded = self.phase == Phase::Prefill && self.weights != Format::F16;
+        let cpu = reference::layer(
+            first,
+            &xs,
+            &cached(first.wq.seed + 10),
+            &cached(first.wq.seed + 11),
+            &rope_table(start..start + checked),
+            rounded,
+        );
+        let error = self.check(gpu, &model, &cpu, checked)?;
+        let layer_samples =
+            sample_kernel(gpu, &Dispatch::chain(&model.layers), 1.0, plan, progress)?;
+        let head_samples =
+            sample_kernel(gpu, &Dispatch::chain(&model.head), 1.0, plan, &mut |_| {})?;
+        self.check(gpu, &model, &cpu, checked)?;
+        // Per pass: the measured layers scaled to the model, plus the head.
+        let scale = p.layers as f64 / self.layers_run() as f64;
+        let samples: Vec<Sample> = layer_samples
+            .iter()
+            .zip(head_samples.iter().cycle())
+            .map(|(l, h)| Sample {
+                work: tokens as f64,
+                seconds: l.seconds / l.work * scale + h.seconds / h.work,
+            })
+            .collect();
+        let mut params = serde_json::Map::new();
+        params.insert("preset".into(), json!(p.name));
+        params.insert(
+            "weights".into(),
+            json!(self.shape().unwrap_or_default().split(' ').nth(1)),
+        );
+        params.insert("batch".into(), json!(1));
+        params.insert("tokens_per_pass".into(), json!(tokens));
+        params.insert(
+            "context".into(),
+            json!(match self.phase {
+                Phase::Decode => p.context,
+                Phase::Prefill => p.prompt,
+            }),
+        );
+        params.insert("layers".into(), json!(p.layers));
+        params.insert("layers_run".into(), json!(self.layers_run()));
+        params.insert("hidden".into(), json!(p.hidden));
+        params.insert("ffn".into(), json!(p.ffn));
+        params.insert("heads".into(), json!(p.heads));
+        params.insert("kv_heads".into(), json!(KV_HEADS));
+        params.insert("vocab".into(), json!(p.vocab));
+        if self.phase == Phase::Prefill {
+            let path = Path::best_for(gpu, Precision::F32);
+            params.insert("gemm_path".into(), json!(format!("{path:?}")));
+        }
+        // Decode reads every weight once per token: its GB/s of weights is
+        // the figure to hold against copy-bandwidth.
+        let model_bytes = model.layer_bytes * p.layers as f64 + model.head_bytes;
+        let also = match self.phase {
+            Phase::Decode => vec![AlsoReported {
+                unit: "GB/s",
+                factor: model_bytes / 1e9,
+            }],
+            Phase::Prefill => Vec::new(),
+        };
+        Ok(Measurement {
+            params,
+            samples,
+            also,
+            check: format!(
+                "first layer's output for {checked} of {tokens} tokens, the final norm and \
+                 {CHECKED_LOGITS} logits against an f64 CPU layer before and after timing: \
+                 relative error {error:.1e} (bound {BOUND:.0e}); {} of {} layers run, time scaled",
+                self.layers_run(),
+                p.layers
+            ),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tiny preset, every weight format, both phases: the first layer
+    /// checked in full against the CPU layer.
+    #[test]
+    fn tiny_layers_match_the_cpu_layer() {
+        let gpu = crate::gpu::default_for_tests();
+        let preset = Preset::named("tiny").unwrap();
+        for phase in [Phase::Decode, Phase::Prefill] {
+            for weights in [Format::F16, Format::Q8, Format::Q4] {
+                let llm = Llm {
+                    phase,
+                    preset,
+                    weights,
+                };
+                if let Err(e) = llm.run(&gpu, &SamplePlan::single(), &mut |_| {}) {
+                    panic!("{} {:?}: {e}", llm.name(), llm.shape());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_presets_and_formats_are_usage_errors() {
+        assert!(matches!(Preset::named("llama2"), Err(Error::Usage(_))));
+        assert!(matches!(parse_weights("q5"), Err(Error::Usage(_))));
+        assert_eq!(parse_weights("q4").unwrap(), Format::Q4);
+    }
+
+    #[test]
+    fn rope_starts_unrotated_and_keeps_length() {
+        let table = rope_table(0..2);
+        assert!(table[..DIM / 2].iter().all(|[c, s]| *c == 1.0 && *s == 0.0));
+        assert!(
+            table
+                .iter()
+                .all(|[c, s]| (c * c + s * s - 1.0).abs() < 1e-6)
+        );
+    }
+}
