@@ -1,5 +1,6 @@
 //! Criterion benches of every AI kernel on the default adapter, each at one
-//! small shape and one LLM shape. Run: `cargo bench --bench kernels`
+//! small shape and one LLM shape, and of the whole-model workloads on the
+//! tiny preset and Llama 3 8B. Run: `cargo bench --bench kernels`
 //! (filter with e.g. `cargo bench --bench kernels -- gemv`).
 //!
 //! Each bench runs the workload exactly as `mwbench run` does (inputs,
@@ -19,6 +20,7 @@ use mwbench::workloads::attention::{Attention, Phase};
 use mwbench::workloads::copy_bandwidth::CopyBandwidth;
 use mwbench::workloads::gemm::{Gemm, Precision};
 use mwbench::workloads::gemv::{Format, Gemv};
+use mwbench::workloads::llm::{Llm, Preset};
 use mwbench::workloads::peak_fma::PeakFma;
 use mwbench::workloads::rows::{RowKernel, RowOp};
 use mwbench::workloads::{Unit, Workload};
@@ -62,6 +64,17 @@ fn kernels() -> Vec<Box<dyn Workload>> {
             all.push(Box::new(RowKernel { op, rows, cols }));
         }
     }
+    // Whole models: the tiny preset and Llama 3 8B, in Q4_0.
+    for phase in [Phase::Decode, Phase::Prefill] {
+        for preset in ["tiny", "llama3-8b"] {
+            let preset = Preset::named(preset).expect("a preset");
+            all.push(Box::new(Llm {
+                phase,
+                preset,
+                weights: Format::Q4,
+            }));
+        }
+    }
     all
 }
 
@@ -79,6 +92,7 @@ fn bench(c: &mut Criterion, gpu: &Gpu, workload: &dyn Workload) {
         .warm_up_time(Duration::from_millis(100))
         .measurement_time(Duration::from_secs(1));
     let id = workload.shape().unwrap_or_else(|| "default".into());
+    // One criterion iteration is one token for the LLM workloads.
     group.bench_function(id, |b| {
         b.iter_custom(|iterations| {
             let measurement = workload

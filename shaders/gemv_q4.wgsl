@@ -32,3 +32,22 @@ fn row_partial(row: u32, lane: u32) -> f32 {
     }
     return acc;
 }
+
+// The dot product of block b (32 columns) of `row` with x's block, given
+// as eight vec4 (gemv_broadcast.wgsl): word k holds weights 4k..4k+3 in its
+// low nibbles and 16+4k..16+4k+3 in its high ones.
+fn block_dot(row: u32, b: u32, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>,
+             x4: vec4<f32>, x5: vec4<f32>, x6: vec4<f32>, x7: vec4<f32>) -> f32 {
+    let block = row * (shape.cols / 32u) + b;
+    let scale = unpack2x16float(scales[block / 2u])[block % 2u];
+    let q = block * 4u;
+    let w0 = quants[q];
+    let w1 = quants[q + 1u];
+    let w2 = quants[q + 2u];
+    let w3 = quants[q + 3u];
+    let dot_q = dot(low_nibbles(w0), x0) + dot(low_nibbles(w1), x1)
+        + dot(low_nibbles(w2), x2) + dot(low_nibbles(w3), x3)
+        + dot(high_nibbles(w0), x4) + dot(high_nibbles(w1), x5)
+        + dot(high_nibbles(w2), x6) + dot(high_nibbles(w3), x7);
+    return scale * dot_q;
+}

@@ -32,3 +32,17 @@ fn row_partial(row: u32, lane: u32) -> f32 {
     }
     return acc;
 }
+
+// The dot product of block b (32 columns) of `row` with x's block, given
+// as eight vec4 (gemv_broadcast.wgsl).
+fn block_dot(row: u32, b: u32, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>,
+             x4: vec4<f32>, x5: vec4<f32>, x6: vec4<f32>, x7: vec4<f32>) -> f32 {
+    let block = row * (shape.cols / 32u) + b;
+    let scale = unpack2x16float(scales[block / 2u])[block % 2u];
+    let q = block * 8u;
+    let dot_q = dot(int8x4(quants[q]), x0) + dot(int8x4(quants[q + 1u]), x1)
+        + dot(int8x4(quants[q + 2u]), x2) + dot(int8x4(quants[q + 3u]), x3)
+        + dot(int8x4(quants[q + 4u]), x4) + dot(int8x4(quants[q + 5u]), x5)
+        + dot(int8x4(quants[q + 6u]), x6) + dot(int8x4(quants[q + 7u]), x7);
+    return scale * dot_q;
+}

@@ -172,6 +172,18 @@ fn threads_per_row(gpu: &Gpu) -> u32 {
     }
 }
 
+const BROADCAST: &str = include_str!("../../shaders/gemv_broadcast.wgsl");
+
+/// Whether lanes share x through subgroupBroadcast (gemv_broadcast.wgsl):
+/// on CPU adapters with 8-wide subgroups, for whole blocks of 32 columns.
+fn shares_x(gpu: &Gpu, cols: u32) -> bool {
+    let summary = &gpu.summary;
+    summary.device_type == "cpu"
+        && summary.subgroups
+        && summary.subgroup_sizes == [8, 8]
+        && cols.is_multiple_of(32)
+}
+
 /// The kernel computing `y = W x` for a `rows` x `cols` matrix in `format`
 /// (`weights`: the format's buffers, as [`Format`] lays them out), and its
 /// workgroup grid. Also used by the LLM layer.
@@ -189,10 +201,15 @@ pub fn gemv_kernel(
     bindings.extend(weights.iter());
     let threads_per_row = threads_per_row(gpu);
     let workgroup_size = 64;
+    let (wgsl, entry) = if shares_x(gpu, cols) {
+        ([format.shader(), BROADCAST].concat(), "main_broadcast")
+    } else {
+        (format.shader().to_string(), "main")
+    };
     let kernel = gpu.kernel(
         format.name(),
-        format.shader(),
-        "main",
+        &wgsl,
+        entry,
         &[
             ("WORKGROUP_SIZE", f64::from(workgroup_size)),
             ("THREADS_PER_ROW", f64::from(threads_per_row)),
@@ -302,6 +319,10 @@ impl Workload for Gemv {
         params.insert("rows".into(), json!(self.rows));
         params.insert("cols".into(), json!(self.cols));
         params.insert("threads_per_row".into(), json!(threads_per_row));
+        params.insert(
+            "x_shared_by_subgroup".into(),
+            json!(shares_x(gpu, self.cols)),
+        );
         Ok(Measurement {
             params,
             samples,
