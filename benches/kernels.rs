@@ -51,7 +51,12 @@ fn kernels() -> Vec<Box<dyn Workload>> {
     }
     for format in [Format::F32, Format::F16, Format::Q8, Format::Q4] {
         for (rows, cols) in [(1024, 1024), (4096, 4096)] {
-            all.push(Box::new(Gemv { format, rows, cols }));
+            all.push(Box::new(Gemv {
+                format,
+                rows,
+                cols,
+                launch: None,
+            }));
         }
     }
     for (phase, lens) in [(Phase::Decode, [512, 4096]), (Phase::Prefill, [128, 512])] {

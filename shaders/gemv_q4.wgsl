@@ -1,10 +1,11 @@
 // Q4_0 weights (llama.cpp's GGUF quantisation): blocks of 32 4-bit values
 // with one f16 scale; weight = scale * (q - 8). Within a block, byte j holds
 // weight j in its low nibble and weight j + 16 in its high nibble (GGUF's
-// order). The quants are 4 words a block; the scales are packed two to a
+// order). The quants are 4 words a block, read as one vec4 (on lavapipe
+// one load a lane instead of four); the scales are packed two to a
 // u32 in their own array, because an 18-byte block does not align to WGSL's
 // words.
-@group(0) @binding(3) var<storage, read> quants: array<u32>;
+@group(0) @binding(3) var<storage, read> quants: array<vec4<u32>>;
 @group(0) @binding(4) var<storage, read> scales: array<u32>;
 
 fn low_nibbles(word: u32) -> vec4<f32> {
@@ -21,11 +22,11 @@ fn row_partial(row: u32, lane: u32) -> f32 {
     for (var b = lane; b < blocks; b += THREADS_PER_ROW) {
         let block = row * blocks + b;
         let scale = unpack2x16float(scales[block / 2u])[block % 2u];
-        let q = block * 4u;
+        let words = quants[block];
         let v = b * 8u;
         var dot_q = 0.0;
         for (var k = 0u; k < 4u; k++) {
-            let word = quants[q + k];
+            let word = words[k];
             dot_q += dot(low_nibbles(word), x[v + k]) + dot(high_nibbles(word), x[v + 4u + k]);
         }
         acc = fma(scale, dot_q, acc);
@@ -40,11 +41,11 @@ fn block_dot(row: u32, b: u32, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: 
              x4: vec4<f32>, x5: vec4<f32>, x6: vec4<f32>, x7: vec4<f32>) -> f32 {
     let block = row * (shape.cols / 32u) + b;
     let scale = unpack2x16float(scales[block / 2u])[block % 2u];
-    let q = block * 4u;
-    let w0 = quants[q];
-    let w1 = quants[q + 1u];
-    let w2 = quants[q + 2u];
-    let w3 = quants[q + 3u];
+    let words = quants[block];
+    let w0 = words.x;
+    let w1 = words.y;
+    let w2 = words.z;
+    let w3 = words.w;
     let dot_q = dot(low_nibbles(w0), x0) + dot(low_nibbles(w1), x1)
         + dot(low_nibbles(w2), x2) + dot(low_nibbles(w3), x3)
         + dot(high_nibbles(w0), x4) + dot(high_nibbles(w1), x5)

@@ -1,8 +1,9 @@
 // Q8_0 weights (llama.cpp's GGUF quantisation): blocks of 32 int8 values
 // with one f16 scale; weight = scale * q. The quants are 8 words a block,
-// byte j of the block being weight j; the scales are packed two to a u32 in
+// read as two vec4 (on lavapipe two loads a lane instead of eight), byte j
+// of the block being weight j; the scales are packed two to a u32 in
 // their own array, because a 34-byte block does not align to WGSL's words.
-@group(0) @binding(3) var<storage, read> quants: array<u32>;
+@group(0) @binding(3) var<storage, read> quants: array<vec4<u32>>;
 @group(0) @binding(4) var<storage, read> scales: array<u32>;
 
 fn int8x4(word: u32) -> vec4<f32> {
@@ -17,17 +18,18 @@ fn row_partial(row: u32, lane: u32) -> f32 {
     for (var b = lane; b < blocks; b += THREADS_PER_ROW) {
         let block = row * blocks + b;
         let scale = unpack2x16float(scales[block / 2u])[block % 2u];
-        let q = block * 8u;
+        let lo = quants[2u * block];
+        let hi = quants[2u * block + 1u];
         let v = b * 8u;
         var dot_q = 0.0;
-        dot_q += dot(int8x4(quants[q]), x[v]);
-        dot_q += dot(int8x4(quants[q + 1u]), x[v + 1u]);
-        dot_q += dot(int8x4(quants[q + 2u]), x[v + 2u]);
-        dot_q += dot(int8x4(quants[q + 3u]), x[v + 3u]);
-        dot_q += dot(int8x4(quants[q + 4u]), x[v + 4u]);
-        dot_q += dot(int8x4(quants[q + 5u]), x[v + 5u]);
-        dot_q += dot(int8x4(quants[q + 6u]), x[v + 6u]);
-        dot_q += dot(int8x4(quants[q + 7u]), x[v + 7u]);
+        dot_q += dot(int8x4(lo.x), x[v]);
+        dot_q += dot(int8x4(lo.y), x[v + 1u]);
+        dot_q += dot(int8x4(lo.z), x[v + 2u]);
+        dot_q += dot(int8x4(lo.w), x[v + 3u]);
+        dot_q += dot(int8x4(hi.x), x[v + 4u]);
+        dot_q += dot(int8x4(hi.y), x[v + 5u]);
+        dot_q += dot(int8x4(hi.z), x[v + 6u]);
+        dot_q += dot(int8x4(hi.w), x[v + 7u]);
         acc = fma(scale, dot_q, acc);
     }
     return acc;
@@ -39,10 +41,11 @@ fn block_dot(row: u32, b: u32, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: 
              x4: vec4<f32>, x5: vec4<f32>, x6: vec4<f32>, x7: vec4<f32>) -> f32 {
     let block = row * (shape.cols / 32u) + b;
     let scale = unpack2x16float(scales[block / 2u])[block % 2u];
-    let q = block * 8u;
-    let dot_q = dot(int8x4(quants[q]), x0) + dot(int8x4(quants[q + 1u]), x1)
-        + dot(int8x4(quants[q + 2u]), x2) + dot(int8x4(quants[q + 3u]), x3)
-        + dot(int8x4(quants[q + 4u]), x4) + dot(int8x4(quants[q + 5u]), x5)
-        + dot(int8x4(quants[q + 6u]), x6) + dot(int8x4(quants[q + 7u]), x7);
+    let lo = quants[2u * block];
+    let hi = quants[2u * block + 1u];
+    let dot_q = dot(int8x4(lo.x), x0) + dot(int8x4(lo.y), x1)
+        + dot(int8x4(lo.z), x2) + dot(int8x4(lo.w), x3)
+        + dot(int8x4(hi.x), x4) + dot(int8x4(hi.y), x5)
+        + dot(int8x4(hi.z), x6) + dot(int8x4(hi.w), x7);
     return scale * dot_q;
 }

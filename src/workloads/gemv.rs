@@ -162,46 +162,75 @@ fn reference(decoded: &[f32], x: &[f32], rows: &[usize]) -> Vec<f64> {
         .collect()
 }
 
-/// Lanes per row: one on CPU adapters, a warp's worth on GPUs. Measured on
-/// lavapipe (gemv-f16): 1 lane 3.4 GB/s, 8 lanes 2.9, 64 lanes 1.8.
-fn threads_per_row(gpu: &Gpu) -> u32 {
-    if gpu.summary.device_type == "cpu" {
-        1
-    } else {
-        32
-    }
-}
-
 const BROADCAST: &str = include_str!("../../shaders/gemv_broadcast.wgsl");
 
-/// Whether lanes share x through subgroupBroadcast (gemv_broadcast.wgsl):
-/// on CPU adapters with 8-wide subgroups, for whole blocks of 32 columns.
-fn shares_x(gpu: &Gpu, cols: u32) -> bool {
-    let summary = &gpu.summary;
-    summary.device_type == "cpu"
-        && summary.subgroups
-        && summary.subgroup_sizes == [8, 8]
-        && cols.is_multiple_of(32)
+/// How a GEMV kernel spreads rows over lanes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Launch {
+    /// Lanes that split each row (a power of two up to 64).
+    pub threads_per_row: u32,
+    /// One lane per row, the lanes of a subgroup sharing x through
+    /// subgroupBroadcast (gemv_broadcast.wgsl).
+    pub shares_x: bool,
+}
+
+impl Launch {
+    /// On GPUs a warp's worth of lanes per row. On CPU adapters one lane per
+    /// row (measured on lavapipe, gemv-f16: 1 lane 3.4 GB/s, 8 lanes 2.9, 64
+    /// lanes 1.8), sharing x where subgroups are 8 wide and rows are whole
+    /// blocks of 32 (gemv-f16 5.5 -> 9.7 GB/s).
+    pub fn best_for(gpu: &Gpu, cols: u32) -> Launch {
+        let summary = &gpu.summary;
+        if summary.device_type != "cpu" {
+            return Launch {
+                threads_per_row: 32,
+                shares_x: false,
+            };
+        }
+        let shares_x =
+            summary.subgroups && summary.subgroup_sizes == [8, 8] && cols.is_multiple_of(32);
+        Launch {
+            threads_per_row: 1,
+            shares_x,
+        }
+    }
 }
 
 /// The kernel computing `y = W x` for a `rows` x `cols` matrix in `format`
 /// (`weights`: the format's buffers, as [`Format`] lays them out), and its
-/// workgroup grid. Also used by the LLM layer.
+/// workgroup grid, launched the best way for the adapter. Also used by the
+/// LLM layer.
 pub fn gemv_kernel(
     gpu: &Gpu,
     format: Format,
-    rows: u32,
-    cols: u32,
+    [rows, cols]: [u32; 2],
     x: &wgpu::Buffer,
     y: &wgpu::Buffer,
+    weights: &[wgpu::Buffer],
+) -> Result<(Kernel, [u32; 3])> {
+    launch_kernel(
+        gpu,
+        format,
+        [rows, cols],
+        Launch::best_for(gpu, cols),
+        [x, y],
+        weights,
+    )
+}
+
+fn launch_kernel(
+    gpu: &Gpu,
+    format: Format,
+    [rows, cols]: [u32; 2],
+    launch: Launch,
+    [x, y]: [&wgpu::Buffer; 2],
     weights: &[wgpu::Buffer],
 ) -> Result<(Kernel, [u32; 3])> {
     let shape = gpu.upload("gemv shape", &[rows, cols]);
     let mut bindings = vec![&shape, x, y];
     bindings.extend(weights.iter());
-    let threads_per_row = threads_per_row(gpu);
     let workgroup_size = 64;
-    let (wgsl, entry) = if shares_x(gpu, cols) {
+    let (wgsl, entry) = if launch.shares_x {
         ([format.shader(), BROADCAST].concat(), "main_broadcast")
     } else {
         (format.shader().to_string(), "main")
@@ -212,11 +241,12 @@ pub fn gemv_kernel(
         entry,
         &[
             ("WORKGROUP_SIZE", f64::from(workgroup_size)),
-            ("THREADS_PER_ROW", f64::from(threads_per_row)),
+            ("THREADS_PER_ROW", f64::from(launch.threads_per_row)),
         ],
         &bindings,
     )?;
-    let workgroups = gpu.workgroup_grid(u64::from(rows.div_ceil(workgroup_size / threads_per_row)));
+    let rows_per_group = workgroup_size / launch.threads_per_row;
+    let workgroups = gpu.workgroup_grid(u64::from(rows.div_ceil(rows_per_group)));
     Ok((kernel, workgroups))
 }
 
@@ -230,6 +260,8 @@ pub struct Gemv {
     pub format: Format,
     pub rows: u32,
     pub cols: u32,
+    /// None: [`Launch::best_for`] the adapter. Tests pin each launch.
+    pub launch: Option<Launch>,
 }
 
 impl Gemv {
@@ -238,7 +270,12 @@ impl Gemv {
     pub fn at_llm_shapes(format: Format) -> Vec<Gemv> {
         [(4096, 4096), (14336, 4096)]
             .into_iter()
-            .map(|(rows, cols)| Gemv { format, rows, cols })
+            .map(|(rows, cols)| Gemv {
+                format,
+                rows,
+                cols,
+                launch: None,
+            })
             .collect()
     }
 }
@@ -287,16 +324,17 @@ impl Workload for Gemv {
             .iter()
             .map(|data| gpu.upload("gemv weights", data))
             .collect();
-        let (kernel, workgroups) = gemv_kernel(
+        let launch = self
+            .launch
+            .unwrap_or_else(|| Launch::best_for(gpu, self.cols));
+        let (kernel, workgroups) = launch_kernel(
             gpu,
             self.format,
-            self.rows,
-            self.cols,
-            &x_buffer,
-            &y,
+            [self.rows, self.cols],
+            launch,
+            [&x_buffer, &y],
             &weight_buffers,
         )?;
-        let threads_per_row = threads_per_row(gpu);
         // Every row up to 4096 rows; a spread sample of larger matrices.
         let checked: Vec<usize> = (0..rows).step_by(rows.div_ceil(4096)).collect();
         let expected = reference(&weights.decoded, &x, &checked);
@@ -318,11 +356,8 @@ impl Workload for Gemv {
         let mut params = serde_json::Map::new();
         params.insert("rows".into(), json!(self.rows));
         params.insert("cols".into(), json!(self.cols));
-        params.insert("threads_per_row".into(), json!(threads_per_row));
-        params.insert(
-            "x_shared_by_subgroup".into(),
-            json!(shares_x(gpu, self.cols)),
-        );
+        params.insert("threads_per_row".into(), json!(launch.threads_per_row));
+        params.insert("x_shared_by_subgroup".into(), json!(launch.shares_x));
         Ok(Measurement {
             params,
             samples,
@@ -389,11 +424,35 @@ mod tests {
     fn small_shapes_match_the_reference_in_every_format() {
         let gpu = crate::gpu::default_for_tests();
         let plan = SamplePlan::single();
+        // Every launch: GPUs' (many lanes a row), CPUs' and lavapipe's.
+        let mut launches = vec![
+            Launch {
+                threads_per_row: 32,
+                shares_x: false,
+            },
+            Launch {
+                threads_per_row: 1,
+                shares_x: false,
+            },
+        ];
+        if gpu.summary.subgroups && gpu.summary.subgroup_sizes == [8, 8] {
+            launches.push(Launch {
+                threads_per_row: 1,
+                shares_x: true,
+            });
+        }
         for format in [Format::F32, Format::F16, Format::Q8, Format::Q4] {
             for (rows, cols) in [(1, 32), (70, 96), (129, 1024)] {
-                let gemv = Gemv { format, rows, cols };
-                if let Err(e) = gemv.run(&gpu, &plan, &mut |_| {}) {
-                    panic!("{} {rows}x{cols}: {e}", gemv.name());
+                for &launch in &launches {
+                    let gemv = Gemv {
+                        format,
+                        rows,
+                        cols,
+                        launch: Some(launch),
+                    };
+                    if let Err(e) = gemv.run(&gpu, &plan, &mut |_| {}) {
+                        panic!("{} {rows}x{cols} {launch:?}: {e}", gemv.name());
+                    }
                 }
             }
         }

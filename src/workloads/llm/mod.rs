@@ -315,7 +315,14 @@ impl Llm {
                 let types = [Precision::F32, Precision::F16];
                 Ok(match (self.phase, &dequantized) {
                     (Phase::Decode, _) => {
-                        vec![gemv::gemv_kernel(gpu, self.weights, n, k, x, y, &buffers)?]
+                        vec![gemv::gemv_kernel(
+                            gpu,
+                            self.weights,
+                            [n, k],
+                            x,
+                            y,
+                            &buffers,
+                        )?]
                     }
                     (Phase::Prefill, None) => {
                         vec![gemm::gemm_kernel(
@@ -453,8 +460,7 @@ impl Llm {
             head.push(gemv::gemv_kernel(
                 gpu,
                 self.weights,
-                rows as u32,
-                hidden as u32,
+                [rows as u32, hidden as u32],
                 &normed,
                 &out,
                 &buffers,
