@@ -330,10 +330,7 @@ mod tests {
             (Phase::Prefill, &[16u32, 48, 80][..]),
         ] {
             for &len in lens {
-                let attention = Attention { phase, len };
-                if let Err(e) = attention.run(&gpu, &SamplePlan::single(), &mut |_| {}) {
-                    panic!("{} at {len}: {e}", attention.name());
-                }
+                crate::workloads::assert_verifies(&gpu, &Attention { phase, len }, "");
             }
         }
     }

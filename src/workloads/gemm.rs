@@ -343,9 +343,7 @@ mod tests {
                         k,
                         path: Some(path),
                     };
-                    if let Err(e) = gemm.run(&gpu, &SamplePlan::single(), &mut |_| {}) {
-                        panic!("{} {m}x{n}x{k} on {path:?}: {e}", gemm.name());
-                    }
+                    crate::workloads::assert_verifies(&gpu, &gemm, &format!("{path:?}"));
                 }
             }
         }

@@ -423,7 +423,6 @@ mod tests {
     #[test]
     fn small_shapes_match_the_reference_in_every_format() {
         let gpu = crate::gpu::default_for_tests();
-        let plan = SamplePlan::single();
         // Every launch: GPUs' (many lanes a row), CPUs' and lavapipe's.
         let mut launches = vec![
             Launch {
@@ -450,9 +449,7 @@ mod tests {
                         cols,
                         launch: Some(launch),
                     };
-                    if let Err(e) = gemv.run(&gpu, &plan, &mut |_| {}) {
-                        panic!("{} {rows}x{cols} {launch:?}: {e}", gemv.name());
-                    }
+                    crate::workloads::assert_verifies(&gpu, &gemv, &format!("{launch:?}"));
                 }
             }
         }

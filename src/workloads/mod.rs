@@ -116,6 +116,16 @@ pub trait Workload {
     ) -> Result<Measurement>;
 }
 
+/// Runs `workload` once on `gpu` (one launch, no warm-up) and panics with
+/// its name, shape, `context` and the error unless its check passed.
+#[cfg(test)]
+pub(crate) fn assert_verifies(gpu: &Gpu, workload: &dyn Workload, context: &str) {
+    if let Err(e) = workload.run(gpu, &SamplePlan::single(), &mut |_| {}) {
+        let shape = workload.shape().unwrap_or_default();
+        panic!("{} {shape} {context}: {e}", workload.name());
+    }
+}
+
 /// The workload whose figure is the roof for workloads reported in `unit`:
 /// `peak-fma-f32` for GFLOP/s, `copy-bandwidth` for GB/s.
 pub fn ceiling_for(unit: Unit) -> Option<&'static str> {
