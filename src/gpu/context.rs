@@ -10,8 +10,8 @@ use super::timing::{TimestampQueries, TimingMethod};
 use crate::{Error, Result};
 
 /// One kernel launch: a pipeline, its bind group and the workgroup grid,
-/// then the kernels in `then` (a chain such as attention's partial and
-/// combine passes), the whole dispatched `repeat` times in one compute pass
+/// then the kernels in `then` (a chain built by [`Dispatch::chain`], such
+/// as attention's partial and combine passes), the whole dispatched `repeat` times in one compute pass
 /// (so that a timed sample can be made as long as needed without more
 /// submissions).
 #[derive(Clone)]
@@ -31,12 +31,6 @@ impl<'a> Dispatch<'a> {
         let mut dispatch = first.dispatch(*workgroups);
         dispatch.then = rest.iter().map(|(k, w)| (k, *w)).collect();
         dispatch
-    }
-
-    /// Runs `kernel` over `workgroups` after what is already in the chain.
-    pub fn then(mut self, kernel: &'a Kernel, workgroups: [u32; 3]) -> Self {
-        self.then.push((kernel, workgroups));
-        self
     }
 }
 

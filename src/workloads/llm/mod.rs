@@ -114,13 +114,19 @@ impl Preset {
 
 /// Parses `--weights`.
 pub fn parse_weights(name: &str) -> Result<Format> {
-    match name {
-        "f16" => Ok(Format::F16),
-        "q8" => Ok(Format::Q8),
-        "q4" => Ok(Format::Q4),
-        _ => Err(Error::usage(format!(
-            "unknown weight format '{name}'; use f16, q8 or q4"
-        ))),
+    [Format::F16, Format::Q8, Format::Q4]
+        .into_iter()
+        .find(|&f| weights_name(f) == name)
+        .ok_or_else(|| Error::usage(format!("unknown weight format '{name}'; use f16, q8 or q4")))
+}
+
+/// The name `--weights` and result files use for a weight format.
+fn weights_name(format: Format) -> &'static str {
+    match format {
+        Format::F16 => "f16",
+        Format::Q8 => "q8",
+        Format::Q4 => "q4",
+        Format::F32 => "f32",
     }
 }
 
@@ -235,13 +241,13 @@ impl Llm {
         self.preset.layers.min(MEASURED_LAYERS)
     }
 
-    fn build(&self, gpu: &Gpu, layers: &[Layer]) -> Result<Model> {
+    /// `x`: the input tokens' hidden states.
+    fn build(&self, gpu: &Gpu, layers: &[Layer], x: &[f32]) -> Result<Model> {
         let p = &self.preset;
         let tokens = self.tokens();
         let (hidden, ffn, q_dim, kv_dim) = (p.hidden, p.ffn, p.heads * DIM, KV_HEADS * DIM);
         let activation = |label: &str, width: usize| gpu.output(label, (tokens * width * 4) as u64);
-        let x = random_f32(50, tokens * hidden);
-        let mut streams = vec![gpu.upload("x", &x)];
+        let mut streams = vec![gpu.upload("x", x)];
         let normed_x = activation("normed", hidden);
         let (q, k, v) = (
             activation("q", q_dim),
@@ -278,19 +284,20 @@ impl Llm {
         } else {
             None
         };
+        // A kernel of llm_ops.wgsl: `params` are its Params (count, seed,
+        // a, b), one invocation per `threads`.
         let ops =
-            |entry: &str, count: usize, extra: [u32; 3], bindings: &[(u32, &wgpu::Buffer)]| {
-                let params =
-                    gpu.upload("ops params", &[count as u32, extra[0], extra[1], extra[2]]);
+            |entry: &str, params: [u32; 4], threads: usize, bindings: &[(u32, &wgpu::Buffer)]| {
+                let params = gpu.upload("ops params", &params);
                 let mut all = vec![(0, &params)];
                 all.extend_from_slice(bindings);
                 let kernel = gpu.kernel_at(entry, OPS, entry, &[], &all)?;
-                let threads = match entry {
-                    "rope_kv" => count * (p.heads + KV_HEADS) * DIM / 2,
-                    _ => count,
-                };
                 Ok::<_, Error>((kernel, gpu.workgroup_grid(threads.div_ceil(64) as u64)))
             };
+        // The element-wise ones: one invocation per element.
+        let each = |entry: &str, count: usize, bindings: &[(u32, &wgpu::Buffer)]| {
+            ops(entry, [count as u32, 0, 0, 0], count, bindings)
+        };
         let mut steps = Vec::new();
         for layer in layers {
             for matrix in layer.matrices() {
@@ -351,10 +358,11 @@ impl Llm {
             steps.extend(product(&layer.wq, &normed_x, &q)?);
             steps.extend(product(&layer.wk, &normed_x, &k)?);
             steps.extend(product(&layer.wv, &normed_x, &v)?);
+            // One invocation per (token, query or KV head, pair of dims).
             steps.push(ops(
                 "rope_kv",
-                tokens,
-                [0, start as u32, p.heads as u32],
+                [tokens as u32, 0, start as u32, p.heads as u32],
+                tokens * (p.heads + KV_HEADS) * DIM / 2,
                 &[
                     (3, &k),
                     (4, &v),
@@ -372,10 +380,9 @@ impl Llm {
                 [&q, &k_cache, &v_cache, &attended],
             )?);
             steps.extend(product(&layer.wo, &attended, &projected)?);
-            steps.push(ops(
+            steps.push(each(
                 "add",
                 tokens * hidden,
-                [0; 3],
                 &[(2, &mid), (3, input), (4, &projected)],
             )?);
             steps.push(rows::row_kernel(
@@ -389,17 +396,15 @@ impl Llm {
             )?);
             steps.extend(product(&layer.wg, &normed_x, &gate)?);
             steps.extend(product(&layer.wu, &normed_x, &up)?);
-            steps.push(ops(
+            steps.push(each(
                 "silu_mul",
                 tokens * ffn,
-                [0; 3],
                 &[(2, &gated), (3, &gate), (4, &up)],
             )?);
             steps.extend(product(&layer.wd, &gated, &down)?);
-            steps.push(ops(
+            steps.push(each(
                 "add",
                 tokens * hidden,
-                [0; 3],
                 &[(2, &output), (3, &mid), (4, &down)],
             )?);
             streams.push(output);
@@ -412,8 +417,8 @@ impl Llm {
         let last_row = gpu.output("last row", (hidden * 4) as u64);
         head.push(ops(
             "copy",
+            [hidden as u32, ((tokens - 1) * hidden) as u32, 0, 0],
             hidden,
-            [((tokens - 1) * hidden) as u32, 0, 0],
             &[(2, &last_row), (3, last)],
         )?);
         let final_norm: Vec<f32> = random_f32(51, hidden)
@@ -512,31 +517,25 @@ impl Llm {
             &reference::final_norm(&last_row, &model.final_norm),
             BOUND,
         )?;
-        // Logits, from the GPU's own normed vector.
-        let vocab = self.preset.vocab;
+        // A spread of logits, from the GPU's own normed vector; each row
+        // block of the head is read back once.
+        let step = self.preset.vocab.div_ceil(CHECKED_LOGITS);
         let mut got = Vec::new();
         let mut expected = Vec::new();
-        for r in (0..vocab).step_by(vocab.div_ceil(CHECKED_LOGITS)) {
-            let (first, buffer) = model
-                .logits
-                .iter()
-                .rev()
-                .find(|(f, _)| *f <= r)
-                .expect("a chunk");
+        for (first, buffer) in &model.logits {
             let chunk: Vec<f32> = bytemuck::pod_collect_to_vec(&gpu.download(buffer)?);
-            got.push(chunk[r - first]);
-            let chunk_matrix = Matrix {
+            let weights = Matrix {
                 rows: chunk.len(),
                 seed: model.head_matrix.seed + *first as u32,
                 ..model.head_matrix
-            };
-            expected.push(
-                (0..hidden)
-                    .map(|c| {
-                        f64::from(chunk_matrix.value(r - first, c, false)) * f64::from(normed[c])
-                    })
-                    .sum(),
-            );
+            }
+            .reader(false);
+            for r in (first.next_multiple_of(step)..first + chunk.len()).step_by(step) {
+                got.push(chunk[r - first]);
+                let dot = (0..hidden)
+                    .map(|c| f64::from(weights.value(r - first, c)) * f64::from(normed[c]));
+                expected.push(dot.sum());
+            }
         }
         verify(name, &got, &expected, BOUND)?;
         Ok(error)
@@ -563,13 +562,11 @@ impl Workload for Llm {
     }
 
     fn shape(&self) -> Option<String> {
-        let weights = match self.weights {
-            Format::F16 => "f16",
-            Format::Q8 => "q8",
-            Format::Q4 => "q4",
-            Format::F32 => "f32",
-        };
-        Some(format!("{} {weights}", self.preset.name))
+        Some(format!(
+            "{} {}",
+            self.preset.name,
+            weights_name(self.weights)
+        ))
     }
 
     fn run(
@@ -584,12 +581,12 @@ impl Workload for Llm {
         let layers: Vec<Layer> = (0..self.layers_run())
             .map(|i| Layer::new(&self.preset, self.weights, self.layout(), i))
             .collect();
-        let model = self.build(gpu, &layers)?;
-        // The CPU's first layer, on the tokens checked.
         let p = &self.preset;
         let tokens = self.tokens();
-        let checked = if tokens <= 64 { tokens } else { 2 };
         let x = random_f32(50, tokens * p.hidden);
+        let model = self.build(gpu, &layers, &x)?;
+        // The CPU's first layer, on the tokens checked.
+        let checked = if tokens <= 64 { tokens } else { 2 };
         let xs: Vec<Vec<f64>> = x
             .chunks(p.hidden)
             .take(checked)
@@ -630,10 +627,7 @@ impl Workload for Llm {
             .collect();
         let mut params = serde_json::Map::new();
         params.insert("preset".into(), json!(p.name));
-        params.insert(
-            "weights".into(),
-            json!(self.shape().unwrap_or_default().split(' ').nth(1)),
-        );
+        params.insert("weights".into(), json!(weights_name(self.weights)));
         params.insert("batch".into(), json!(1));
         params.insert("tokens_per_pass".into(), json!(tokens));
         params.insert(

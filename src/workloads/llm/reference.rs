@@ -23,9 +23,10 @@ fn rmsnorm(x: &[f64], weight: &[f32]) -> Vec<f64> {
 /// `W x` for each of `xs`, reading every weight once.
 fn project(matrix: &super::weights::Matrix, xs: &[Vec<f64>], rounded: bool) -> Vec<Vec<f64>> {
     let mut out = vec![vec![0.0; matrix.rows]; xs.len()];
+    let weights = matrix.reader(rounded);
     for row in 0..matrix.rows {
         for col in 0..matrix.cols {
-            let w = f64::from(matrix.value(row, col, rounded));
+            let w = f64::from(weights.value(row, col));
             for (o, x) in out.iter_mut().zip(xs) {
                 o[row] += w * x[col];
             }

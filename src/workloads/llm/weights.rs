@@ -86,6 +86,50 @@ pub enum Layout {
     Columns,
 }
 
+/// Weights of one matrix, read on the CPU (see [`Matrix::reader`]).
+pub struct Reader {
+    matrix: Matrix,
+    values: Stream,
+    scales: Stream,
+    rounded: bool,
+}
+
+impl Reader {
+    /// Weight (`row`, `col`).
+    pub fn value(&self, row: usize, col: usize) -> f32 {
+        let m = &self.matrix;
+        let at = match m.layout {
+            Layout::Rows => row * m.cols + col,
+            Layout::Columns => col * m.rows + row,
+        };
+        let value = match m.format {
+            Format::F32 => unreachable!("LLM weights are f16, q8 or q4"),
+            Format::F16 => return self.values.half(m.seed, at),
+            Format::Q8 => {
+                let word = self.values.word(m.seed, (at / 4) as u32);
+                f32::from((word >> (8 * (at % 4))) as u8 as i8)
+            }
+            Format::Q4 => {
+                let (block, j) = (at / 32, at % 32);
+                let byte_at = block * 16 + j % 16;
+                let word = self.values.word(m.seed, (byte_at / 4) as u32);
+                let byte = (word >> (8 * (byte_at % 4))) & 255;
+                let nibble = if j < 16 { byte & 15 } else { byte >> 4 };
+                nibble as f32 - 8.0
+            }
+        };
+        let scaled = self.scales.half(m.seed ^ SCALE_SEED, at / 32) * value;
+        if self.rounded {
+            f16::from_f32(scaled).to_f32()
+        } else {
+            scaled
+        }
+    }
+}
+
+/// Scales' stream seed is the matrix's, mixed with this.
+const SCALE_SEED: u32 = 0x5bd1_e995;
+
 /// One weight matrix of `rows` outputs by `cols` inputs.
 #[derive(Debug, Clone, Copy)]
 pub struct Matrix {
@@ -158,41 +202,22 @@ impl Matrix {
                 let per_word = if self.format == Format::Q8 { 4 } else { 8 };
                 vec![
                     values.upload(gpu, "quants", self.seed, n / per_word)?,
-                    scales.upload(gpu, "scales", self.seed ^ 0x5bd1_e995, (n / 32).div_ceil(2))?,
+                    scales.upload(gpu, "scales", self.seed ^ SCALE_SEED, (n / 32).div_ceil(2))?,
                 ]
             }
         })
     }
 
-    /// Weight (`row`, `col`) as the kernels read it; `rounded` rounds it to
-    /// f16 as prefill's dequantisation stores it.
-    pub fn value(&self, row: usize, col: usize, rounded: bool) -> f32 {
+    /// Reads weights as the kernels do; `rounded` rounds them to f16 as
+    /// prefill's dequantisation stores them. The streams are worked out
+    /// once here, not once a weight (the CPU layer reads millions).
+    pub fn reader(&self, rounded: bool) -> Reader {
         let (values, scales) = self.streams();
-        let at = match self.layout {
-            Layout::Rows => row * self.cols + col,
-            Layout::Columns => col * self.rows + row,
-        };
-        let value = match self.format {
-            Format::F32 => unreachable!("LLM weights are f16, q8 or q4"),
-            Format::F16 => return values.half(self.seed, at),
-            Format::Q8 => {
-                let word = values.word(self.seed, (at / 4) as u32);
-                f32::from((word >> (8 * (at % 4))) as u8 as i8)
-            }
-            Format::Q4 => {
-                let (block, j) = (at / 32, at % 32);
-                let byte_at = block * 16 + j % 16;
-                let word = values.word(self.seed, (byte_at / 4) as u32);
-                let byte = (word >> (8 * (byte_at % 4))) & 255;
-                let nibble = if j < 16 { byte & 15 } else { byte >> 4 };
-                nibble as f32 - 8.0
-            }
-        };
-        let scaled = scales.half(self.seed ^ 0x5bd1_e995, at / 32) * value;
-        if rounded {
-            f16::from_f32(scaled).to_f32()
-        } else {
-            scaled
+        Reader {
+            matrix: *self,
+            values,
+            scales,
+            rounded,
         }
     }
 
@@ -265,10 +290,11 @@ mod dequantize_tests {
             let (kernel, grid) = matrix.dequantize_kernel(&gpu, &buffers, &out).unwrap();
             gpu.run_timed(&kernel.dispatch(grid), &[]).unwrap();
             let halves: Vec<half::f16> = bytemuck::pod_collect_to_vec(&gpu.download(&out).unwrap());
+            let reader = matrix.reader(true);
             for col in 0..96 {
                 for row in 0..64 {
                     let got = halves[col * 64 + row].to_f32();
-                    let want = matrix.value(row, col, true);
+                    let want = reader.value(row, col);
                     assert_eq!(got, want, "{format:?} row {row} col {col}");
                 }
             }
