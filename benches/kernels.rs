@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mwbench::gpu::{self, Gpu};
-use mwbench::measure::SamplePlan;
+use mwbench::measure::{SamplePlan, Unobserved};
 use mwbench::workloads::attention::{Attention, Phase};
 use mwbench::workloads::copy_bandwidth::CopyBandwidth;
 use mwbench::workloads::gemm::{Gemm, Precision};
@@ -101,7 +101,7 @@ fn bench(c: &mut Criterion, gpu: &Gpu, workload: &dyn Workload) {
     group.bench_function(id, |b| {
         b.iter_custom(|iterations| {
             let measurement = workload
-                .run(gpu, &PLAN, &mut |_| {})
+                .run(gpu, &PLAN, &mut Unobserved)
                 .unwrap_or_else(|e| panic!("{}: {e}", workload.name()));
             let work: f64 = measurement.samples.iter().map(|s| s.work).sum();
             let seconds: f64 = measurement.samples.iter().map(|s| s.seconds).sum();

@@ -2,6 +2,7 @@
 //! plain options. Nothing below this module knows about clap.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -9,6 +10,7 @@ use crate::Result;
 use crate::commands::{self, MineOptions, RunOptions};
 use crate::gpu::DeviceSelector;
 use crate::measure::SamplePlan;
+use crate::power::PowerChoice;
 use crate::workloads::{self, sha256d::BlockHeader, sha256d::Target};
 
 /// Benchmarks GPUs for a bitcoin-mining site deciding, per megawatt, whether
@@ -71,10 +73,26 @@ pub struct RunArgs {
     /// A short run that checks everything works: few, short samples.
     #[arg(long)]
     pub quick: bool,
+    /// Where watts come from: auto (the adapter's sensor: NVML, hwmon, or
+    /// RAPL for CPU adapters; never an estimate), nvml, hwmon, rapl, cmd
+    /// (with --power-cmd) or tdp (board power: an estimate).
+    #[arg(long, value_name = "SOURCE")]
+    pub power: Option<String>,
+    /// An external meter: a command printing watts (the first number on its
+    /// stdout), run without a shell at every power sample.
+    #[arg(long, value_name = "\"PROGRAM ARG...\"")]
+    pub power_cmd: Option<String>,
     /// Power draw read off a meter, in watts: recorded as user-given, and
     /// used for throughput per watt.
     #[arg(long, value_name = "W", value_parser = parse_positive_watts, allow_negative_numbers = true)]
     pub watts: Option<f64>,
+    /// Milliseconds between power samples.
+    #[arg(long, value_name = "MS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub power_interval_ms: u64,
+    /// Seconds of idle power to measure before the workloads (0 skips it);
+    /// results keep figures above idle too.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3.0, value_parser = parse_idle_seconds, allow_negative_numbers = true)]
+    pub idle: f64,
     /// Model that llm-decode and llm-prefill run: llama3-8b, llama3-70b or
     /// tiny.
     #[arg(long, value_name = "NAME", default_value = "llama3-8b")]
@@ -127,6 +145,16 @@ fn parse_positive_seconds(text: &str) -> std::result::Result<f64, String> {
     parse_positive(text, "duration")
 }
 
+fn parse_idle_seconds(text: &str) -> std::result::Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| "idle must be a number of seconds".to_string())?;
+    if !value.is_finite() || !(0.0..=3600.0).contains(&value) {
+        return Err("idle must be between 0 and 3600 seconds".into());
+    }
+    Ok(value)
+}
+
 fn parse_positive_watts(text: &str) -> std::result::Result<f64, String> {
     parse_positive(text, "watts")
 }
@@ -165,7 +193,13 @@ impl Cli {
                     device: args.device.selector(),
                     plan,
                     quick: args.quick,
-                    watts: args.watts,
+                    power: PowerChoice::from_args(
+                        args.power.as_deref(),
+                        args.power_cmd.as_deref(),
+                        args.watts,
+                    )?,
+                    power_interval: Duration::from_millis(args.power_interval_ms),
+                    idle_seconds: args.idle,
                     out: args.out,
                     json: args.json,
                 })

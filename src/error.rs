@@ -42,6 +42,11 @@ pub enum Error {
     #[error("{0}")]
     Unsupported(String),
 
+    /// A power source that was asked for is unavailable, or failed while
+    /// the run read it.
+    #[error("{0}")]
+    Power(String),
+
     /// At least one workload failed its check against the CPU reference;
     /// its figures were not reported.
     #[error("{0}")]
@@ -58,6 +63,7 @@ impl Error {
             | Error::Gpu { .. }
             | Error::Io { .. }
             | Error::Unsupported(_)
+            | Error::Power(_)
             | Error::VerificationFailed(_) => 1,
         }
     }

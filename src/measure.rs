@@ -82,7 +82,8 @@ impl Sample {
 
 /// Runs `one` (given a work size) through the plan: grows the size until a
 /// sample takes about `plan.sample`, warms up, then collects the measured
-/// samples. `progress` gets the fraction of the measuring done.
+/// samples. `observer` hears when the measured samples start and end, and
+/// the fraction of them done.
 ///
 /// `max_size` bounds the work size; `one` must verify what its kernel wrote
 /// and return an error on any mismatch, which ends the loop.
@@ -91,7 +92,7 @@ pub fn sample_loop(
     initial_size: u64,
     max_size: u64,
     mut one: impl FnMut(u64) -> Result<Sample>,
-    mut progress: impl FnMut(f64),
+    observer: &mut dyn Observer,
 ) -> Result<Vec<Sample>> {
     let target = plan.sample.as_secs_f64();
     let mut size = initial_size.clamp(1, max_size);
@@ -111,15 +112,83 @@ pub fn sample_loop(
     let mut samples = Vec::new();
     let started = Instant::now();
     let budget = plan.measure.as_secs_f64();
+    observer.measuring_started();
     while samples.len() < plan.max_samples
         && (samples.len() < plan.min_samples || started.elapsed() < plan.measure)
     {
-        samples.push(one(size)?);
+        match one(size) {
+            Ok(sample) => samples.push(sample),
+            Err(error) => {
+                observer.measuring_ended();
+                return Err(error);
+            }
+        }
         let by_time = started.elapsed().as_secs_f64() / budget.max(1e-9);
         let by_count = samples.len() as f64 / plan.min_samples as f64;
-        progress(by_time.min(by_count).min(1.0));
+        observer.progress(by_time.min(by_count).min(1.0));
     }
+    observer.measuring_ended();
     Ok(samples)
+}
+
+/// What the sampling loop tells the runner as it goes. The runner shows
+/// progress, and records power only between `measuring_started` and
+/// `measuring_ended`: calibration, warm-up and checks do not count.
+pub trait Observer {
+    /// The fraction of the measured samples done, 0 to 1.
+    fn progress(&mut self, _fraction: f64) {}
+    /// The first measured sample is about to run.
+    fn measuring_started(&mut self) {}
+    /// The last measured sample has finished (or failed).
+    fn measuring_ended(&mut self) {}
+}
+
+/// Hears nothing: for tests and benches.
+pub struct Unobserved;
+
+impl Observer for Unobserved {}
+
+/// Records what it hears: for tests.
+#[cfg(test)]
+#[derive(Debug, Default)]
+pub struct Recorder {
+    pub fractions: Vec<f64>,
+    /// Measuring windows opened and then closed.
+    pub windows: usize,
+    open: bool,
+}
+
+#[cfg(test)]
+impl Observer for Recorder {
+    fn progress(&mut self, fraction: f64) {
+        assert!(self.open, "progress is reported while measuring");
+        self.fractions.push(fraction);
+    }
+
+    fn measuring_started(&mut self) {
+        assert!(!self.open, "windows do not nest");
+        self.open = true;
+    }
+
+    fn measuring_ended(&mut self) {
+        assert!(self.open, "a window ends after it starts");
+        self.open = false;
+        self.windows += 1;
+    }
+}
+
+/// Passes on the start and end of measuring but not progress: for a
+/// workload's second sampling loop, so the progress bar does not restart.
+pub struct MeasuringOnly<'a>(pub &'a mut dyn Observer);
+
+impl Observer for MeasuringOnly<'_> {
+    fn measuring_started(&mut self) {
+        self.0.measuring_started();
+    }
+
+    fn measuring_ended(&mut self) {
+        self.0.measuring_ended();
+    }
 }
 
 /// Median and spread of a set of samples, in their unit.
@@ -179,6 +248,7 @@ mod tests {
             max_samples: 10,
         };
         let mut sizes = Vec::new();
+        let mut recorder = Recorder::default();
         let samples = sample_loop(
             &plan,
             1,
@@ -190,10 +260,12 @@ mod tests {
                     seconds: size as f64 * 1e-6,
                 })
             },
-            |_| {},
+            &mut recorder,
         )
         .unwrap();
         assert_eq!(samples.len(), 4);
+        assert_eq!(recorder.windows, 1);
+        assert_eq!(recorder.fractions.len(), 4);
         assert!(samples.iter().all(|s| s.seconds >= 0.05), "{samples:?}");
         assert!(samples.iter().all(|s| (s.rate() - 1e6).abs() < 1e-3));
     }
@@ -206,7 +278,7 @@ mod tests {
             1,
             10,
             |_| Err(crate::Error::VerificationFailed("mismatch".into())),
-            |_| {},
+            &mut Unobserved,
         );
         assert!(outcome.is_err());
     }

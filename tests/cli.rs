@@ -1,52 +1,14 @@
 //! End-to-end tests of the real `mwbench` binary on the default adapter
 //! (lavapipe on CI). Tests that need an adapter fail, never skip, without one.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
 
 use assert_cmd::assert::OutputAssertExt;
+use common::{assert_one_line_error, json, run};
 use mwbench::workloads::sha256d::{BLOCK_125552, GENESIS, Target};
 use serde_json::Value;
-
-/// The binary, with XDG_RUNTIME_DIR set: Mesa's Vulkan driver prints a
-/// warning on stderr when it is unset, which would hide our own one line.
-fn mwbench(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_mwbench"));
-    command
-        .args(args)
-        .env("XDG_RUNTIME_DIR", std::env::temp_dir());
-    command
-}
-
-fn run(args: &[&str]) -> Output {
-    mwbench(args).output().expect("the binary runs")
-}
-
-fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
-}
-
-/// Fails with `code`, and says why on exactly one line of stderr.
-fn assert_one_line_error(args: &[&str], code: i32, mention: &str) {
-    let output = run(args);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(code), "{args:?}: {stderr}");
-    let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "{args:?} printed {lines:?}");
-    assert!(lines[0].starts_with("mwbench: error: "), "{lines:?}");
-    assert!(
-        lines[0].contains(mention),
-        "{args:?}: '{}' lacks '{mention}'",
-        lines[0]
-    );
-    assert!(!stderr.contains("panicked"), "{stderr}");
-}
 
 #[test]
 fn devices_lists_adapters_with_features_and_limits() {
@@ -202,7 +164,7 @@ fn run_writes_a_verified_result_file_that_parses_back() {
     let written: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(printed, written);
     let file = mwbench::results::ResultFile::from_json(&written.to_string()).unwrap();
-    assert_eq!(file.schema_version, 1);
+    assert_eq!(file.schema_version, mwbench::results::SCHEMA_VERSION);
     assert!(file.created.ends_with('Z'));
     let result = &file.results[0];
     assert_eq!(result.workload, "sha256d");

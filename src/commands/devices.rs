@@ -1,17 +1,42 @@
-//! `mwbench devices`: every adapter wgpu sees.
+//! `mwbench devices`: every adapter wgpu sees, with its power sources.
 
-use crate::gpu;
+use serde::Serialize;
+
+use crate::gpu::{self, AdapterSummary};
+use crate::power::{self, SourceStatus};
 use crate::report;
 use crate::{Error, Result};
 
+/// One adapter as `devices --json` lists it.
+#[derive(Debug, Serialize)]
+struct Listing<'a> {
+    #[serde(flatten)]
+    adapter: &'a AdapterSummary,
+    /// Each power source mwbench knows: available, or why not.
+    power_sources: &'a [SourceStatus],
+}
+
 /// The adapter list as a table, or as a JSON array with `json`.
 pub fn devices(json: bool) -> Result<String> {
-    let summaries = gpu::summaries(&gpu::enumerate());
+    let listed: Vec<(AdapterSummary, Vec<SourceStatus>)> = gpu::summaries(&gpu::enumerate())
+        .into_iter()
+        .map(|summary| {
+            let sources = power::survey(&summary);
+            (summary, sources)
+        })
+        .collect();
     if json {
-        return Ok(serde_json::to_string_pretty(&summaries).expect("summaries serialise") + "\n");
+        let listings: Vec<Listing> = listed
+            .iter()
+            .map(|(adapter, power_sources)| Listing {
+                adapter,
+                power_sources,
+            })
+            .collect();
+        return Ok(serde_json::to_string_pretty(&listings).expect("listings serialise") + "\n");
     }
-    if summaries.is_empty() {
+    if listed.is_empty() {
         return Err(Error::NoAdapter);
     }
-    Ok(report::devices_table(&summaries))
+    Ok(report::devices_table(&listed))
 }

@@ -2,10 +2,11 @@
 //! and writes one result file per adapter.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::gpu::{self, DeviceSelector, Gpu};
-use crate::measure::SamplePlan;
-use crate::power::{NoPower, PowerSource, UserWatts};
+use crate::measure::{Observer, SamplePlan};
+use crate::power::{self, Meter, PowerChoice};
 use crate::report::{self, Progress};
 use crate::results::{
     self, CeilingFraction, Machine, ResultDevice, ResultFile, SCHEMA_VERSION, Settings, Status,
@@ -20,8 +21,12 @@ pub struct RunOptions {
     pub device: DeviceSelector,
     pub plan: SamplePlan,
     pub quick: bool,
-    /// A power figure the user read off a meter.
-    pub watts: Option<f64>,
+    /// Where watts come from (`--power`, `--power-cmd`, `--watts`).
+    pub power: PowerChoice,
+    /// How often the sampler reads the power source.
+    pub power_interval: Duration,
+    /// Seconds of idle power to measure before the workloads; 0 skips it.
+    pub idle_seconds: f64,
     /// Where to write; `None`: a name under `results/`.
     pub out: Option<PathBuf>,
     pub json: bool,
@@ -35,12 +40,33 @@ pub fn run(options: &RunOptions) -> Result<String> {
     }
     let adapters = gpu::selected(&options.device)?;
     let several = adapters.len() > 1;
+    // Every adapter's power source is found (and a meter command run once)
+    // before anything is measured, so a broken meter stops the run early.
+    let mut meters = adapters
+        .iter()
+        .map(|(_, summary)| power::meter_for(&options.power, summary, options.power_interval))
+        .collect::<Result<Vec<Meter>>>()?;
     let machine = Machine::current();
     let mut files = Vec::new();
     let mut stdout = String::new();
-    for (adapter, summary) in adapters {
+    for ((adapter, summary), meter) in adapters.into_iter().zip(&mut meters) {
         let gpu = Gpu::open(&adapter, summary)?;
-        let file = run_on(&gpu, options, &machine)?;
+        if meter.measures() && options.idle_seconds > 0.0 {
+            eprintln!(
+                "measuring idle power on {} for {} s (--idle 0 skips this)",
+                gpu.summary.label(),
+                options.idle_seconds
+            );
+            meter.measure_idle(options.idle_seconds)?;
+        }
+        let file = run_on(&gpu, options, &machine, meter)?;
+        if several && file.results.iter().any(|r| r.power.shared) {
+            eprintln!(
+                "note: {} measures the whole host: each adapter's watts are the host's \
+                 draw while that adapter ran; do not add them up",
+                file.results[0].power.source
+            );
+        }
         let path = output_path(options.out.as_deref(), &file, several, gpu.summary.index)?;
         results::write_atomic(&path, &file.to_json())?;
         eprintln!("wrote {}", path.display());
@@ -75,22 +101,50 @@ pub fn run(options: &RunOptions) -> Result<String> {
     }
 }
 
+/// Shows progress, and has the meter read power only while the measured
+/// samples run.
+struct RunObserver<'a> {
+    progress: &'a Progress,
+    meter: &'a mut Meter,
+}
+
+impl Observer for RunObserver<'_> {
+    fn progress(&mut self, fraction: f64) {
+        self.progress.set(fraction);
+    }
+
+    fn measuring_started(&mut self) {
+        self.meter.start();
+    }
+
+    fn measuring_ended(&mut self) {
+        self.meter.stop();
+    }
+}
+
 /// Every workload on one device.
-fn run_on(gpu: &Gpu, options: &RunOptions, machine: &Machine) -> Result<ResultFile> {
+fn run_on(
+    gpu: &Gpu,
+    options: &RunOptions,
+    machine: &Machine,
+    meter: &mut Meter,
+) -> Result<ResultFile> {
     let mut results = Vec::new();
     for workload in &options.workloads {
-        let mut power: Box<dyn PowerSource> = match options.watts {
-            Some(watts) => Box::new(UserWatts(watts)),
-            None => Box::new(NoPower),
-        };
         let progress = Progress::new(
             Progress::wanted(options.json),
             format!("{} on {}", workload.name(), gpu.summary.name),
         );
-        power.start()?;
-        let outcome = workload.run(gpu, &options.plan, &mut |f| progress.set(f));
-        let reading = power.stop()?;
+        let outcome = workload.run(
+            gpu,
+            &options.plan,
+            &mut RunObserver {
+                progress: &progress,
+                meter,
+            },
+        );
         progress.finish();
+        let reading = meter.reading()?;
         let mut result = match outcome {
             Ok(measurement) => {
                 WorkloadResult::measured(workload.name(), workload.unit(), measurement, reading)
@@ -194,7 +248,7 @@ fn output_path(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::power::{PowerReading, Provenance};
+    use crate::power::PowerReading;
     use crate::workloads::Unit;
 
     fn result(workload: &str, unit: Unit, value: f64) -> WorkloadResult {
@@ -203,11 +257,7 @@ mod tests {
             Status::Ok,
             unit,
             String::new(),
-            PowerReading {
-                provenance: Provenance::None,
-                source: String::new(),
-                watts: None,
-            },
+            PowerReading::none(String::new()),
         );
         r.throughput.value = Some(value);
         r

@@ -233,10 +233,15 @@ pub fn select(summaries: &[AdapterSummary], selector: &DeviceSelector) -> Result
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn summary(index: usize, name: &str, device_type: &str, backend: &str) -> AdapterSummary {
+    pub(crate) fn summary(
+        index: usize,
+        name: &str,
+        device_type: &str,
+        backend: &str,
+    ) -> AdapterSummary {
         AdapterSummary {
             index,
             name: name.into(),

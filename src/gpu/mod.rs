@@ -1,7 +1,7 @@
 //! The GPU layer: which adapters exist, how one is chosen, the device opened
 //! on it, and how a kernel is timed. Nothing here knows about workloads.
 
-mod adapters;
+pub(crate) mod adapters;
 mod context;
 mod timing;
 

@@ -3,7 +3,7 @@
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
 use crate::gpu::AdapterSummary;
-use crate::power::Provenance;
+use crate::power::{PowerReading, Provenance, SourceStatus};
 use crate::results::{ResultFile, Status};
 
 /// `value` with an SI prefix and three significant digits: `42.1 M`.
@@ -60,17 +60,23 @@ pub fn run_table(file: &ResultFile) -> String {
         let median = result.also.iter().fold(median, |text, f| {
             format!("{text}\n{}", si(f.value, &f.unit))
         });
-        let power = match (result.power.watts, result.power.provenance) {
-            (Some(w), Provenance::Estimated) => format!("~{w:.0} W (estimate)"),
-            (Some(w), provenance) => format!("{w:.0} W ({})", provenance_word(provenance)),
-            (None, _) => "-".into(),
+        let power = power_cell(&result.power);
+        let figures = |list: &[crate::results::Figure]| {
+            list.iter()
+                .map(|f| si(f.value, &f.unit))
+                .collect::<Vec<_>>()
+                .join(", ")
         };
-        let efficiency = result
-            .efficiency
-            .iter()
-            .map(|f| si(f.value, &f.unit))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let mut efficiency = figures(&result.efficiency);
+        if !result.efficiency_above_idle.is_empty() {
+            efficiency.push_str(&format!(
+                "\nabove idle: {}",
+                figures(&result.efficiency_above_idle)
+            ));
+        }
+        if result.power.provenance == Provenance::Estimated && !efficiency.is_empty() {
+            efficiency = format!("~{efficiency} (estimate)");
+        }
         let status = match result.status {
             Status::Ok => "verified",
             Status::Failed => "FAILED",
@@ -102,6 +108,9 @@ pub fn run_table(file: &ResultFile) -> String {
         file.machine.hostname,
         file.device.timing
     );
+    if let Some(first) = file.results.first() {
+        text.push_str(&power_line(&first.power));
+    }
     for result in file.results.iter().filter(|r| r.status != Status::Ok) {
         let what = match result.status {
             Status::Unsupported => "unsupported",
@@ -110,6 +119,51 @@ pub fn run_table(file: &ResultFile) -> String {
         text.push_str(&format!("{} {what}: {}\n", result.workload, result.check));
     }
     text
+}
+
+/// Mean watts with where they came from; a sensor's spread and idle power
+/// below. An estimate is marked as one.
+fn power_cell(power: &PowerReading) -> String {
+    let Some(watts) = power.watts else {
+        return "-".into();
+    };
+    let mut cell = match power.provenance {
+        Provenance::Estimated => format!("~{watts:.0} W (estimate)"),
+        provenance => format!("{watts:.1} W ({})", provenance_word(provenance)),
+    };
+    if let (Some(min), Some(max)) = (power.watts_min, power.watts_max) {
+        cell.push_str(&format!(
+            "\n{min:.0} .. {max:.0} W, {} samples",
+            power.samples
+        ));
+    }
+    if let Some(energy) = power.energy_j
+        && power.provenance != Provenance::Estimated
+    {
+        cell.push_str(&format!("\n{}", si(energy, "J")));
+    }
+    if let Some(idle) = power.idle_watts {
+        cell.push_str(&format!("\nidle {idle:.1} W"));
+    }
+    cell
+}
+
+/// The line under the table that names the power source once.
+fn power_line(power: &PowerReading) -> String {
+    let mut line = format!("power: {}", power.source);
+    match power.provenance {
+        Provenance::Estimated => line.push_str(" [ESTIMATE, not a measurement]"),
+        Provenance::None => {}
+        provenance => line.push_str(&format!(" [{}]", provenance_word(provenance))),
+    }
+    if power.shared {
+        line.push_str("; measures the whole host, shared by its adapters");
+    }
+    if let Some(interval) = power.interval_ms {
+        line.push_str(&format!("; sampled every {interval} ms while measuring"));
+    }
+    line.push('\n');
+    line
 }
 
 fn provenance_word(provenance: Provenance) -> &'static str {
@@ -122,12 +176,19 @@ fn provenance_word(provenance: Provenance) -> &'static str {
     }
 }
 
-/// The table `mwbench devices` prints.
-pub fn devices_table(adapters: &[AdapterSummary]) -> String {
+/// The table `mwbench devices` prints, with the power sources found for
+/// each adapter and why the others are unavailable.
+pub fn devices_table(adapters: &[(AdapterSummary, Vec<SourceStatus>)]) -> String {
     let mut t = table(&[
         "#", "name", "type", "backend", "driver", "vendor", "pci bus", "features", "limits",
     ]);
-    for a in adapters {
+    let mut power = String::from("Power sources (--power auto takes the first sensor found):\n");
+    for (a, sources) in adapters {
+        power.push_str(&format!("{}\n", a.label()));
+        for s in sources {
+            let mark = if s.available { "found" } else { "no" };
+            power.push_str(&format!("  {:<6}{mark:<7}{}\n", s.source, s.detail));
+        }
         let mut features = Vec::new();
         if a.timestamp_queries {
             features.push("timestamps".to_string());
@@ -166,7 +227,10 @@ pub fn devices_table(adapters: &[AdapterSummary]) -> String {
             limits,
         ]);
     }
-    format!("{t}\n")
+    format!(
+        "{t}\n{power}An external meter (--power-cmd \"PROGRAM ARG...\") or a figure read off one \
+         (--watts W) can be given for any adapter.\n"
+    )
 }
 
 #[cfg(test)]

@@ -1,4 +1,9 @@
-//! Result schema v1: what `mwbench run` writes, one file per adapter.
+//! The result schema: what `mwbench run` writes, one file per adapter.
+//!
+//! Version 2 added the power fields beyond `provenance`, `source` and
+//! `watts` (`shared`, spread, `idle_watts`, `energy_j`, `seconds`,
+//! `samples`, `interval_ms`) and `efficiency_above_idle`. Version 1 files
+//! read with those empty.
 
 use serde::{Deserialize, Serialize};
 
@@ -8,7 +13,10 @@ use crate::power::PowerReading;
 use crate::workloads::{Measurement, Unit};
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The oldest schema version this build reads.
+pub const OLDEST_READABLE: u32 = 1;
 
 /// One result file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -165,8 +173,14 @@ pub struct WorkloadResult {
     /// What was checked, or why the workload failed.
     pub check: String,
     pub power: PowerReading,
-    /// Throughput per watt, in the field's units; empty without watts.
+    /// Throughput per watt at the mean power of the measured samples, in
+    /// the field's units; empty without watts.
     pub efficiency: Vec<Figure>,
+    /// The same per watt above idle power (what the workload added);
+    /// empty without an idle measurement, or when the workload drew less
+    /// than 1% more than idle.
+    #[serde(default)]
+    pub efficiency_above_idle: Vec<Figure>,
     /// Further figures derived from the throughput (a GEMV's GFLOP/s).
     #[serde(default)]
     pub also: Vec<Figure>,
@@ -194,7 +208,15 @@ impl WorkloadResult {
         let samples = measurement.rates(unit);
         let median = Summary::of(&samples).map(|s| s.median);
         let efficiency = match (median, power.watts) {
-            (Some(rate), Some(watts)) if watts > 0.0 => efficiency(unit, rate, watts),
+            (Some(rate), Some(watts)) if watts > 0.0 => per_watt(unit, rate, watts),
+            _ => Vec::new(),
+        };
+        // Within 1% of idle the difference is sensor noise, and figures
+        // per watt of it would be absurd: none are given.
+        let efficiency_above_idle = match (median, power.watts, power.idle_watts) {
+            (Some(rate), Some(watts), Some(idle)) if watts - idle > 0.01 * watts => {
+                per_watt(unit, rate, watts - idle)
+            }
             _ => Vec::new(),
         };
         let also = median.map_or(Vec::new(), |rate| {
@@ -220,6 +242,7 @@ impl WorkloadResult {
             check: measurement.check,
             power,
             efficiency,
+            efficiency_above_idle,
             also,
             ceiling: None,
         }
@@ -244,6 +267,7 @@ impl WorkloadResult {
             check: reason,
             power,
             efficiency: Vec::new(),
+            efficiency_above_idle: Vec::new(),
             also: Vec::new(),
             ceiling: None,
         }
@@ -256,7 +280,7 @@ impl WorkloadResult {
 }
 
 /// Per-watt figures for a throughput `rate` (in `unit`) at `watts`.
-fn efficiency(unit: Unit, rate: f64, watts: f64) -> Vec<Figure> {
+fn per_watt(unit: Unit, rate: f64, watts: f64) -> Vec<Figure> {
     let mut figures = vec![Figure {
         value: rate / watts,
         unit: unit.per_joule().to_string(),
@@ -283,9 +307,25 @@ impl ResultFile {
         serde_json::to_string_pretty(self).expect("result files always serialise")
     }
 
-    /// Parses a result file.
-    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(text)
+    /// Parses a result file of any version this build reads; fields a
+    /// version lacks are left empty. The error says what is wrong.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+        let version = value
+            .get("schema_version")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or("no schema_version: not an mwbench result file")?;
+        if version > u64::from(SCHEMA_VERSION) {
+            return Err(format!(
+                "schema_version {version} is newer than this mwbench reads ({SCHEMA_VERSION}); \
+                 upgrade mwbench"
+            ));
+        }
+        if version < u64::from(OLDEST_READABLE) {
+            return Err(format!("schema_version {version} is not one mwbench wrote"));
+        }
+        serde_json::from_value(value).map_err(|e| format!("not a valid result file: {e}"))
     }
 }
 
@@ -319,9 +359,18 @@ mod tests {
             check: "found the real nonce".into(),
         };
         let power = PowerReading {
-            provenance: Provenance::User,
-            source: "--watts".into(),
+            provenance: Provenance::Sensor,
+            source: "rapl: CPU package energy".into(),
+            shared: true,
             watts: Some(200.0),
+            watts_min: Some(190.0),
+            watts_median: Some(201.0),
+            watts_max: Some(215.0),
+            idle_watts: Some(40.0),
+            energy_j: Some(2000.0),
+            seconds: Some(10.0),
+            samples: 100,
+            interval_ms: Some(100),
         };
         ResultFile {
             schema_version: SCHEMA_VERSION,
@@ -367,13 +416,20 @@ mod tests {
     #[test]
     fn schema_fields_are_where_readers_expect_them() {
         let value: serde_json::Value = serde_json::from_str(&example().to_json()).unwrap();
-        assert_eq!(value["schema_version"], 1);
+        assert_eq!(value["schema_version"], SCHEMA_VERSION);
         let ok = &value["results"][0];
         assert_eq!(ok["throughput"]["unit"], "H/s");
         assert_eq!(ok["throughput"]["value"], 4.0e7);
         assert_eq!(ok["samples"].as_array().unwrap().len(), 3);
         assert_eq!(ok["verified"], true);
-        assert_eq!(ok["power"]["provenance"], "user");
+        assert_eq!(ok["power"]["provenance"], "sensor");
+        assert_eq!(ok["power"]["shared"], true);
+        assert_eq!(ok["power"]["idle_watts"], 40.0);
+        assert_eq!(ok["power"]["energy_j"], 2000.0);
+        assert_eq!(ok["power"]["samples"], 100);
+        assert_eq!(ok["power"]["interval_ms"], 100);
+        // 40 MH/s at 200 - 40 W above idle.
+        assert_eq!(ok["efficiency_above_idle"][0]["value"], 2.5e5);
         assert_eq!(ok["efficiency"][0]["unit"], "H/J");
         assert_eq!(ok["efficiency"][0]["value"], 2.0e5);
         // 200 W at 40 MH/s is 5e6 J/TH.
@@ -384,5 +440,61 @@ mod tests {
         assert_eq!(failed["status"], "failed");
         assert_eq!(failed["throughput"]["value"], serde_json::Value::Null);
         assert_eq!(failed["verified"], false);
+    }
+
+    /// Every result file committed under `results/` still reads, whatever
+    /// schema version wrote it.
+    #[test]
+    fn committed_result_files_of_every_version_read() {
+        let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("results");
+        let mut versions = std::collections::BTreeSet::new();
+        for entry in std::fs::read_dir(directory).unwrap().flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let file =
+                ResultFile::from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            versions.insert(file.schema_version);
+        }
+        assert!(
+            versions.contains(&1),
+            "a version 1 file is kept to test reading"
+        );
+    }
+
+    #[test]
+    fn a_version_1_power_block_reads_with_the_new_fields_empty() {
+        let mut value: serde_json::Value = serde_json::from_str(&example().to_json()).unwrap();
+        value["schema_version"] = 1.into();
+        value["results"][0]["power"] =
+            serde_json::json!({"provenance": "user", "source": "--watts", "watts": 200.0});
+        value["results"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("efficiency_above_idle");
+        let file = ResultFile::from_json(&value.to_string()).unwrap();
+        let power = &file.results[0].power;
+        assert_eq!(
+            (power.watts, power.idle_watts, power.samples),
+            (Some(200.0), None, 0)
+        );
+        assert!(file.results[0].efficiency_above_idle.is_empty());
+    }
+
+    #[test]
+    fn newer_and_foreign_files_are_refused_with_a_reason() {
+        let mut value: serde_json::Value = serde_json::from_str(&example().to_json()).unwrap();
+        value["schema_version"] = (SCHEMA_VERSION + 1).into();
+        let newer = ResultFile::from_json(&value.to_string()).unwrap_err();
+        assert!(newer.contains("upgrade mwbench"), "{newer}");
+        let foreign = ResultFile::from_json("{\"name\": 1}").unwrap_err();
+        assert!(foreign.contains("no schema_version"), "{foreign}");
+        assert!(
+            ResultFile::from_json("not json")
+                .unwrap_err()
+                .starts_with("not JSON")
+        );
     }
 }

@@ -14,7 +14,7 @@ use super::check::{random_f32, verify};
 use super::timing::sample_verified;
 use super::{AlsoReported, Measurement, Unit, Workload};
 use crate::gpu::{Dispatch, Gpu, Kernel};
-use crate::measure::SamplePlan;
+use crate::measure::{Observer, SamplePlan};
 use crate::{Error, Result};
 
 const DECODE: &str = include_str!("../../shaders/attention_decode.wgsl");
@@ -217,7 +217,7 @@ impl Workload for Attention {
         &self,
         gpu: &Gpu,
         plan: &SamplePlan,
-        progress: &mut dyn FnMut(f64),
+        observer: &mut dyn Observer,
     ) -> Result<Measurement> {
         let name = self.name();
         let len = self.len as usize;
@@ -295,7 +295,7 @@ impl Workload for Attention {
             ),
             Phase::Prefill => (self.flops(), Vec::new()),
         };
-        let (samples, error) = sample_verified(gpu, dispatch(), work, plan, progress, check)?;
+        let (samples, error) = sample_verified(gpu, dispatch(), work, plan, observer, check)?;
         let mut params = serde_json::Map::new();
         params.insert("len".into(), json!(self.len));
         params.insert("heads".into(), json!(HEADS));
@@ -319,6 +319,7 @@ impl Workload for Attention {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::measure::Unobserved;
 
     /// Short caches and prompts, every output checked: lengths that end
     /// inside a chunk, exactly one chunk, and several.
@@ -342,7 +343,7 @@ mod tests {
             phase: Phase::Prefill,
             len: 20,
         };
-        let outcome = attention.run(&gpu, &SamplePlan::single(), &mut |_| {});
+        let outcome = attention.run(&gpu, &SamplePlan::single(), &mut Unobserved);
         assert!(matches!(outcome, Err(Error::Unsupported(_))));
     }
 

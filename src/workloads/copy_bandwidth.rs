@@ -7,7 +7,7 @@ use super::check::random_f32;
 use super::timing::sample_verified;
 use super::{Measurement, Unit, Workload};
 use crate::gpu::Gpu;
-use crate::measure::SamplePlan;
+use crate::measure::{Observer, SamplePlan};
 use crate::{Error, Result};
 
 const SHADER: &str = include_str!("../../shaders/copy.wgsl");
@@ -36,7 +36,7 @@ impl Workload for CopyBandwidth {
         &self,
         gpu: &Gpu,
         plan: &SamplePlan,
-        progress: &mut dyn FnMut(f64),
+        observer: &mut dyn Observer,
     ) -> Result<Measurement> {
         let limits = &gpu.summary.limits;
         let limit = limits
@@ -80,7 +80,7 @@ impl Workload for CopyBandwidth {
             kernel.dispatch(workgroups),
             2.0 * bytes as f64,
             plan,
-            progress,
+            observer,
             check,
         )?;
         let mut params = serde_json::Map::new();

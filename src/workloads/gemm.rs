@@ -17,7 +17,7 @@ use super::check::{random_f32, verify};
 use super::timing::sample_verified;
 use super::{Measurement, Unit, Workload};
 use crate::gpu::{Gpu, Kernel};
-use crate::measure::SamplePlan;
+use crate::measure::{Observer, SamplePlan};
 use crate::{Error, Result};
 
 const TILED: &str = include_str!("../../shaders/gemm_tiled.wgsl");
@@ -215,7 +215,7 @@ impl Workload for Gemm {
         &self,
         gpu: &Gpu,
         plan: &SamplePlan,
-        progress: &mut dyn FnMut(f64),
+        observer: &mut dyn Observer,
     ) -> Result<Measurement> {
         let name = self.name();
         if self.precision == Precision::F16 && !gpu.summary.shader_f16 {
@@ -290,7 +290,7 @@ impl Workload for Gemm {
             kernel.dispatch(workgroups),
             flops,
             plan,
-            progress,
+            observer,
             check,
         )?;
         let mut params = serde_json::Map::new();
@@ -317,6 +317,7 @@ impl Workload for Gemm {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::measure::Unobserved;
 
     /// Every path this adapter can run, in both precisions, on small
     /// products checked in full (every entry of C, written over poison).
@@ -359,7 +360,7 @@ mod tests {
             k: 16,
             path: None,
         };
-        let outcome = gemm.run(&gpu, &SamplePlan::quick(), &mut |_| {});
+        let outcome = gemm.run(&gpu, &SamplePlan::quick(), &mut Unobserved);
         assert!(matches!(outcome, Err(Error::Unsupported(_))));
     }
 

@@ -10,7 +10,7 @@ use super::timing::sample_verified;
 use super::{AlsoReported, Measurement, Unit, Workload};
 use crate::Result;
 use crate::gpu::{Gpu, Kernel};
-use crate::measure::SamplePlan;
+use crate::measure::{Observer, SamplePlan};
 
 /// How the weights are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -301,7 +301,7 @@ impl Workload for Gemv {
         &self,
         gpu: &Gpu,
         plan: &SamplePlan,
-        progress: &mut dyn FnMut(f64),
+        observer: &mut dyn Observer,
     ) -> Result<Measurement> {
         let (rows, cols) = (self.rows as usize, self.cols as usize);
         let weight_bytes = (rows * cols) as f64 * self.format.bytes_per_weight();
@@ -350,7 +350,7 @@ impl Workload for Gemv {
             kernel.dispatch(workgroups),
             weight_bytes,
             plan,
-            progress,
+            observer,
             check,
         )?;
         let mut params = serde_json::Map::new();

@@ -16,7 +16,7 @@ pub mod timing;
 use serde::{Deserialize, Serialize};
 
 use crate::gpu::Gpu;
-use crate::measure::{Sample, SamplePlan};
+use crate::measure::{Observer, Sample, SamplePlan};
 use crate::{Error, Result};
 
 /// The unit a workload's throughput is reported in.
@@ -107,20 +107,17 @@ pub trait Workload {
     fn shape(&self) -> Option<String> {
         None
     }
-    /// Measures the workload; `progress` gets the fraction done (0 to 1).
-    fn run(
-        &self,
-        gpu: &Gpu,
-        plan: &SamplePlan,
-        progress: &mut dyn FnMut(f64),
-    ) -> Result<Measurement>;
+    /// Measures the workload; `observer` hears when the measured samples
+    /// run and how far they are.
+    fn run(&self, gpu: &Gpu, plan: &SamplePlan, observer: &mut dyn Observer)
+    -> Result<Measurement>;
 }
 
 /// Runs `workload` once on `gpu` (one launch, no warm-up) and panics with
 /// its name, shape, `context` and the error unless its check passed.
 #[cfg(test)]
 pub(crate) fn assert_verifies(gpu: &Gpu, workload: &dyn Workload, context: &str) {
-    if let Err(e) = workload.run(gpu, &SamplePlan::single(), &mut |_| {}) {
+    if let Err(e) = workload.run(gpu, &SamplePlan::single(), &mut crate::measure::Unobserved) {
         let shape = workload.shape().unwrap_or_default();
         panic!("{} {shape} {context}: {e}", workload.name());
     }
@@ -235,6 +232,7 @@ pub fn parse_list(list: &str, llm: LlmChoice) -> Result<Vec<Box<dyn Workload>>> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::measure::Unobserved;
 
     #[test]
     fn workload_lists_parse() {
@@ -275,7 +273,7 @@ mod tests {
             weights: gemv::Format::Q8,
         };
         for workload in all_for(tiny) {
-            match workload.run(&gpu, &plan, &mut |_| {}) {
+            match workload.run(&gpu, &plan, &mut Unobserved) {
                 Ok(measurement) => {
                     let rates = measurement.rates(workload.unit());
                     assert!(rates.iter().all(|r| *r > 0.0), "{}", workload.name());

@@ -8,7 +8,7 @@ use super::timing::sample_verified;
 use super::{Measurement, Unit, Workload};
 use crate::Result;
 use crate::gpu::Gpu;
-use crate::measure::SamplePlan;
+use crate::measure::{Observer, SamplePlan};
 
 const SHADER: &str = include_str!("../../shaders/peak_fma_f32.wgsl");
 const WORKGROUP_SIZE: u32 = 256;
@@ -70,7 +70,7 @@ impl Workload for PeakFma {
         &self,
         gpu: &Gpu,
         plan: &SamplePlan,
-        progress: &mut dyn FnMut(f64),
+        observer: &mut dyn Observer,
     ) -> Result<Measurement> {
         let seeds = random_f32(1, INVOCATIONS as usize * 4);
         let seeds_buffer = gpu.upload("fma seeds", &seeds);
@@ -104,7 +104,7 @@ impl Workload for PeakFma {
             kernel.dispatch(workgroups),
             flops,
             plan,
-            progress,
+            observer,
             check,
         )?;
         let mut params = serde_json::Map::new();

@@ -9,7 +9,7 @@ use super::timing::sample_verified;
 use super::{Measurement, Unit, Workload};
 use crate::Result;
 use crate::gpu::{Gpu, Kernel};
-use crate::measure::SamplePlan;
+use crate::measure::{Observer, SamplePlan};
 
 /// Which row-wise operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,7 +158,7 @@ impl Workload for RowKernel {
         &self,
         gpu: &Gpu,
         plan: &SamplePlan,
-        progress: &mut dyn FnMut(f64),
+        observer: &mut dyn Observer,
     ) -> Result<Measurement> {
         let (rows, cols) = (self.rows as usize, self.cols as usize);
         let bytes = (rows * cols * 4) as u64;
@@ -201,7 +201,7 @@ impl Workload for RowKernel {
             kernel.dispatch(workgroups),
             2.0 * bytes as f64,
             plan,
-            progress,
+            observer,
             check,
         )?;
         let mut params = serde_json::Map::new();

@@ -3,7 +3,7 @@
 
 use crate::Result;
 use crate::gpu::{Dispatch, Gpu};
-use crate::measure::{Sample, SamplePlan, sample_loop};
+use crate::measure::{Observer, Sample, SamplePlan, sample_loop};
 
 /// Samples `dispatch`; `work_per_dispatch` is in the workload's raw unit
 /// (flops or bytes).
@@ -12,7 +12,7 @@ pub fn sample_kernel(
     dispatch: &Dispatch,
     work_per_dispatch: f64,
     plan: &SamplePlan,
-    progress: &mut dyn FnMut(f64),
+    observer: &mut dyn Observer,
 ) -> Result<Vec<Sample>> {
     sample_loop(
         plan,
@@ -27,7 +27,7 @@ pub fn sample_kernel(
                 seconds,
             })
         },
-        progress,
+        observer,
     )
 }
 
@@ -40,11 +40,11 @@ pub fn sample_verified(
     dispatch: Dispatch,
     work_per_dispatch: f64,
     plan: &SamplePlan,
-    progress: &mut dyn FnMut(f64),
+    observer: &mut dyn Observer,
     check: impl Fn() -> Result<f64>,
 ) -> Result<(Vec<Sample>, f64)> {
     check()?;
-    let samples = sample_kernel(gpu, &dispatch, work_per_dispatch, plan, progress)?;
+    let samples = sample_kernel(gpu, &dispatch, work_per_dispatch, plan, observer)?;
     let error = check()?;
     Ok((samples, error))
 }

@@ -28,7 +28,7 @@ use super::rows::{self, RowOp};
 use super::timing::sample_kernel;
 use super::{AlsoReported, Measurement, Unit, Workload};
 use crate::gpu::{Dispatch, Gpu, Kernel};
-use crate::measure::{Sample, SamplePlan};
+use crate::measure::{MeasuringOnly, Observer, Sample, SamplePlan};
 use crate::{Error, Result};
 
 /// Layers run and timed; the rest are scaled from them.
@@ -573,7 +573,7 @@ impl Workload for Llm {
         &self,
         gpu: &Gpu,
         plan: &SamplePlan,
-        progress: &mut dyn FnMut(f64),
+        observer: &mut dyn Observer,
     ) -> Result<Measurement> {
         if self.weights == Format::F32 {
             return Err(Error::Unsupported("LLM weights are f16, q8 or q4".into()));
@@ -611,9 +611,14 @@ impl Workload for Llm {
         );
         let error = self.check(gpu, &model, &cpu, checked)?;
         let layer_samples =
-            sample_kernel(gpu, &Dispatch::chain(&model.layers), 1.0, plan, progress)?;
-        let head_samples =
-            sample_kernel(gpu, &Dispatch::chain(&model.head), 1.0, plan, &mut |_| {})?;
+            sample_kernel(gpu, &Dispatch::chain(&model.layers), 1.0, plan, observer)?;
+        let head_samples = sample_kernel(
+            gpu,
+            &Dispatch::chain(&model.head),
+            1.0,
+            plan,
+            &mut MeasuringOnly(observer),
+        )?;
         self.check(gpu, &model, &cpu, checked)?;
         // Per pass: the measured layers scaled to the model, plus the head.
         let scale = p.layers as f64 / self.layers_run() as f64;

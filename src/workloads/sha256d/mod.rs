@@ -14,7 +14,7 @@ pub use search::{Hit, NonceSearch, Scan, Tuning};
 
 use super::{Measurement, Unit, Workload};
 use crate::gpu::Gpu;
-use crate::measure::{Sample, SamplePlan, sample_loop};
+use crate::measure::{Observer, Sample, SamplePlan, sample_loop};
 use crate::{Error, Result};
 
 /// Nonces scanned around each known block's nonce before measuring.
@@ -43,7 +43,7 @@ impl Workload for Sha256d {
         &self,
         gpu: &Gpu,
         plan: &SamplePlan,
-        progress: &mut dyn FnMut(f64),
+        observer: &mut dyn Observer,
     ) -> Result<Measurement> {
         for block in [GENESIS, BLOCK_125552] {
             check_finds_block(gpu, &block, self.tuning)?;
@@ -70,7 +70,7 @@ impl Workload for Sha256d {
                     seconds: dispatched.seconds,
                 })
             },
-            progress,
+            observer,
         )?;
         let nonces_per_sample = samples.first().map_or(0.0, |s| s.work);
         let mut params = serde_json::Map::new();
@@ -127,13 +127,14 @@ pub fn check_finds_block(gpu: &Gpu, block: &KnownBlock, tuning: Tuning) -> Resul
 mod tests {
     use super::*;
     use crate::gpu;
+    use crate::measure::Recorder;
 
     #[test]
     fn a_quick_run_is_verified_and_measured() {
         let gpu = gpu::default_for_tests();
-        let mut fractions = Vec::new();
+        let mut recorder = Recorder::default();
         let measurement = Sha256d::default()
-            .run(&gpu, &SamplePlan::quick(), &mut |f| fractions.push(f))
+            .run(&gpu, &SamplePlan::quick(), &mut recorder)
             .unwrap();
         assert!(measurement.samples.len() >= SamplePlan::quick().min_samples);
         assert!(
@@ -143,6 +144,7 @@ mod tests {
                 .all(|r| *r > 0.0)
         );
         assert_eq!(measurement.params["bits"], "1b04864c");
-        assert_eq!(fractions.last(), Some(&1.0));
+        assert_eq!(recorder.fractions.last(), Some(&1.0));
+        assert_eq!(recorder.windows, 1, "one measuring window, closed");
     }
 }

@@ -1,0 +1,478 @@
+//! The meter the runner holds for one adapter: it reads the power source
+//! only while measured samples run (a sampler thread at a fixed interval,
+//! with counters read at the window's edges) and turns what it read into a
+//! [`PowerReading`].
+
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::{PowerReading, PowerSource, Provenance, Reading};
+use crate::measure::Summary;
+use crate::{Error, Result};
+
+/// One reading and when it was taken.
+#[derive(Debug, Clone, Copy)]
+struct Point {
+    at: Instant,
+    reading: Reading,
+}
+
+/// Reads `source`, stamped with the middle of the call: a meter command
+/// can take a good part of a second, and its figure is of that time.
+fn read_point(source: &mut dyn PowerSource) -> Result<Point> {
+    let before = Instant::now();
+    let reading = source.read()?;
+    Ok(Point {
+        at: before + before.elapsed() / 2,
+        reading,
+    })
+}
+
+/// What the sampler thread hands back: the source, its readings, and the
+/// error that stopped it, if any.
+type Sampled = (Box<dyn PowerSource>, Vec<Point>, Option<Error>);
+
+/// An open measuring window.
+struct Window {
+    start: Point,
+    /// The stop signal and the sampler thread; none for constant sources.
+    sampler: Option<(mpsc::Sender<()>, JoinHandle<Sampled>)>,
+}
+
+/// Energy, time and power samples over the windows since the last reading.
+#[derive(Debug, Default)]
+struct Totals {
+    energy_j: f64,
+    seconds: f64,
+    watts: Vec<f64>,
+}
+
+impl Totals {
+    /// Adds one window's readings, edges included.
+    fn add(&mut self, points: &[Point], constant: bool) -> Result<()> {
+        let (Some(first), Some(last)) = (points.first(), points.last()) else {
+            return Ok(());
+        };
+        self.seconds += last.at.duration_since(first.at).as_secs_f64();
+        for pair in points.windows(2) {
+            let dt = pair[1].at.duration_since(pair[0].at).as_secs_f64();
+            let (energy, watts) = match (pair[0].reading, pair[1].reading) {
+                // Power: the trapezoid between two samples.
+                (Reading::Watts(a), Reading::Watts(b)) => ((a + b) / 2.0 * dt, b),
+                (Reading::Joules(a), Reading::Joules(b)) => {
+                    if b < a {
+                        return Err(Error::Power(
+                            "the energy counter went backwards (driver reload?)".into(),
+                        ));
+                    }
+                    (b - a, if dt > 0.0 { (b - a) / dt } else { continue })
+                }
+                _ => return Err(Error::Power("the source changed kind of reading".into())),
+            };
+            self.energy_j += energy;
+            if !constant && dt > 0.0 {
+                self.watts.push(watts);
+            }
+        }
+        if let (false, Reading::Watts(w)) = (constant, first.reading) {
+            self.watts.insert(0, w);
+        }
+        Ok(())
+    }
+}
+
+/// Reads one adapter's power source during measured samples.
+pub struct Meter {
+    /// `None` while a sampler thread holds it, or when there is no source.
+    source: Option<Box<dyn PowerSource>>,
+    /// What the result says when there is no source at all.
+    missing: Option<String>,
+    interval: Duration,
+    window: Option<Window>,
+    totals: Totals,
+    idle_watts: Option<f64>,
+    /// The first failure; reported by [`Meter::reading`].
+    error: Option<Error>,
+}
+
+impl Meter {
+    /// A meter over `source`, sampling every `interval`.
+    pub fn new(source: Box<dyn PowerSource>, interval: Duration) -> Meter {
+        Meter {
+            source: Some(source),
+            missing: None,
+            interval,
+            window: None,
+            totals: Totals::default(),
+            idle_watts: None,
+            error: None,
+        }
+    }
+
+    /// A meter with nothing to read; `why` goes in the result's `source`.
+    pub fn without_source(why: String) -> Meter {
+        Meter {
+            source: None,
+            missing: Some(why),
+            interval: Duration::ZERO,
+            window: None,
+            totals: Totals::default(),
+            idle_watts: None,
+            error: None,
+        }
+    }
+
+    /// Whether the source measures anything (a sensor or a meter), so
+    /// that idle power means something.
+    pub fn measures(&self) -> bool {
+        self.source.as_ref().is_some_and(|s| !s.constant())
+    }
+
+    /// Opens a measuring window: reads the source now and, unless it is a
+    /// constant, starts sampling it.
+    pub fn start(&mut self) {
+        if self.window.is_some() || self.error.is_some() {
+            return;
+        }
+        let Some(mut source) = self.source.take() else {
+            return;
+        };
+        let start = match read_point(source.as_mut()) {
+            Ok(point) => point,
+            Err(error) => {
+                self.error = Some(error);
+                self.source = Some(source);
+                return;
+            }
+        };
+        if source.constant() {
+            self.source = Some(source);
+            self.window = Some(Window {
+                start,
+                sampler: None,
+            });
+            return;
+        }
+        let (stop, stopped) = mpsc::channel::<()>();
+        let interval = self.interval;
+        let thread = std::thread::spawn(move || {
+            let mut points = Vec::new();
+            let mut next = start.at + interval;
+            loop {
+                // Samples on a fixed grid, however long a reading takes.
+                let wait = next.saturating_duration_since(Instant::now());
+                match stopped.recv_timeout(wait) {
+                    Err(RecvTimeoutError::Timeout) => {}
+                    _ => return (source, points, None),
+                }
+                match read_point(source.as_mut()) {
+                    Ok(point) => points.push(point),
+                    Err(error) => return (source, points, Some(error)),
+                }
+                next += interval;
+                while next < Instant::now() {
+                    next += interval;
+                }
+            }
+        });
+        self.window = Some(Window {
+            start,
+            sampler: Some((stop, thread)),
+        });
+    }
+
+    /// Closes the measuring window: stops the sampler and reads the source
+    /// once more, so counters cover exactly the window.
+    pub fn stop(&mut self) {
+        let Some(window) = self.window.take() else {
+            return;
+        };
+        let mut points = vec![window.start];
+        if let Some((stop, thread)) = window.sampler {
+            let _ = stop.send(());
+            match thread.join() {
+                Ok((source, sampled, error)) => {
+                    self.source = Some(source);
+                    points.extend(sampled);
+                    if let Some(error) = error {
+                        self.error.get_or_insert(error);
+                    }
+                }
+                Err(_) => {
+                    self.error
+                        .get_or_insert(Error::Power("the power sampler thread panicked".into()));
+                    return;
+                }
+            }
+        }
+        let Some(source) = self.source.as_mut() else {
+            return;
+        };
+        let constant = source.constant();
+        match read_point(source.as_mut()) {
+            Ok(end) => points.push(end),
+            Err(error) => {
+                self.error.get_or_insert(error);
+                return;
+            }
+        }
+        if let Err(error) = self.totals.add(&points, constant) {
+            self.error.get_or_insert(error);
+        }
+    }
+
+    /// Measures idle power over `seconds` with nothing running, and keeps
+    /// it for every later reading. Does nothing for constant sources.
+    pub fn measure_idle(&mut self, seconds: f64) -> Result<Option<f64>> {
+        if !self.measures() || seconds <= 0.0 {
+            return Ok(None);
+        }
+        self.start();
+        std::thread::sleep(Duration::from_secs_f64(seconds));
+        let idle = self.reading()?.watts;
+        self.idle_watts = idle;
+        Ok(idle)
+    }
+
+    /// Power over the windows since the last reading; fails with the first
+    /// error the source gave (a failing meter is an error, not a zero).
+    pub fn reading(&mut self) -> Result<PowerReading> {
+        self.stop();
+        if let Some(error) = self.error.take() {
+            return Err(error);
+        }
+        let totals = std::mem::take(&mut self.totals);
+        let Some(source) = self.source.as_mut() else {
+            return Ok(PowerReading::none(self.missing.clone().unwrap_or_default()));
+        };
+        let constant = source.constant();
+        let measured = totals.seconds > 0.0;
+        let watts = match (constant, measured) {
+            // A figure given or estimated stands without a window.
+            (true, _) => match source.read()? {
+                Reading::Watts(w) => Some(w),
+                Reading::Joules(_) => None,
+            },
+            (false, true) => Some(totals.energy_j / totals.seconds),
+            (false, false) => None,
+        };
+        let spread = Summary::of(&totals.watts);
+        Ok(PowerReading {
+            provenance: source.provenance(),
+            source: source.describe(),
+            shared: source.shared(),
+            watts,
+            watts_min: spread.map(|s| s.min),
+            watts_median: spread.map(|s| s.median),
+            watts_max: spread.map(|s| s.max),
+            idle_watts: self.idle_watts,
+            energy_j: measured.then_some(totals.energy_j),
+            seconds: measured.then_some(totals.seconds),
+            samples: totals.watts.len(),
+            interval_ms: (!constant).then_some(self.interval.as_millis() as u64),
+        })
+    }
+}
+
+impl PowerReading {
+    /// No figure, and why.
+    pub fn none(why: String) -> PowerReading {
+        PowerReading {
+            provenance: Provenance::None,
+            source: why,
+            shared: false,
+            watts: None,
+            watts_min: None,
+            watts_median: None,
+            watts_max: None,
+            idle_watts: None,
+            energy_j: None,
+            seconds: None,
+            samples: 0,
+            interval_ms: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::power::UserWatts;
+
+    /// An energy counter that advances at `watts` in real time.
+    struct SteadyCounter {
+        watts: f64,
+        since: Instant,
+    }
+
+    impl PowerSource for SteadyCounter {
+        fn describe(&self) -> String {
+            "test counter".into()
+        }
+        fn provenance(&self) -> Provenance {
+            Provenance::Sensor
+        }
+        fn read(&mut self) -> Result<Reading> {
+            Ok(Reading::Joules(
+                self.since.elapsed().as_secs_f64() * self.watts,
+            ))
+        }
+    }
+
+    /// A power gauge that alternates between two values.
+    struct Alternating {
+        values: [f64; 2],
+        reads: usize,
+    }
+
+    impl PowerSource for Alternating {
+        fn describe(&self) -> String {
+            "test gauge".into()
+        }
+        fn provenance(&self) -> Provenance {
+            Provenance::External
+        }
+        fn shared(&self) -> bool {
+            true
+        }
+        fn read(&mut self) -> Result<Reading> {
+            self.reads += 1;
+            Ok(Reading::Watts(self.values[self.reads % 2]))
+        }
+    }
+
+    /// Fails on its third reading.
+    struct Breaks(usize);
+
+    impl PowerSource for Breaks {
+        fn describe(&self) -> String {
+            "breaks".into()
+        }
+        fn provenance(&self) -> Provenance {
+            Provenance::External
+        }
+        fn read(&mut self) -> Result<Reading> {
+            self.0 += 1;
+            if self.0 >= 3 {
+                return Err(Error::Power("meter unplugged".into()));
+            }
+            Ok(Reading::Watts(100.0))
+        }
+    }
+
+    fn window(meter: &mut Meter, seconds: f64) {
+        meter.start();
+        std::thread::sleep(Duration::from_secs_f64(seconds));
+        meter.stop();
+    }
+
+    #[test]
+    fn a_counter_at_a_known_rate_reads_as_that_power() {
+        let counter = SteadyCounter {
+            watts: 250.0,
+            since: Instant::now(),
+        };
+        let mut meter = Meter::new(Box::new(counter), Duration::from_millis(20));
+        window(&mut meter, 0.4);
+        let reading = meter.reading().unwrap();
+        let watts = reading.watts.unwrap();
+        assert!((watts - 250.0).abs() < 250.0 * 0.04, "{watts} W");
+        let energy = reading.energy_j.unwrap();
+        let seconds = reading.seconds.unwrap();
+        assert!((seconds - 0.4).abs() < 0.1, "{seconds} s");
+        assert!(
+            (energy - 250.0 * seconds).abs() < 5e-3 * energy,
+            "{energy} J"
+        );
+        assert!(reading.samples >= 10, "{} samples", reading.samples);
+        let median = reading.watts_median.unwrap();
+        assert!((median - 250.0).abs() < 250.0 * 0.05, "median {median} W");
+        assert_eq!(reading.interval_ms, Some(20));
+        assert_eq!(reading.provenance, Provenance::Sensor);
+    }
+
+    /// Only the windows count: the time between them does not.
+    #[test]
+    fn energy_is_counted_only_inside_windows() {
+        let counter = SteadyCounter {
+            watts: 100.0,
+            since: Instant::now(),
+        };
+        let mut meter = Meter::new(Box::new(counter), Duration::from_millis(20));
+        window(&mut meter, 0.2);
+        std::thread::sleep(Duration::from_millis(300));
+        window(&mut meter, 0.2);
+        let reading = meter.reading().unwrap();
+        let seconds = reading.seconds.unwrap();
+        assert!(seconds < 0.55, "{seconds} s: the 0.3 s gap was counted");
+        assert!((reading.energy_j.unwrap() - 100.0 * seconds).abs() < 0.5);
+        // The next reading starts afresh.
+        assert_eq!(meter.reading().unwrap().energy_j, None);
+    }
+
+    #[test]
+    fn gauges_are_integrated_and_summarised() {
+        let gauge = Alternating {
+            values: [100.0, 300.0],
+            reads: 0,
+        };
+        let mut meter = Meter::new(Box::new(gauge), Duration::from_millis(10));
+        window(&mut meter, 0.3);
+        let reading = meter.reading().unwrap();
+        let watts = reading.watts.unwrap();
+        assert!((watts - 200.0).abs() < 20.0, "{watts} W");
+        assert_eq!(reading.watts_min, Some(100.0));
+        assert_eq!(reading.watts_max, Some(300.0));
+        assert!(reading.shared);
+        assert_eq!(reading.provenance, Provenance::External);
+    }
+
+    #[test]
+    fn idle_power_is_kept_for_later_readings() {
+        let counter = SteadyCounter {
+            watts: 40.0,
+            since: Instant::now(),
+        };
+        let mut meter = Meter::new(Box::new(counter), Duration::from_millis(20));
+        let idle = meter.measure_idle(0.2).unwrap().unwrap();
+        assert!((idle - 40.0).abs() < 2.0, "{idle} W");
+        window(&mut meter, 0.1);
+        assert_eq!(meter.reading().unwrap().idle_watts, Some(idle));
+    }
+
+    #[test]
+    fn a_failing_source_is_an_error_not_a_zero() {
+        let mut meter = Meter::new(Box::new(Breaks(0)), Duration::from_millis(10));
+        window(&mut meter, 0.1);
+        let error = meter.reading().unwrap_err();
+        assert_eq!(error.to_string(), "meter unplugged");
+    }
+
+    #[test]
+    fn constants_are_not_sampled_and_keep_their_provenance() {
+        let mut meter = Meter::new(Box::new(UserWatts(350.0)), Duration::from_millis(10));
+        assert!(!meter.measures());
+        assert_eq!(meter.measure_idle(1.0).unwrap(), None);
+        window(&mut meter, 0.05);
+        let reading = meter.reading().unwrap();
+        assert_eq!(reading.watts, Some(350.0));
+        assert_eq!(reading.provenance, Provenance::User);
+        assert_eq!(reading.samples, 0);
+        assert_eq!(reading.interval_ms, None);
+        let energy = reading.energy_j.unwrap();
+        assert!((energy - 350.0 * reading.seconds.unwrap()).abs() < 1e-9);
+        // A figure the user gave stands even where nothing was measured.
+        assert_eq!(meter.reading().unwrap().watts, Some(350.0));
+    }
+
+    #[test]
+    fn no_source_says_why() {
+        let mut meter = Meter::without_source("no sensor".into());
+        window(&mut meter, 0.01);
+        let reading = meter.reading().unwrap();
+        assert_eq!(reading.provenance, Provenance::None);
+        assert_eq!(reading.source, "no sensor");
+        assert_eq!(reading.watts, None);
+    }
+}

@@ -1,0 +1,160 @@
+//! NVIDIA GPUs through NVML (`nvml-wrapper`), which loads the driver's
+//! `libnvidia-ml.so.1` at run time: without the driver the source is
+//! unavailable, not an error, and mwbench builds and runs anywhere.
+
+use std::sync::{Arc, OnceLock};
+
+use nvml_wrapper::Nvml;
+use nvml_wrapper::error::NvmlError;
+
+use super::{PowerSource, Provenance, Reading, same_pci_address};
+use crate::gpu::AdapterSummary;
+use crate::{Error, Result};
+
+/// NVML, loaded once per process.
+fn library() -> std::result::Result<Arc<Nvml>, String> {
+    static NVML: OnceLock<std::result::Result<Arc<Nvml>, String>> = OnceLock::new();
+    NVML.get_or_init(|| load(None)).clone()
+}
+
+/// Loads NVML from `path`, or from the driver's usual name.
+fn load(path: Option<&str>) -> std::result::Result<Arc<Nvml>, String> {
+    let mut builder = Nvml::builder();
+    if let Some(path) = path {
+        builder.lib_path(std::ffi::OsStr::new(path));
+    }
+    builder.init().map(Arc::new).map_err(|e| match e {
+        NvmlError::LibloadingError(_) => {
+            "NVML not found (libnvidia-ml.so.1: no NVIDIA driver on this machine)".to_string()
+        }
+        NvmlError::DriverNotLoaded => "NVML found but the NVIDIA driver is not loaded".into(),
+        NvmlError::NoPermission => "NVML: no permission to talk to the driver".into(),
+        other => format!("NVML failed to start: {other}"),
+    })
+}
+
+/// One NVIDIA GPU's power, from its total-energy counter where it has one
+/// (Volta and newer), else from sampled power.
+pub struct NvmlGpu {
+    nvml: Arc<Nvml>,
+    index: u32,
+    name: String,
+    bus_id: String,
+    counter: bool,
+}
+
+impl NvmlGpu {
+    /// The NVML device that is `adapter`.
+    pub fn find(adapter: &AdapterSummary) -> std::result::Result<NvmlGpu, String> {
+        NvmlGpu::find_in(library()?, adapter)
+    }
+
+    fn find_in(nvml: Arc<Nvml>, adapter: &AdapterSummary) -> std::result::Result<NvmlGpu, String> {
+        let index = device_index(&nvml, adapter)?;
+        let device = nvml.device_by_index(index).map_err(|e| e.to_string())?;
+        let name = device.name().unwrap_or_default();
+        let bus_id = device.pci_info().map(|p| p.bus_id).unwrap_or_default();
+        let counter = device.total_energy_consumption().is_ok();
+        if !counter {
+            device
+                .power_usage()
+                .map_err(|e| format!("{name} reports neither energy nor power: {e}"))?;
+        }
+        Ok(NvmlGpu {
+            nvml,
+            index,
+            name,
+            bus_id,
+            counter,
+        })
+    }
+
+    /// The enforced power limit in watts: what `--power tdp` uses.
+    pub fn power_limit(adapter: &AdapterSummary) -> std::result::Result<(f64, String), String> {
+        let nvml = library()?;
+        let index = device_index(&nvml, adapter)?;
+        let device = nvml.device_by_index(index).map_err(|e| e.to_string())?;
+        let milliwatts = device
+            .enforced_power_limit()
+            .map_err(|e| format!("no power limit from NVML: {e}"))?;
+        let name = device.name().unwrap_or_default();
+        Ok((
+            f64::from(milliwatts) / 1000.0,
+            format!("NVML enforced power limit of {name}"),
+        ))
+    }
+}
+
+/// Which NVML device is `adapter`: the one at its PCI address, else the
+/// only one with its name.
+fn device_index(nvml: &Nvml, adapter: &AdapterSummary) -> std::result::Result<u32, String> {
+    let count = nvml.device_count().map_err(|e| e.to_string())?;
+    let mut same_name = Vec::new();
+    for index in 0..count {
+        let Ok(device) = nvml.device_by_index(index) else {
+            continue;
+        };
+        if let Ok(pci) = device.pci_info()
+            && !adapter.pci_bus_id.is_empty()
+            && same_pci_address(&pci.bus_id, &adapter.pci_bus_id)
+        {
+            return Ok(index);
+        }
+        if device.name().is_ok_and(|n| n == adapter.name) {
+            same_name.push(index);
+        }
+    }
+    match same_name[..] {
+        [index] => Ok(index),
+        [] => Err(format!("no NVML device is {}", adapter.name)),
+        _ => Err(format!(
+            "{} NVML devices are named {} and the adapter gives no PCI address",
+            same_name.len(),
+            adapter.name
+        )),
+    }
+}
+
+impl PowerSource for NvmlGpu {
+    fn describe(&self) -> String {
+        format!(
+            "nvml: {} at {}, {}",
+            self.name,
+            self.bus_id,
+            if self.counter {
+                "total energy counter"
+            } else {
+                "sampled power"
+            }
+        )
+    }
+
+    fn provenance(&self) -> Provenance {
+        Provenance::Sensor
+    }
+
+    fn read(&mut self) -> Result<Reading> {
+        let failed =
+            |e: NvmlError| Error::Power(format!("NVML reading of {} failed: {e}", self.name));
+        let device = self.nvml.device_by_index(self.index).map_err(failed)?;
+        Ok(if self.counter {
+            let millijoules = device.total_energy_consumption().map_err(failed)?;
+            Reading::Joules(millijoules as f64 * 1e-3)
+        } else {
+            Reading::Watts(f64::from(device.power_usage().map_err(failed)?) * 1e-3)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Without the driver's library NVML is unavailable, with a reason,
+    /// and nothing panics.
+    #[test]
+    fn absent_nvml_is_unavailable_not_an_error() {
+        let error = load(Some("/nonexistent/libnvidia-ml.so.1")).err().unwrap();
+        assert!(error.starts_with("NVML not found"), "{error}");
+    }
+}
