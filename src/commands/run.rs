@@ -49,6 +49,7 @@ pub fn run(options: &RunOptions) -> Result<String> {
     let machine = Machine::current();
     let mut files = Vec::new();
     let mut stdout = String::new();
+    let mut noted_shared = false;
     for ((adapter, summary), meter) in adapters.into_iter().zip(&mut meters) {
         let gpu = Gpu::open(&adapter, summary)?;
         if meter.measures() && options.idle_seconds > 0.0 {
@@ -60,7 +61,8 @@ pub fn run(options: &RunOptions) -> Result<String> {
             meter.measure_idle(options.idle_seconds)?;
         }
         let file = run_on(&gpu, options, &machine, meter)?;
-        if several && file.results.iter().any(|r| r.power.shared) {
+        if several && !noted_shared && file.results.iter().any(|r| r.power.shared) {
+            noted_shared = true;
             eprintln!(
                 "note: {} measures the whole host: each adapter's watts are the host's \
                  draw while that adapter ran; do not add them up",
