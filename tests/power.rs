@@ -261,11 +261,13 @@ fn copy_tree(from: &Path, to: &Path) {
 
 /// `auto` on lavapipe (a CPU adapter) finds RAPL; a counter advancing at
 /// 120 W and wrapping every 30 J (four times a second, several times in
-/// each window) reads as 120 W.
+/// each window) reads as 120 W. A wrap missed or counted twice would be
+/// 15 W off over the 2 s window; the tolerance allows for a writer thread
+/// starved by the tests running beside it.
 #[test]
 fn rapl_on_a_cpu_adapter_reads_a_wrapping_counter_right() {
     let rapl = LiveRapl::start(120.0, 30.0);
-    let result = run_with_power(&["--idle", "0.5"], Some(&rapl.path()));
+    let result = run_with_power(&["--duration", "2", "--idle", "1"], Some(&rapl.path()));
     let power = &result["power"];
     assert_eq!(power["provenance"], "sensor");
     assert_eq!(power["shared"], true);
@@ -275,7 +277,7 @@ fn rapl_on_a_cpu_adapter_reads_a_wrapping_counter_right() {
             .unwrap()
             .starts_with("rapl: CPU package energy")
     );
-    assert!(close(&power["watts"], 120.0, 0.05), "{power}");
-    assert!(close(&power["idle_watts"], 120.0, 0.05), "{power}");
+    assert!(close(&power["watts"], 120.0, 0.08), "{power}");
+    assert!(close(&power["idle_watts"], 120.0, 0.08), "{power}");
     assert!(power["samples"].as_u64().unwrap() >= 2, "{power}");
 }
