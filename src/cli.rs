@@ -1,5 +1,7 @@
 //! The command line, parsed once with clap and turned into the commands'
-//! plain options. Nothing below this module knows about clap.
+//! plain options. Nothing below this module knows about clap, except
+//! `economics::Inputs`: it is both `value`'s price flags and a site file's
+//! keys, so that the two cannot drift apart.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -7,7 +9,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::Result;
-use crate::commands::{self, MineOptions, RunOptions};
+use crate::commands::{self, MineOptions, RunOptions, ValueOptions};
+use crate::economics::{Inputs, Sweep};
 use crate::gpu::DeviceSelector;
 use crate::measure::SamplePlan;
 use crate::power::PowerChoice;
@@ -34,6 +37,32 @@ pub enum Command {
     Mine(MineArgs),
     /// Run workloads, print a table and write a result file.
     Run(RunArgs),
+    /// Price hashing against AI inference per MWh of site energy, from
+    /// result files and ASIC figures, at a power price.
+    Value(Box<ValueArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct ValueArgs {
+    /// Result files written by `mwbench run`.
+    #[arg(value_name = "RESULT.json")]
+    pub files: Vec<PathBuf>,
+    /// A TOML file with any of the price options below (keys as the
+    /// option names with underscores: power_price, pue_ai, asic = [...]);
+    /// options given on the command line win.
+    #[arg(long, value_name = "FILE")]
+    pub site: Option<PathBuf>,
+    #[command(flatten)]
+    pub inputs: Inputs,
+    /// Also price every power price FROM, FROM+STEP, ... TO (USD per MWh).
+    #[arg(long, value_name = "FROM:TO:STEP")]
+    pub sweep: Option<Sweep>,
+    /// Draw margin per MWh against the power price into FILE.svg or FILE.png.
+    #[arg(long, value_name = "FILE")]
+    pub chart: Option<PathBuf>,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -170,6 +199,14 @@ impl Cli {
                 count: args.count,
                 target: args.target.or(args.bits),
                 device: args.device.selector(),
+                json: args.json,
+            }),
+            Command::Value(args) => commands::value(&ValueOptions {
+                files: args.files,
+                inputs: args.inputs,
+                site: args.site,
+                sweep: args.sweep,
+                chart: args.chart,
                 json: args.json,
             }),
             Command::Run(args) => {

@@ -9,12 +9,15 @@
 //!   trait, each with its WGSL in `shaders/` and its CPU reference.
 //! - [`power`]: where a watt figure comes from, behind one trait.
 //! - [`results`]: the result-file schema and its atomic writer.
+//! - [`economics`]: value per MWh of hashing and of inference, as pure
+//!   functions over result files and prices.
 //! - [`report`]: tables and progress for people at a terminal.
 //! - [`commands`]: one function per subcommand, called by the binary.
 //! - [`cli`]: the command line, parsed once into the commands' options.
 
 pub mod cli;
 pub mod commands;
+pub mod economics;
 pub mod error;
 pub mod gpu;
 pub mod measure;

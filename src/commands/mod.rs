@@ -4,7 +4,9 @@
 mod devices;
 mod mine;
 mod run;
+mod value;
 
 pub use devices::devices;
 pub use mine::{MineOptions, mine};
 pub use run::{RunOptions, run};
+pub use value::{ValueOptions, value};

@@ -1,8 +1,12 @@
-//! What people at a terminal see: tables, numbers with SI prefixes, and
-//! progress on long runs.
+//! What people at a terminal see: tables, numbers with SI prefixes,
+//! progress on long runs, and charts to paste in a report.
 
+mod chart;
 mod progress;
 mod table;
+mod value;
 
+pub use chart::{chart_format, write_chart};
 pub use progress::Progress;
 pub use table::{devices_table, run_table, si};
+pub use value::value_table;

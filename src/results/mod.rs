@@ -1,10 +1,13 @@
 //! Result files: the schema, and how they are written.
 
+mod read;
 mod schema;
 mod write;
+
+pub use read::{MAX_FILE_BYTES, read_file};
 
 pub use schema::{
     CeilingFraction, Figure, Machine, ResultDevice, ResultFile, SCHEMA_VERSION, Settings, Status,
     Throughput, WorkloadResult,
 };
-pub use write::{check_writable, default_path, write_atomic};
+pub use write::{check_writable, default_path, persist, write_atomic};

@@ -18,6 +18,24 @@ pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
     let mut file = tempfile::NamedTempFile::new_in(directory).map_err(io_error)?;
     file.write_all(contents.as_bytes()).map_err(io_error)?;
     file.as_file().sync_all().map_err(io_error)?;
+    persist(file, path)
+}
+
+/// Renames a finished temporary file over `path`, readable by others as a
+/// file written in place would be (temporary files start private).
+pub fn persist(file: tempfile::NamedTempFile, path: &Path) -> Result<()> {
+    let io_error = |source| Error::Io {
+        action: "write",
+        path: path.to_path_buf(),
+        source,
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(io_error)?;
+    }
     file.persist(path).map_err(|e| io_error(e.error))?;
     Ok(())
 }
@@ -106,6 +124,12 @@ mod tests {
         write_atomic(&path, "new").unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o644, "readable by the analysts it is for");
+        }
     }
 
     #[test]

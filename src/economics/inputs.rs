@@ -1,0 +1,587 @@
+//! What `mwbench value` prices with: the same fields come from flags and
+//! from a site file (TOML), so this one type is both the command's flags
+//! (through clap) and the file's keys (through serde) and the two cannot
+//! drift apart. Flags win over the file; [`Inputs::resolve`] checks every
+//! figure and names the flag or key of the first bad one.
+
+use std::path::Path;
+
+use clap::Args;
+use serde::Deserialize;
+
+use super::asics::{self, Asic};
+use super::model;
+use crate::{Error, Result};
+
+/// Prices and site figures, each optional until resolved.
+#[derive(Debug, Clone, Default, PartialEq, Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inputs {
+    /// Power price at the meter, USD per MWh.
+    #[arg(long, value_name = "USD", allow_negative_numbers = true)]
+    pub power_price: Option<f64>,
+    /// Power usage effectiveness of every option (default 1.0).
+    #[arg(long, value_name = "RATIO", allow_negative_numbers = true)]
+    pub pue: Option<f64>,
+    /// PUE of hashing (GPU sha256d and ASICs); overrides --pue.
+    #[arg(long, value_name = "RATIO", allow_negative_numbers = true)]
+    pub pue_mining: Option<f64>,
+    /// PUE of AI inference; overrides --pue.
+    #[arg(long, value_name = "RATIO", allow_negative_numbers = true)]
+    pub pue_ai: Option<f64>,
+    /// Hashprice, USD per PH/s per day.
+    #[arg(long, value_name = "USD", allow_negative_numbers = true)]
+    pub hashprice: Option<f64>,
+    /// BTC price in USD, to derive the hashprice.
+    #[arg(long, value_name = "USD", allow_negative_numbers = true)]
+    pub btc_price: Option<f64>,
+    /// Network hashrate in EH/s, to derive the hashprice.
+    #[arg(long, value_name = "EH/S", allow_negative_numbers = true)]
+    pub network_hashrate: Option<f64>,
+    /// Network difficulty, to derive the hashrate (difficulty x 2^32 / 600 s).
+    #[arg(long, value_name = "D", allow_negative_numbers = true)]
+    pub difficulty: Option<f64>,
+    /// Average fees per block, BTC (default 0).
+    #[arg(long, value_name = "BTC", allow_negative_numbers = true)]
+    pub fees: Option<f64>,
+    /// Block subsidy, BTC (default 3.125).
+    #[arg(long, value_name = "BTC", allow_negative_numbers = true)]
+    pub subsidy: Option<f64>,
+    /// Mining pool fee, percent (default 0).
+    #[arg(long, value_name = "PERCENT", allow_negative_numbers = true)]
+    pub pool_fee: Option<f64>,
+    /// Price of generated tokens, USD per million, for llm-decode and llm-prefill results.
+    #[arg(long, value_name = "USD", allow_negative_numbers = true)]
+    pub token_price: Option<f64>,
+    /// Rental price of a GPU, USD per GPU-hour.
+    #[arg(long, value_name = "USD", allow_negative_numbers = true)]
+    pub gpu_hour_price: Option<f64>,
+    /// Share of hours a rented GPU is paid for, percent (default 100).
+    #[arg(long, value_name = "PERCENT", allow_negative_numbers = true)]
+    pub utilization: Option<f64>,
+    /// Purchase price of one GPU, USD.
+    #[arg(long, value_name = "USD", allow_negative_numbers = true)]
+    pub gpu_capex: Option<f64>,
+    /// Years a GPU's price is spread over.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub gpu_life_years: Option<f64>,
+    /// Purchase price of one ASIC, USD.
+    #[arg(long, value_name = "USD", allow_negative_numbers = true)]
+    pub asic_capex: Option<f64>,
+    /// Years an ASIC's price is spread over.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub asic_life_years: Option<f64>,
+    /// An ASIC from mwbench's table (repeat, or separate with commas).
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    #[serde(default)]
+    pub asic: Vec<String>,
+    /// Hashrate of an ASIC not in the table, TH/s (with --asic-watts).
+    #[arg(long, value_name = "TH/S", allow_negative_numbers = true)]
+    pub asic_rate: Option<f64>,
+    /// Power of that ASIC at the wall, W (with --asic-rate).
+    #[arg(long, value_name = "W", allow_negative_numbers = true)]
+    pub asic_watts: Option<f64>,
+}
+
+/// The hashprice and how it was obtained.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hashprice {
+    pub usd_per_ph_day: f64,
+    /// `given`, or the inputs it was derived from.
+    pub from: String,
+}
+
+/// A capital cost spread over a life.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Capex {
+    pub usd: f64,
+    pub life_years: f64,
+}
+
+/// An ASIC to price: from the table, or given by the user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AsicChoice {
+    pub asic: Asic,
+    /// True for `--asic-rate`/`--asic-watts`: the user's figures.
+    pub given: bool,
+}
+
+/// Every input checked, with defaults applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolved {
+    pub power_price_usd_per_mwh: f64,
+    pub pue_mining: f64,
+    pub pue_ai: f64,
+    pub hashprice: Option<Hashprice>,
+    pub pool_fee_percent: f64,
+    pub token_price_usd_per_million: Option<f64>,
+    pub gpu_hour_price_usd: Option<f64>,
+    pub utilization_percent: f64,
+    pub gpu_capex: Option<Capex>,
+    pub asic_capex: Option<Capex>,
+    pub asics: Vec<AsicChoice>,
+}
+
+/// Finds a value: the flag, else the site file's key.
+struct Lookup<'a> {
+    site: Option<(&'a Inputs, &'a Path)>,
+}
+
+impl Lookup<'_> {
+    /// The value of `name` (the key; the flag is `--` and dashes), with a
+    /// label that says where it came from.
+    fn get(&self, name: &str, flag: Option<f64>, key: fn(&Inputs) -> Option<f64>) -> Option<Value> {
+        let (value, label) = match (flag, self.site) {
+            (Some(v), _) => (v, format!("--{}", name.replace('_', "-"))),
+            (None, Some((inputs, path))) => (key(inputs)?, format!("{name} in {}", path.display())),
+            (None, None) => return None,
+        };
+        Some(Value { value, label })
+    }
+}
+
+/// One value with the name the user gave it under.
+struct Value {
+    value: f64,
+    label: String,
+}
+
+impl Value {
+    fn check(self, ok: impl Fn(f64) -> bool, rule: &str) -> Result<f64> {
+        if self.value.is_finite() && ok(self.value) {
+            Ok(self.value)
+        } else {
+            Err(Error::usage(format!(
+                "{} must be {rule} (got {})",
+                self.label, self.value
+            )))
+        }
+    }
+    fn positive(self) -> Result<f64> {
+        self.check(|v| v > 0.0, "greater than zero")
+    }
+}
+
+impl Inputs {
+    /// Reads a site file; unknown keys are errors, so a typo cannot
+    /// silently fall back to a default.
+    pub fn from_site_file(path: &Path) -> Result<Inputs> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            action: "read",
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| {
+            let message = e.message().trim().to_string();
+            Error::usage(format!("site file {}: {message}", path.display()))
+        })
+    }
+
+    /// Checks everything, taking each figure from these flags, else from
+    /// `site` (the file and its path), else its default.
+    pub fn resolve(&self, site: Option<(&Inputs, &Path)>) -> Result<Resolved> {
+        let lookup = Lookup { site };
+        let get = |name, flag, file| lookup.get(name, flag, file);
+        let power_price = get("power_price", self.power_price, |i| i.power_price)
+            .ok_or_else(|| {
+                Error::usage(
+                    "give the power price: --power-price USD per MWh (or power_price in --site)",
+                )
+            })?
+            .positive()?;
+        let pue = |v: Option<Value>, default: f64| -> Result<f64> {
+            v.map_or(Ok(default), |v| v.check(|p| p >= 1.0, "at least 1.0"))
+        };
+        let pue_all = pue(get("pue", self.pue, |i| i.pue), 1.0)?;
+        let pue_mining = pue(
+            get("pue_mining", self.pue_mining, |i| i.pue_mining),
+            pue_all,
+        )?;
+        let pue_ai = pue(get("pue_ai", self.pue_ai, |i| i.pue_ai), pue_all)?;
+        let hashprice = self.hashprice(&lookup)?;
+        let pool_fee = get("pool_fee", self.pool_fee, |i| i.pool_fee).map_or(Ok(0.0), |v| {
+            v.check(
+                |f| (0.0..100.0).contains(&f),
+                "a percentage from 0 to below 100",
+            )
+        })?;
+        let token_price = get("token_price", self.token_price, |i| i.token_price)
+            .map(Value::positive)
+            .transpose()?;
+        let gpu_hour_price = get("gpu_hour_price", self.gpu_hour_price, |i| i.gpu_hour_price)
+            .map(Value::positive)
+            .transpose()?;
+        let utilization =
+            get("utilization", self.utilization, |i| i.utilization).map_or(Ok(100.0), |v| {
+                v.check(
+                    |u| u > 0.0 && u <= 100.0,
+                    "a percentage above 0, at most 100",
+                )
+            })?;
+        let gpu_capex = capex(
+            get("gpu_capex", self.gpu_capex, |i| i.gpu_capex),
+            get("gpu_life_years", self.gpu_life_years, |i| i.gpu_life_years),
+            "--gpu-capex",
+            "--gpu-life-years",
+        )?;
+        let asic_capex = capex(
+            get("asic_capex", self.asic_capex, |i| i.asic_capex),
+            get("asic_life_years", self.asic_life_years, |i| {
+                i.asic_life_years
+            }),
+            "--asic-capex",
+            "--asic-life-years",
+        )?;
+        let names = match (self.asic.is_empty(), site) {
+            (true, Some((inputs, _))) => inputs.asic.clone(),
+            _ => self.asic.clone(),
+        };
+        let mut asics = Vec::new();
+        for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+            asics.push(AsicChoice {
+                asic: asics::named(name).map_err(Error::usage)?,
+                given: false,
+            });
+        }
+        let rate = get("asic_rate", self.asic_rate, |i| i.asic_rate);
+        let watts = get("asic_watts", self.asic_watts, |i| i.asic_watts);
+        match (rate, watts) {
+            (Some(rate), Some(watts)) => {
+                let (rate, watts) = (rate.positive()?, watts.positive()?);
+                asics.push(AsicChoice {
+                    asic: Asic {
+                        name: "ASIC as given",
+                        terahashes_per_second: rate,
+                        watts,
+                        source: "--asic-rate and --asic-watts",
+                    },
+                    given: true,
+                });
+            }
+            (None, None) => {}
+            _ => {
+                return Err(Error::usage(
+                    "--asic-rate and --asic-watts go together: give both",
+                ));
+            }
+        }
+        Ok(Resolved {
+            power_price_usd_per_mwh: power_price,
+            pue_mining,
+            pue_ai,
+            hashprice,
+            pool_fee_percent: pool_fee,
+            token_price_usd_per_million: token_price,
+            gpu_hour_price_usd: gpu_hour_price,
+            utilization_percent: utilization,
+            gpu_capex,
+            asic_capex,
+            asics,
+        })
+    }
+
+    /// `--hashprice`, or one derived from the BTC price and the network.
+    fn hashprice(&self, lookup: &Lookup) -> Result<Option<Hashprice>> {
+        let get = |name, flag, file| lookup.get(name, flag, file);
+        let given = get("hashprice", self.hashprice, |i| i.hashprice);
+        let btc = get("btc_price", self.btc_price, |i| i.btc_price);
+        let network = get("network_hashrate", self.network_hashrate, |i| {
+            i.network_hashrate
+        });
+        let difficulty = get("difficulty", self.difficulty, |i| i.difficulty);
+        let subsidy = get("subsidy", self.subsidy, |i| i.subsidy)
+            .map_or(Ok(3.125), |v| v.check(|s| s >= 0.0, "zero or more"))?;
+        let fees = get("fees", self.fees, |i| i.fees)
+            .map_or(Ok(0.0), |v| v.check(|f| f >= 0.0, "zero or more"))?;
+        let both = "give the hashprice (--hashprice) or what derives it \
+                    (--btc-price with --network-hashrate or --difficulty), not both";
+        match (given, btc, network, difficulty) {
+            (Some(_), Some(_), _, _) | (Some(_), _, Some(_), _) | (Some(_), _, _, Some(_)) => {
+                Err(Error::usage(both))
+            }
+            (Some(hashprice), None, None, None) => Ok(Some(Hashprice {
+                usd_per_ph_day: hashprice.positive()?,
+                from: "given".into(),
+            })),
+            (None, None, None, None) => Ok(None),
+            (None, Some(_), Some(_), Some(_)) => Err(Error::usage(
+                "give the network hashrate or the difficulty, not both",
+            )),
+            (None, Some(btc), network, difficulty) => {
+                let btc = btc.positive()?;
+                let (hashrate, how) = match (network, difficulty) {
+                    (Some(eh), None) => {
+                        let eh = eh.positive()?;
+                        (eh * 1e18, format!("network {eh} EH/s"))
+                    }
+                    (None, Some(d)) => {
+                        let d = d.positive()?;
+                        let hashrate = model::network_hashrate_from_difficulty(d);
+                        (
+                            hashrate,
+                            format!("difficulty {d:e} = {:.1} EH/s", hashrate / 1e18),
+                        )
+                    }
+                    _ => {
+                        return Err(Error::usage(
+                            "--btc-price needs --network-hashrate EH/s or --difficulty to derive the hashprice",
+                        ));
+                    }
+                };
+                if subsidy + fees <= 0.0 {
+                    return Err(Error::usage("subsidy plus fees must be above zero"));
+                }
+                Ok(Some(Hashprice {
+                    usd_per_ph_day: model::hashprice_usd_per_ph_day(btc, hashrate, subsidy, fees),
+                    from: format!(
+                        "BTC {btc} USD, {how}, {subsidy} BTC subsidy + {fees} BTC fees per block"
+                    ),
+                }))
+            }
+            (None, None, _, _) => Err(Error::usage(
+                "--network-hashrate and --difficulty derive the hashprice only with --btc-price",
+            )),
+        }
+    }
+}
+
+/// A capital cost: both figures, or neither.
+fn capex(
+    usd: Option<Value>,
+    years: Option<Value>,
+    usd_flag: &str,
+    years_flag: &str,
+) -> Result<Option<Capex>> {
+    match (usd, years) {
+        (Some(usd), Some(years)) => Ok(Some(Capex {
+            usd: usd.positive()?,
+            life_years: years.positive()?,
+        })),
+        (None, None) => Ok(None),
+        _ => Err(Error::usage(format!(
+            "{usd_flag} and {years_flag} go together: give both"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags() -> Inputs {
+        Inputs {
+            power_price: Some(45.0),
+            ..Inputs::default()
+        }
+    }
+
+    fn usage(result: Result<Resolved>) -> String {
+        let error = result.unwrap_err();
+        assert_eq!(error.exit_code(), 2, "{error}");
+        error.to_string()
+    }
+
+    #[test]
+    fn defaults_apply_and_pue_splits_by_kind() {
+        let resolved = Inputs {
+            pue: Some(1.2),
+            pue_ai: Some(1.4),
+            ..flags()
+        }
+        .resolve(None)
+        .unwrap();
+        assert_eq!(resolved.power_price_usd_per_mwh, 45.0);
+        assert_eq!((resolved.pue_mining, resolved.pue_ai), (1.2, 1.4));
+        assert_eq!(resolved.pool_fee_percent, 0.0);
+        assert_eq!(resolved.utilization_percent, 100.0);
+        assert_eq!(resolved.hashprice, None);
+    }
+
+    #[test]
+    fn flags_win_over_the_site_file_and_errors_name_where_a_value_came_from() {
+        let site: Inputs = toml::from_str(
+            "power_price = 60.0\npue = 1.1\nhashprice = 40.0\nasic = [\"S21 Pro\"]\n",
+        )
+        .unwrap();
+        let path = Path::new("site.toml");
+        let resolved = flags().resolve(Some((&site, path))).unwrap();
+        assert_eq!(resolved.power_price_usd_per_mwh, 45.0, "the flag wins");
+        assert_eq!(resolved.pue_mining, 1.1, "the file fills in");
+        assert_eq!(resolved.hashprice.unwrap().usd_per_ph_day, 40.0);
+        assert_eq!(resolved.asics[0].asic.name, "Antminer S21 Pro");
+        let bad_site: Inputs = toml::from_str("power_price = 45.0\npue = 0.9\n").unwrap();
+        let error = usage(Inputs::default().resolve(Some((&bad_site, path))));
+        assert_eq!(error, "pue in site.toml must be at least 1.0 (got 0.9)");
+        let error = usage(
+            Inputs {
+                pue: Some(0.9),
+                ..flags()
+            }
+            .resolve(None),
+        );
+        assert!(error.starts_with("--pue must be at least 1.0"), "{error}");
+    }
+
+    #[test]
+    fn site_files_refuse_unknown_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("site.toml");
+        std::fs::write(&path, "power_prize = 45\n").unwrap();
+        let error = Inputs::from_site_file(&path).unwrap_err();
+        assert_eq!(error.exit_code(), 2);
+        assert!(error.to_string().contains("power_prize"), "{error}");
+        let missing = Inputs::from_site_file(&dir.path().join("none.toml")).unwrap_err();
+        assert_eq!(missing.exit_code(), 1, "a file that cannot be read");
+    }
+
+    #[test]
+    fn the_hashprice_is_given_or_derived_never_both() {
+        let derived = Inputs {
+            btc_price: Some(100_000.0),
+            difficulty: Some(150e12),
+            fees: Some(0.025),
+            ..flags()
+        }
+        .resolve(None)
+        .unwrap()
+        .hashprice
+        .unwrap();
+        // 144 x 3.15 x 100,000 / 1,073,741.824 PH/s (see model's tests).
+        assert!((derived.usd_per_ph_day - 42.2448).abs() < 1e-3);
+        assert!(derived.from.contains("difficulty"), "{}", derived.from);
+        let from_hashrate = Inputs {
+            btc_price: Some(100_000.0),
+            network_hashrate: Some(1000.0),
+            ..flags()
+        }
+        .resolve(None)
+        .unwrap()
+        .hashprice
+        .unwrap();
+        // 144 x 3.125 x 100,000 / 1,000,000 PH/s = 45 USD.
+        assert!((from_hashrate.usd_per_ph_day - 45.0).abs() < 1e-9);
+        for bad in [
+            Inputs {
+                hashprice: Some(40.0),
+                btc_price: Some(1e5),
+                ..flags()
+            },
+            Inputs {
+                btc_price: Some(1e5),
+                ..flags()
+            },
+            Inputs {
+                difficulty: Some(1e14),
+                ..flags()
+            },
+            Inputs {
+                btc_price: Some(1e5),
+                difficulty: Some(1e14),
+                network_hashrate: Some(1e3),
+                ..flags()
+            },
+            Inputs {
+                hashprice: Some(-1.0),
+                ..flags()
+            },
+            Inputs {
+                btc_price: Some(1e5),
+                difficulty: Some(1e14),
+                subsidy: Some(0.0),
+                ..flags()
+            },
+        ] {
+            usage(bad.resolve(None));
+        }
+    }
+
+    #[test]
+    fn bad_figures_are_usage_errors_naming_the_flag() {
+        let cases = [
+            (Inputs::default(), "give the power price"),
+            (
+                Inputs {
+                    power_price: Some(0.0),
+                    ..Inputs::default()
+                },
+                "--power-price must be greater than zero",
+            ),
+            (
+                Inputs {
+                    power_price: Some(-5.0),
+                    ..Inputs::default()
+                },
+                "--power-price must be greater than zero",
+            ),
+            (
+                Inputs {
+                    token_price: Some(0.0),
+                    ..flags()
+                },
+                "--token-price",
+            ),
+            (
+                Inputs {
+                    utilization: Some(120.0),
+                    ..flags()
+                },
+                "--utilization",
+            ),
+            (
+                Inputs {
+                    pool_fee: Some(100.0),
+                    ..flags()
+                },
+                "--pool-fee",
+            ),
+            (
+                Inputs {
+                    gpu_capex: Some(30_000.0),
+                    ..flags()
+                },
+                "--gpu-capex and --gpu-life-years go together",
+            ),
+            (
+                Inputs {
+                    asic_capex: Some(4000.0),
+                    asic_life_years: Some(0.0),
+                    ..flags()
+                },
+                "--asic-life-years",
+            ),
+            (
+                Inputs {
+                    asic_rate: Some(200.0),
+                    ..flags()
+                },
+                "--asic-rate and --asic-watts",
+            ),
+            (
+                Inputs {
+                    asic_rate: Some(200.0),
+                    asic_watts: Some(-3.0),
+                    ..flags()
+                },
+                "--asic-watts",
+            ),
+            (
+                Inputs {
+                    asic: vec!["S9".into()],
+                    ..flags()
+                },
+                "unknown ASIC 'S9'",
+            ),
+            (
+                Inputs {
+                    power_price: Some(f64::NAN),
+                    ..Inputs::default()
+                },
+                "--power-price",
+            ),
+        ];
+        for (inputs, said) in cases {
+            let error = usage(inputs.resolve(None));
+            assert!(error.contains(said), "'{error}' lacks '{said}'");
+        }
+    }
+}

@@ -1,0 +1,287 @@
+//! `mwbench value`: what a MWh earns hashing or serving inference. The
+//! model is pure functions ([`model`]); [`inputs`] gathers prices from
+//! flags and a site file; [`options`] turns result files and ASIC figures
+//! into priced options; [`Valuation`] ranks them at a power price.
+
+pub mod asics;
+pub mod inputs;
+pub mod model;
+pub mod options;
+
+use serde_json::json;
+
+pub use inputs::{Inputs, Resolved};
+pub use model::Economics;
+pub use options::{Kind, SiteOption, Unpriceable};
+
+use crate::{Error, Result};
+
+/// The priced options under one set of inputs.
+pub struct Valuation {
+    pub inputs: Resolved,
+    pub options: Vec<SiteOption>,
+    pub unpriceable: Vec<Unpriceable>,
+}
+
+/// The option with the largest margin at a power price, and its lead.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Best<'a> {
+    pub option: &'a SiteOption,
+    pub economics: Economics,
+    /// The next best option and how much more the best earns per MWh.
+    pub runner_up: Option<(&'a SiteOption, f64)>,
+}
+
+impl Valuation {
+    /// The best option at `power_price`; `None` without priced options.
+    pub fn best_at(&self, power_price: f64) -> Option<Best<'_>> {
+        let mut ranked: Vec<(&SiteOption, Economics)> = self
+            .options
+            .iter()
+            .map(|o| (o, o.at(power_price)))
+            .collect();
+        ranked.sort_by(|a, b| b.1.margin_usd_per_mwh.total_cmp(&a.1.margin_usd_per_mwh));
+        let (option, economics) = *ranked.first()?;
+        Some(Best {
+            option,
+            economics,
+            runner_up: ranked
+                .get(1)
+                .map(|(o, e)| (*o, economics.margin_usd_per_mwh - e.margin_usd_per_mwh)),
+        })
+    }
+
+    /// What `value --json` prints.
+    pub fn to_json(&self, sweep: Option<&Sweep>) -> serde_json::Value {
+        let price = self.inputs.power_price_usd_per_mwh;
+        let options: Vec<serde_json::Value> = self
+            .options
+            .iter()
+            .map(|o| {
+                let e = o.at(price);
+                json!({
+                    "name": o.name,
+                    "kind": o.kind,
+                    "estimated": o.estimated(),
+                    "watts": o.watts,
+                    "watts_provenance": o.watts_provenance,
+                    "watts_source": o.watts_source,
+                    "efficiency": o.efficiency,
+                    "revenue_usd_per_mwh": e.revenue_usd_per_mwh,
+                    "power_cost_usd_per_mwh": e.power_cost_usd_per_mwh,
+                    "capex_usd_per_mwh": e.capex_usd_per_mwh,
+                    "margin_usd_per_mwh": e.margin_usd_per_mwh,
+                    "usd_per_mw_year": e.usd_per_mw_year,
+                    "breakeven_power_price_usd_per_mwh": e.breakeven_power_price_usd_per_mwh,
+                })
+            })
+            .collect();
+        let best = self.best_at(price);
+        let mut value = json!({
+            "power_price_usd_per_mwh": price,
+            "hashprice_usd_per_ph_day": self.inputs.hashprice.as_ref().map(|h| h.usd_per_ph_day),
+            "hashprice_from": self.inputs.hashprice.as_ref().map(|h| h.from.clone()),
+            "pue_mining": self.inputs.pue_mining,
+            "pue_ai": self.inputs.pue_ai,
+            "options": options,
+            "unpriceable": self.unpriceable,
+            "best": best.as_ref().map(|b| b.option.name.clone()),
+            "best_margin_usd_per_mwh": best.as_ref().map(|b| b.economics.margin_usd_per_mwh),
+            "best_lead_usd_per_mwh": best.as_ref().and_then(|b| b.runner_up.map(|(_, lead)| lead)),
+        });
+        if let Some(sweep) = sweep {
+            let rows: Vec<serde_json::Value> = sweep
+                .prices()
+                .into_iter()
+                .map(|p| {
+                    let margins: Vec<f64> = self
+                        .options
+                        .iter()
+                        .map(|o| o.at(p).margin_usd_per_mwh)
+                        .collect();
+                    json!({
+                        "power_price_usd_per_mwh": p,
+                        "margins_usd_per_mwh": margins,
+                        "best": self.best_at(p).map(|b| b.option.name.clone()),
+                    })
+                })
+                .collect();
+            value["sweep"] = rows.into();
+        }
+        value
+    }
+}
+
+/// `--sweep FROM:TO:STEP`: power prices in USD per MWh.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sweep {
+    pub from: f64,
+    pub to: f64,
+    pub step: f64,
+}
+
+/// More prices than any table or chart can show.
+const MAX_SWEEP_POINTS: usize = 10_000;
+
+impl std::str::FromStr for Sweep {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Self, String> {
+        let parts: Vec<&str> = text.split(':').collect();
+        let [from, to, step] = parts[..] else {
+            return Err(format!("'{text}' is not FROM:TO:STEP (e.g. 20:120:10)"));
+        };
+        let number = |s: &str| {
+            s.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| format!("'{s}' in '{text}' is not a number"))
+        };
+        let sweep = Sweep {
+            from: number(from)?,
+            to: number(to)?,
+            step: number(step)?,
+        };
+        if sweep.from <= 0.0 {
+            return Err("power prices must be greater than zero".into());
+        }
+        if sweep.to <= sweep.from {
+            return Err(format!(
+                "TO ({}) must be above FROM ({})",
+                sweep.to, sweep.from
+            ));
+        }
+        if sweep.step <= 0.0 {
+            return Err("STEP must be greater than zero".into());
+        }
+        if (sweep.to - sweep.from) / sweep.step > MAX_SWEEP_POINTS as f64 {
+            return Err(format!(
+                "more than {MAX_SWEEP_POINTS} prices: use a larger STEP"
+            ));
+        }
+        Ok(sweep)
+    }
+}
+
+impl Sweep {
+    /// FROM, FROM + STEP, ... up to TO (included when it falls on a step).
+    pub fn prices(&self) -> Vec<f64> {
+        let count = ((self.to - self.from) / self.step + 1e-9).floor() as usize;
+        (0..=count)
+            .map(|i| self.from + i as f64 * self.step)
+            .collect()
+    }
+}
+
+/// Fails (usage) when there is nothing to price at all.
+pub fn require_something(files: usize, asics: usize) -> Result<()> {
+    if files == 0 && asics == 0 {
+        return Err(Error::usage(
+            "nothing to price: give result files from `mwbench run`, or --asic NAME, \
+             or --asic-rate with --asic-watts",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::power::Provenance;
+
+    fn option(name: &str, kind: Kind, revenue: f64, capex: f64) -> SiteOption {
+        SiteOption {
+            name: name.into(),
+            kind,
+            watts: 1000.0,
+            watts_provenance: Provenance::Sensor,
+            watts_source: "test".into(),
+            efficiency: Vec::new(),
+            revenue_usd_per_mwh: revenue,
+            capex_usd_per_mwh: capex,
+        }
+    }
+
+    /// Two options and an ASIC, at 50 USD/MWh.
+    pub(crate) fn valuation() -> Valuation {
+        Valuation {
+            inputs: Inputs {
+                power_price: Some(50.0),
+                hashprice: Some(40.0),
+                ..Inputs::default()
+            }
+            .resolve(None)
+            .unwrap(),
+            options: vec![
+                option("hashing", Kind::Mining, 110.0, 10.0),
+                option("tokens", Kind::Ai, 400.0, 250.0),
+                SiteOption {
+                    watts_provenance: Provenance::Estimated,
+                    ..option("asic", Kind::Asic, 120.0, 30.0)
+                },
+            ],
+            unpriceable: vec![Unpriceable {
+                name: "decode".into(),
+                kind: Kind::Ai,
+                reason: "no watts".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn the_best_option_and_its_lead() {
+        let v = valuation();
+        // Margins at 50: hashing 50, tokens 100, asic 40.
+        let best = v.best_at(50.0).unwrap();
+        assert_eq!(best.option.name, "tokens");
+        assert_eq!(best.economics.margin_usd_per_mwh, 100.0);
+        let (runner_up, lead) = best.runner_up.unwrap();
+        assert_eq!((runner_up.name.as_str(), lead), ("hashing", 50.0));
+        // Per site MWh every option pays the same for power, so the ranking
+        // holds at any price; only the sign of the margins changes.
+        assert_eq!(v.best_at(500.0).unwrap().option.name, "tokens");
+        assert!(v.best_at(500.0).unwrap().economics.margin_usd_per_mwh < 0.0);
+    }
+
+    #[test]
+    fn json_has_what_analysts_read() {
+        let sweep: Sweep = "25:75:25".parse().unwrap();
+        let json = valuation().to_json(Some(&sweep));
+        assert_eq!(json["power_price_usd_per_mwh"], 50.0);
+        assert_eq!(json["hashprice_usd_per_ph_day"], 40.0);
+        assert_eq!(json["best"], "tokens");
+        assert_eq!(json["best_lead_usd_per_mwh"], 50.0);
+        let tokens = &json["options"][1];
+        assert_eq!(tokens["kind"], "ai");
+        assert_eq!(tokens["revenue_usd_per_mwh"], 400.0);
+        assert_eq!(tokens["power_cost_usd_per_mwh"], 50.0);
+        assert_eq!(tokens["capex_usd_per_mwh"], 250.0);
+        assert_eq!(tokens["margin_usd_per_mwh"], 100.0);
+        assert_eq!(tokens["usd_per_mw_year"], 876_000.0);
+        assert_eq!(tokens["breakeven_power_price_usd_per_mwh"], 150.0);
+        assert_eq!(json["options"][2]["estimated"], true);
+        assert_eq!(json["options"][2]["watts_provenance"], "estimated");
+        assert_eq!(json["unpriceable"][0]["reason"], "no watts");
+        assert_eq!(json["sweep"].as_array().unwrap().len(), 3);
+        assert_eq!(json["sweep"][0]["margins_usd_per_mwh"][0], 75.0);
+    }
+
+    #[test]
+    fn sweeps_parse_and_list_their_prices() {
+        let sweep: Sweep = "20:60:10".parse().unwrap();
+        assert_eq!(sweep.prices(), [20.0, 30.0, 40.0, 50.0, 60.0]);
+        let uneven: Sweep = "10:25:10".parse().unwrap();
+        assert_eq!(uneven.prices(), [10.0, 20.0]);
+        for bad in [
+            "20:60",
+            "a:60:10",
+            "60:20:10",
+            "0:20:5",
+            "20:60:0",
+            "1:1e9:0.001",
+        ] {
+            assert!(bad.parse::<Sweep>().is_err(), "{bad}");
+        }
+    }
+}

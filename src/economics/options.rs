@@ -1,0 +1,562 @@
+//! The options a site can turn a MW to, built from result files and ASIC
+//! figures, each with its revenue and capital cost per site MWh. Revenue
+//! does not depend on the power price; [`SiteOption::at`] adds it.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::inputs::{Capex, Resolved};
+use super::model::{self, Economics};
+use crate::power::Provenance;
+use crate::results::{Figure, ResultFile, Status, WorkloadResult};
+use crate::{Error, Result};
+
+/// What an option sells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// SHA-256d on a GPU measured here.
+    Mining,
+    /// Inference: tokens or GPU-hours.
+    Ai,
+    /// A bitcoin ASIC, from its figures.
+    Asic,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Mining => "mining",
+            Kind::Ai => "ai",
+            Kind::Asic => "asic",
+        }
+    }
+}
+
+/// One way to use the power, priced per site MWh.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SiteOption {
+    pub name: String,
+    pub kind: Kind,
+    /// The hardware's draw (IT, before PUE).
+    pub watts: f64,
+    pub watts_provenance: Provenance,
+    /// Where the watts come from, in words.
+    pub watts_source: String,
+    /// The option's efficiency in its field's units (J/TH, tokens/J, ...).
+    pub efficiency: Vec<Figure>,
+    pub revenue_usd_per_mwh: f64,
+    pub capex_usd_per_mwh: f64,
+}
+
+impl SiteOption {
+    /// True when the watts are an estimate, not a measurement or a figure
+    /// the user gave.
+    pub fn estimated(&self) -> bool {
+        self.watts_provenance == Provenance::Estimated
+    }
+
+    /// Its economics at `power_price` USD per MWh.
+    pub fn at(&self, power_price_usd_per_mwh: f64) -> Economics {
+        Economics::at(
+            self.revenue_usd_per_mwh,
+            self.capex_usd_per_mwh,
+            power_price_usd_per_mwh,
+        )
+    }
+}
+
+/// A result that cannot be priced, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Unpriceable {
+    pub name: String,
+    pub kind: Kind,
+    pub reason: String,
+}
+
+/// Every option the result files and ASICs give under `inputs`.
+pub struct Options {
+    pub priced: Vec<SiteOption>,
+    pub unpriceable: Vec<Unpriceable>,
+}
+
+/// The result workloads that sell something.
+const LLM_WORKLOADS: [&str; 2] = ["llm-decode", "llm-prefill"];
+
+/// Builds the options from result files (with their paths) and ASICs.
+/// With several files, each option names its file's stem, to tell results
+/// of the same adapter apart. Fails (usage) when an option lacks the
+/// inputs it needs.
+pub fn options(files: &[(PathBuf, ResultFile)], inputs: &Resolved) -> Result<Options> {
+    check_hashprice(files, inputs)?;
+    let mut options = Options {
+        priced: Vec::new(),
+        unpriceable: Vec::new(),
+    };
+    let several = files.len() > 1;
+    for (path, file) in files {
+        let label = path.file_stem().unwrap_or_default().to_string_lossy();
+        let name = |what: &str| {
+            if several {
+                format!("{what} on {} [{label}]", file.device.name)
+            } else {
+                format!("{what} on {}", file.device.name)
+            }
+        };
+        for result in &file.results {
+            let kind = match result.workload.as_str() {
+                "sha256d" => Kind::Mining,
+                w if LLM_WORKLOADS.contains(&w) => {
+                    if inputs.token_price_usd_per_million.is_none() {
+                        // Priced by the GPU-hour instead, or an error below.
+                        continue;
+                    }
+                    Kind::Ai
+                }
+                _ => continue,
+            };
+            let what = match result.params.get("shape").and_then(|s| s.as_str()) {
+                Some(shape) => format!("{} {shape}", result.workload),
+                None => result.workload.clone(),
+            };
+            match priced_result(result, kind, inputs) {
+                Ok(option) => options.priced.push(SiteOption {
+                    name: name(&what),
+                    ..option
+                }),
+                Err(reason) => options.unpriceable.push(Unpriceable {
+                    name: name(&what),
+                    kind,
+                    reason,
+                }),
+            }
+        }
+        if let Some(price) = inputs.gpu_hour_price_usd {
+            match gpu_hours(file, price, inputs) {
+                Ok(option) => options.priced.push(SiteOption {
+                    name: name("GPU-hours"),
+                    ..option
+                }),
+                Err(reason) => options.unpriceable.push(Unpriceable {
+                    name: name("GPU-hours"),
+                    kind: Kind::Ai,
+                    reason,
+                }),
+            }
+        }
+        let has_llm = file
+            .results
+            .iter()
+            .any(|r| LLM_WORKLOADS.contains(&r.workload.as_str()));
+        if has_llm
+            && inputs.token_price_usd_per_million.is_none()
+            && inputs.gpu_hour_price_usd.is_none()
+        {
+            return Err(Error::usage(format!(
+                "{} has LLM results: give --token-price (USD per million tokens) \
+                 or --gpu-hour-price to price them",
+                path.display()
+            )));
+        }
+    }
+    for choice in &inputs.asics {
+        options.priced.push(asic_option(choice, inputs));
+    }
+    Ok(options)
+}
+
+/// A sha256d or LLM result as an option, or why it cannot be priced.
+fn priced_result(
+    result: &WorkloadResult,
+    kind: Kind,
+    inputs: &Resolved,
+) -> std::result::Result<SiteOption, String> {
+    match result.status {
+        Status::Ok => {}
+        Status::Failed => return Err("failed its check: no figure to price".into()),
+        Status::Unsupported => return Err(format!("unsupported: {}", result.check)),
+    }
+    let rate = result
+        .throughput
+        .value
+        .ok_or("no throughput in the result")?;
+    let watts = measured_watts(result)?;
+    let (revenue, efficiency, pue) = match kind {
+        Kind::Mining => {
+            let hashprice = inputs
+                .hashprice
+                .as_ref()
+                .expect("options() checks for a hashprice first");
+            let hashes_per_joule = rate / watts;
+            (
+                model::mining_revenue_usd_per_mwh(
+                    hashes_per_joule,
+                    hashprice.usd_per_ph_day,
+                    inputs.pool_fee_percent,
+                    inputs.pue_mining,
+                ),
+                vec![figure(watts / (rate / 1e12), "J/TH")],
+                inputs.pue_mining,
+            )
+        }
+        _ => {
+            let price = inputs
+                .token_price_usd_per_million
+                .expect("LLM results are priced only with a token price");
+            let tokens_per_joule = rate / watts;
+            (
+                model::token_revenue_usd_per_mwh(tokens_per_joule, price, inputs.pue_ai),
+                vec![
+                    figure(tokens_per_joule, "tokens/J"),
+                    figure(watts / rate, "J/token"),
+                ],
+                inputs.pue_ai,
+            )
+        }
+    };
+    Ok(SiteOption {
+        name: String::new(),
+        kind,
+        watts,
+        watts_provenance: result.power.provenance,
+        watts_source: result.power.source.clone(),
+        efficiency,
+        revenue_usd_per_mwh: revenue,
+        capex_usd_per_mwh: capex(inputs.gpu_capex, watts, pue),
+    })
+}
+
+/// A result's mean watts, or why there are none.
+fn measured_watts(result: &WorkloadResult) -> std::result::Result<f64, String> {
+    match result.power.watts {
+        Some(w) if w > 0.0 => Ok(w),
+        Some(w) => Err(format!("its power figure is {w} W: not a draw to price")),
+        None => Err(format!(
+            "no watts in the result ({}): run it with a power sensor, --power-cmd or --watts",
+            result.power.source
+        )),
+    }
+}
+
+/// Renting the file's GPU by the hour: it draws what its busiest LLM
+/// result drew (what serving costs), else its busiest result.
+fn gpu_hours(
+    file: &ResultFile,
+    price: f64,
+    inputs: &Resolved,
+) -> std::result::Result<SiteOption, String> {
+    let measured = |llm_only: bool| {
+        file.results
+            .iter()
+            .filter(|r| r.status == Status::Ok && r.power.watts.is_some_and(|w| w > 0.0))
+            .filter(|r| !llm_only || LLM_WORKLOADS.contains(&r.workload.as_str()))
+            .max_by(|a, b| {
+                a.power
+                    .watts
+                    .partial_cmp(&b.power.watts)
+                    .expect("finite watts")
+            })
+    };
+    let busiest = measured(true)
+        .or_else(|| measured(false))
+        .ok_or("no result in the file has watts to price its GPU-hours with")?;
+    let watts = busiest.power.watts.expect("filtered on watts");
+    Ok(SiteOption {
+        name: String::new(),
+        kind: Kind::Ai,
+        watts,
+        watts_provenance: busiest.power.provenance,
+        watts_source: format!("{} ({})", busiest.power.source, busiest.workload),
+        efficiency: vec![figure(watts, "W/GPU")],
+        revenue_usd_per_mwh: model::gpu_hour_revenue_usd_per_mwh(
+            price,
+            inputs.utilization_percent,
+            watts,
+            inputs.pue_ai,
+        ),
+        capex_usd_per_mwh: capex(inputs.gpu_capex, watts, inputs.pue_ai),
+    })
+}
+
+fn asic_option(choice: &super::inputs::AsicChoice, inputs: &Resolved) -> SiteOption {
+    let asic = &choice.asic;
+    let hashprice = inputs
+        .hashprice
+        .as_ref()
+        .expect("options() checks for a hashprice first")
+        .usd_per_ph_day;
+    let hashes_per_joule = asic.terahashes_per_second * 1e12 / asic.watts;
+    SiteOption {
+        name: if choice.given {
+            format!(
+                "ASIC {} TH/s at {} W",
+                asic.terahashes_per_second, asic.watts
+            )
+        } else {
+            asic.name.to_string()
+        },
+        kind: Kind::Asic,
+        watts: asic.watts,
+        // A maker's specification is not a measurement of this site's
+        // machines: it is shown as an estimate.
+        watts_provenance: if choice.given {
+            Provenance::User
+        } else {
+            Provenance::Estimated
+        },
+        watts_source: asic.source.to_string(),
+        efficiency: vec![figure(asic.joules_per_terahash(), "J/TH")],
+        revenue_usd_per_mwh: model::mining_revenue_usd_per_mwh(
+            hashes_per_joule,
+            hashprice,
+            inputs.pool_fee_percent,
+            inputs.pue_mining,
+        ),
+        capex_usd_per_mwh: capex(inputs.asic_capex, asic.watts, inputs.pue_mining),
+    }
+}
+
+fn capex(capex: Option<Capex>, watts: f64, pue: f64) -> f64 {
+    capex.map_or(0.0, |c| {
+        model::capex_usd_per_mwh(c.usd, c.life_years, watts, pue)
+    })
+}
+
+fn figure(value: f64, unit: &str) -> Figure {
+    Figure {
+        value,
+        unit: unit.to_string(),
+    }
+}
+
+/// Fails (usage) when hashing options exist but no hashprice was given.
+fn check_hashprice(files: &[(PathBuf, ResultFile)], inputs: &Resolved) -> Result<()> {
+    let mining = !inputs.asics.is_empty()
+        || files
+            .iter()
+            .any(|(_, f)| f.results.iter().any(|r| r.workload == "sha256d"));
+    if mining && inputs.hashprice.is_none() {
+        return Err(Error::usage(
+            "hashing options need a hashprice: give --hashprice USD per PH/s per day, \
+             or --btc-price with --network-hashrate or --difficulty",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::economics::inputs::Inputs;
+    use crate::gpu::TimingMethod;
+    use crate::measure::SamplePlan;
+    use crate::power::PowerReading;
+    use crate::results::{Machine, ResultDevice, Settings};
+    use crate::workloads::Unit;
+
+    /// A result of `workload` at `rate` (in `unit`) drawing `watts`.
+    pub(crate) fn result(
+        workload: &str,
+        unit: Unit,
+        rate: f64,
+        watts: Option<(f64, Provenance)>,
+    ) -> WorkloadResult {
+        let mut power = PowerReading::none("none".into());
+        if let Some((w, provenance)) = watts {
+            power.watts = Some(w);
+            power.provenance = provenance;
+            power.source = "test".into();
+        }
+        let mut result =
+            WorkloadResult::without_figure(workload, Status::Ok, unit, String::new(), power);
+        result.throughput.value = Some(rate);
+        result
+    }
+
+    pub(crate) fn file(results: Vec<WorkloadResult>) -> (PathBuf, ResultFile) {
+        let file = ResultFile {
+            schema_version: crate::results::SCHEMA_VERSION,
+            mwbench_version: "0.1.0".into(),
+            created: "2026-11-25T00:00:00Z".into(),
+            machine: Machine {
+                hostname: "node".into(),
+                os: "Linux".into(),
+                cpu: "cpu".into(),
+            },
+            device: ResultDevice {
+                name: "GPU".into(),
+                backend: "vulkan".into(),
+                device_type: "discrete".into(),
+                driver: String::new(),
+                driver_info: String::new(),
+                vendor_id: 0x10de,
+                pci_bus_id: String::new(),
+                timing: TimingMethod::GpuTimestamps,
+            },
+            settings: Settings::new(&SamplePlan::quick(), true),
+            results,
+        };
+        (PathBuf::from("results/node-gpu.json"), file)
+    }
+
+    fn inputs(extra: Inputs) -> Resolved {
+        Inputs {
+            power_price: Some(50.0),
+            ..extra
+        }
+        .resolve(None)
+        .unwrap()
+    }
+
+    #[test]
+    fn a_gpu_hashing_result_is_priced_from_its_rate_and_watts() {
+        // 1 GH/s at 200 W = 5e6 H/J; a MWh buys 1.8e16 hashes; at 40 USD
+        // per PH/s per day a hash earns 40 / 8.64e19 USD: 0.00833 USD/MWh.
+        let files = [file(vec![result(
+            "sha256d",
+            Unit::HashesPerSecond,
+            1e9,
+            Some((200.0, Provenance::Sensor)),
+        )])];
+        let priced = options(
+            &files,
+            &inputs(Inputs {
+                hashprice: Some(40.0),
+                ..Inputs::default()
+            }),
+        )
+        .unwrap();
+        let option = &priced.priced[0];
+        assert_eq!(option.name, "sha256d on GPU");
+        assert_eq!(option.kind, Kind::Mining);
+        assert!((option.revenue_usd_per_mwh - 1.8e16 * 40.0 / 8.64e19).abs() < 1e-12);
+        // 200 W / 0.001 TH/s = 200,000 J/TH.
+        assert_eq!(option.efficiency[0].unit, "J/TH");
+        assert!((option.efficiency[0].value - 2e5).abs() < 1e-6);
+        assert!(!option.estimated());
+    }
+
+    #[test]
+    fn tokens_and_gpu_hours_are_priced_with_ai_pue_and_gpu_capex() {
+        let files = [file(vec![
+            result(
+                "llm-decode",
+                Unit::TokensPerSecond,
+                2000.0,
+                Some((700.0, Provenance::Sensor)),
+            ),
+            result(
+                "gemm-f16",
+                Unit::GflopPerSecond,
+                5e5,
+                Some((710.0, Provenance::Sensor)),
+            ),
+        ])];
+        let resolved = inputs(Inputs {
+            token_price: Some(0.20),
+            gpu_hour_price: Some(2.0),
+            utilization: Some(75.0),
+            pue_ai: Some(1.25),
+            gpu_capex: Some(30_000.0),
+            gpu_life_years: Some(5.0),
+            ..Inputs::default()
+        });
+        let priced = options(&files, &resolved).unwrap();
+        let [tokens, hours] = &priced.priced[..] else {
+            panic!("two options: {:?}", priced.priced);
+        };
+        // 2057.14 USD per IT MWh (model's example) / 1.25.
+        assert!((tokens.revenue_usd_per_mwh - 2057.142857 / 1.25).abs() < 1e-5);
+        // GPU-hours use the LLM result's 700 W, not the GEMM's 710 W:
+        // 2142.86 USD per IT MWh at 75% / 1.25.
+        assert_eq!(hours.watts, 700.0);
+        assert!((hours.revenue_usd_per_mwh - 2142.857142 / 1.25).abs() < 1e-5);
+        // 30,000 USD over 5 years at 700 W and PUE 1.25: 0.68493 USD/h x
+        // 1142.86 h = 782.78 USD per site MWh.
+        assert!((tokens.capex_usd_per_mwh - 30_000.0 / 43_800.0 * 1e6 / 875.0).abs() < 1e-9);
+        assert_eq!(tokens.capex_usd_per_mwh, hours.capex_usd_per_mwh);
+    }
+
+    #[test]
+    fn results_without_watts_or_figures_are_unpriceable_with_the_reason() {
+        let mut failed = result(
+            "sha256d",
+            Unit::HashesPerSecond,
+            1e9,
+            Some((200.0, Provenance::Sensor)),
+        );
+        failed.status = Status::Failed;
+        let files = [file(vec![
+            result("sha256d", Unit::HashesPerSecond, 1e9, None),
+            failed,
+        ])];
+        let priced = options(
+            &files,
+            &inputs(Inputs {
+                hashprice: Some(40.0),
+                ..Inputs::default()
+            }),
+        )
+        .unwrap();
+        assert!(priced.priced.is_empty(), "never priced at zero watts");
+        assert!(
+            priced.unpriceable[0]
+                .reason
+                .starts_with("no watts in the result")
+        );
+        assert!(priced.unpriceable[1].reason.starts_with("failed its check"));
+    }
+
+    #[test]
+    fn estimates_stay_estimates() {
+        let files = [file(vec![result(
+            "sha256d",
+            Unit::HashesPerSecond,
+            1e9,
+            Some((700.0, Provenance::Estimated)),
+        )])];
+        let resolved = inputs(Inputs {
+            hashprice: Some(40.0),
+            asic: vec!["S21".into()],
+            asic_rate: Some(100.0),
+            asic_watts: Some(2000.0),
+            ..Inputs::default()
+        });
+        let priced = options(&files, &resolved).unwrap();
+        let estimated: Vec<bool> = priced.priced.iter().map(SiteOption::estimated).collect();
+        // The GPU's TDP and the maker's spec are estimates; the user's
+        // own ASIC figures are not.
+        assert_eq!(estimated, [true, true, false]);
+        assert_eq!(priced.priced[2].watts_provenance, Provenance::User);
+    }
+
+    #[test]
+    fn options_that_need_prices_say_which() {
+        let mining = [file(vec![result(
+            "sha256d",
+            Unit::HashesPerSecond,
+            1e9,
+            None,
+        )])];
+        let error = options(&mining, &inputs(Inputs::default())).err().unwrap();
+        assert!(error.to_string().contains("--hashprice"), "{error}");
+        assert_eq!(error.exit_code(), 2);
+        let llm = [file(vec![result(
+            "llm-decode",
+            Unit::TokensPerSecond,
+            10.0,
+            None,
+        )])];
+        let error = options(&llm, &inputs(Inputs::default())).err().unwrap();
+        assert!(error.to_string().contains("--token-price"), "{error}");
+        let asic_only = inputs(Inputs {
+            asic: vec!["S21".into()],
+            ..Inputs::default()
+        });
+        assert!(
+            options(&[], &asic_only).is_err(),
+            "an ASIC needs a hashprice too"
+        );
+    }
+}

@@ -1,0 +1,97 @@
+//! Reading result files written by any version of mwbench this build
+//! understands.
+
+use std::io::Read;
+use std::path::Path;
+
+use super::ResultFile;
+use crate::{Error, Result};
+
+/// Larger than any result file `run` writes (a few hundred kB with every
+/// sample), small enough to refuse a wrong file before reading it whole.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
+/// Reads a result file. A file that cannot be read is this machine's
+/// failure (exit 1); one that is too large, not JSON, not a result file or
+/// of a newer schema is bad input (exit 2).
+pub fn read_file(path: &Path) -> Result<ResultFile> {
+    let io_error = |source| Error::Io {
+        action: "read",
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io_error)?;
+    let size = file.metadata().map_err(io_error)?.len();
+    if size > MAX_FILE_BYTES {
+        return Err(Error::usage(format!(
+            "{}: {} MiB is over the {} MiB a result file can be",
+            path.display(),
+            size >> 20,
+            MAX_FILE_BYTES >> 20
+        )));
+    }
+    let mut text = String::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidData => {
+                Error::usage(format!("{}: not text (not a result file)", path.display()))
+            }
+            _ => io_error(e),
+        })?;
+    ResultFile::from_json(&text)
+        .map_err(|reason| Error::usage(format!("{}: {reason}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_files_are_refused_with_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, bytes: &[u8]| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            path
+        };
+        let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("results/llvmpipe-vulkan-2026-11-25.json");
+        let whole = std::fs::read(&committed).unwrap();
+        let cases = [
+            (
+                write("truncated.json", &whole[..whole.len() / 2]),
+                "not JSON",
+            ),
+            (write("binary.json", &[0xff, 0xfe, 0x00, 0x01]), "not text"),
+            (write("foreign.json", b"[1, 2, 3]"), "no schema_version"),
+            (
+                write("newer.json", b"{\"schema_version\": 99}"),
+                "upgrade mwbench",
+            ),
+            (
+                write("wrong.json", b"{\"schema_version\": 2, \"results\": 5}"),
+                "not a valid result file",
+            ),
+        ];
+        for (path, said) in cases {
+            let error = read_file(&path).unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{error}");
+            assert!(error.to_string().contains(said), "'{error}' lacks '{said}'");
+        }
+        let large = dir.path().join("large.json");
+        std::fs::File::create(&large)
+            .unwrap()
+            .set_len(MAX_FILE_BYTES + 1)
+            .unwrap();
+        assert!(
+            read_file(&large)
+                .unwrap_err()
+                .to_string()
+                .contains("over the 64 MiB")
+        );
+        let missing = read_file(&dir.path().join("missing.json")).unwrap_err();
+        assert_eq!(missing.exit_code(), 1);
+        assert!(read_file(&committed).is_ok());
+    }
+}
