@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::Result;
-use crate::commands::{self, MineOptions, RunOptions, ValueOptions};
+use crate::commands::{self, CompareFormat, CompareOptions, MineOptions, RunOptions, ValueOptions};
 use crate::economics::{Inputs, Sweep};
 use crate::gpu::DeviceSelector;
 use crate::measure::SamplePlan;
@@ -40,6 +40,28 @@ pub enum Command {
     /// Price hashing against AI inference per MWh of site energy, from
     /// result files and ASIC figures, at a power price.
     Value(Box<ValueArgs>),
+    /// Compare result files with the first: throughput, per-watt figures,
+    /// ratios with intervals, and a regression gate for CI.
+    Compare(CompareArgs),
+    /// Print the JSON Schema of result files.
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The base result file, then the files to compare with it.
+    #[arg(value_name = "FILE.json", num_args = 2.., required = true)]
+    pub files: Vec<PathBuf>,
+    /// table, markdown (for a pull-request comment) or json.
+    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    pub format: CompareFormat,
+    /// Slowdown, in percent of the base, beyond which a significant
+    /// difference is a regression.
+    #[arg(long, value_name = "PERCENT", default_value_t = 5.0, value_parser = parse_threshold, allow_negative_numbers = true)]
+    pub threshold: f64,
+    /// Exit 1 when any workload regressed (or newly fails its check).
+    #[arg(long)]
+    pub fail_on_regression: bool,
 }
 
 #[derive(Debug, Args)]
@@ -184,6 +206,16 @@ fn parse_idle_seconds(text: &str) -> std::result::Result<f64, String> {
     Ok(value)
 }
 
+fn parse_threshold(text: &str) -> std::result::Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| "threshold must be a number of percent".to_string())?;
+    if !value.is_finite() || !(0.0..100.0).contains(&value) {
+        return Err("threshold must be a percentage from 0 to below 100".into());
+    }
+    Ok(value)
+}
+
 fn parse_positive_watts(text: &str) -> std::result::Result<f64, String> {
     parse_positive(text, "watts")
 }
@@ -201,6 +233,13 @@ impl Cli {
                 device: args.device.selector(),
                 json: args.json,
             }),
+            Command::Compare(args) => commands::compare(&CompareOptions {
+                files: args.files,
+                format: args.format,
+                threshold_percent: args.threshold,
+                fail_on_regression: args.fail_on_regression,
+            }),
+            Command::Schema => Ok(crate::results::json_schema()),
             Command::Value(args) => commands::value(&ValueOptions {
                 files: args.files,
                 inputs: args.inputs,

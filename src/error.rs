@@ -47,6 +47,11 @@ pub enum Error {
     #[error("{0}")]
     Power(String),
 
+    /// `compare --fail-on-regression` found a workload slower than its
+    /// base beyond noise.
+    #[error("{0}")]
+    Regression(String),
+
     /// At least one workload failed its check against the CPU reference;
     /// its figures were not reported.
     #[error("{0}")]
@@ -64,6 +69,7 @@ impl Error {
             | Error::Io { .. }
             | Error::Unsupported(_)
             | Error::Power(_)
+            | Error::Regression(_)
             | Error::VerificationFailed(_) => 1,
         }
     }

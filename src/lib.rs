@@ -9,6 +9,7 @@
 //!   trait, each with its WGSL in `shaders/` and its CPU reference.
 //! - [`power`]: where a watt figure comes from, behind one trait.
 //! - [`results`]: the result-file schema and its atomic writer.
+//! - [`compare`]: result files side by side, and the regression gate.
 //! - [`economics`]: value per MWh of hashing and of inference, as pure
 //!   functions over result files and prices.
 //! - [`report`]: tables and progress for people at a terminal.
@@ -17,6 +18,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod compare;
 pub mod economics;
 pub mod error;
 pub mod gpu;

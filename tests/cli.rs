@@ -163,6 +163,14 @@ fn run_writes_a_verified_result_file_that_parses_back() {
     let printed = json(&output);
     let written: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(printed, written);
+    // What `run` writes is valid under the schema `mwbench schema` prints.
+    let schema = json(&run(&["schema"]));
+    let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+    let errors: Vec<String> = validator
+        .iter_errors(&written)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
     let file = mwbench::results::ResultFile::from_json(&written.to_string()).unwrap();
     assert_eq!(file.schema_version, mwbench::results::SCHEMA_VERSION);
     assert!(file.created.ends_with('Z'));

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// How a kernel's time was measured; recorded with every result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum TimingMethod {
     /// Timestamps written by the GPU at the start and end of the compute

@@ -21,7 +21,7 @@ use crate::gpu::AdapterSummary;
 use crate::{Error, Result};
 
 /// How a watt figure was obtained.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Provenance {
     /// Read from a sensor on the device or host during the run.
@@ -39,7 +39,7 @@ pub enum Provenance {
 /// Power over one workload's measured samples, as recorded in the result
 /// file. Fields after `watts` came with schema version 2; older files read
 /// with them empty.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PowerReading {
     pub provenance: Provenance,
     /// What gave the figure, in words (a sensor and its path, a command,

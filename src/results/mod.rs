@@ -7,7 +7,7 @@ mod write;
 pub use read::{MAX_FILE_BYTES, read_file};
 
 pub use schema::{
-    CeilingFraction, Figure, Machine, ResultDevice, ResultFile, SCHEMA_VERSION, Settings, Status,
-    Throughput, WorkloadResult,
+    CeilingFraction, Figure, Machine, OLDEST_READABLE, ResultDevice, ResultFile, SCHEMA_VERSION,
+    Settings, Status, Throughput, WorkloadResult, json_schema,
 };
 pub use write::{check_writable, default_path, persist, write_atomic};

@@ -19,7 +19,7 @@ pub const SCHEMA_VERSION: u32 = 2;
 pub const OLDEST_READABLE: u32 = 1;
 
 /// One result file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ResultFile {
     pub schema_version: u32,
     pub mwbench_version: String,
@@ -32,7 +32,7 @@ pub struct ResultFile {
 }
 
 /// The host the run happened on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Machine {
     pub hostname: String,
     pub os: String,
@@ -83,7 +83,7 @@ fn cpu_description() -> String {
 }
 
 /// The adapter the results were measured on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ResultDevice {
     pub name: String,
     pub backend: String,
@@ -111,7 +111,7 @@ impl ResultDevice {
 }
 
 /// How the run was sampled.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Settings {
     pub quick: bool,
     pub measure_seconds: f64,
@@ -133,7 +133,7 @@ impl Settings {
 }
 
 /// Whether a workload produced a figure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Measured, and its output matched the CPU reference.
@@ -146,21 +146,21 @@ pub enum Status {
 }
 
 /// A number with its unit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Figure {
     pub value: f64,
     pub unit: String,
 }
 
 /// Throughput: the median of the samples, `null` when the workload failed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Throughput {
     pub value: Option<f64>,
     pub unit: Unit,
 }
 
 /// One workload's outcome on the device.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WorkloadResult {
     pub workload: String,
     pub status: Status,
@@ -190,7 +190,7 @@ pub struct WorkloadResult {
 }
 
 /// A throughput against the ceiling workload measured on the same device.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CeilingFraction {
     /// `peak-fma-f32` or `copy-bandwidth`.
     pub workload: String,
@@ -299,6 +299,13 @@ fn per_watt(unit: Unit, rate: f64, watts: f64) -> Vec<Figure> {
         });
     }
     figures
+}
+
+/// The JSON Schema of result files (draft 2020-12), derived from these
+/// types: what `mwbench schema` prints and the tests validate files with.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(ResultFile);
+    serde_json::to_string_pretty(&schema).expect("schemas serialise") + "\n"
 }
 
 impl ResultFile {
@@ -495,6 +502,40 @@ mod tests {
             ResultFile::from_json("not json")
                 .unwrap_err()
                 .starts_with("not JSON")
+        );
+    }
+
+    /// Every committed result file, and the fixtures the tests use, is a
+    /// valid instance of the schema `mwbench schema` prints.
+    #[test]
+    fn committed_and_fixture_files_validate_against_the_schema() {
+        let schema: serde_json::Value = serde_json::from_str(&json_schema()).unwrap();
+        let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut checked = 0;
+        for directory in ["results", "tests/fixtures/results"] {
+            for entry in std::fs::read_dir(root.join(directory)).unwrap().flatten() {
+                let path = entry.path();
+                if path.extension().is_none_or(|e| e != "json") {
+                    continue;
+                }
+                let value: serde_json::Value =
+                    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+                let errors: Vec<String> = validator
+                    .iter_errors(&value)
+                    .map(|e| e.to_string())
+                    .collect();
+                assert!(errors.is_empty(), "{}: {errors:?}", path.display());
+                checked += 1;
+            }
+        }
+        assert!(checked >= 5, "only {checked} files");
+        // And the schema rejects what is not a result file.
+        assert!(!validator.is_valid(&serde_json::json!({"schema_version": 2})));
+        assert!(
+            validator.is_valid(
+                &serde_json::from_str::<serde_json::Value>(&example().to_json()).unwrap()
+            )
         );
     }
 }

@@ -20,7 +20,7 @@ use crate::measure::{Observer, Sample, SamplePlan};
 use crate::{Error, Result};
 
 /// The unit a workload's throughput is reported in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Unit {
     #[serde(rename = "H/s")]
     HashesPerSecond,

@@ -1,0 +1,304 @@
+//! `mwbench compare`: result files side by side, each workload's
+//! throughput against the first file's, and a regression gate that does
+//! not cry wolf on noise (see [`stats`]).
+
+pub mod stats;
+
+use serde::Serialize;
+
+use crate::results::{ResultFile, Status, WorkloadResult};
+use stats::RatioInterval;
+
+/// What one file's result is, next to the base file's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// The base file's own result.
+    Base,
+    /// Within the threshold, or a difference the samples cannot tell
+    /// from noise.
+    Same,
+    /// Slower by more than the threshold, and significantly so.
+    Regression,
+    /// Faster by more than the threshold, and significantly so.
+    Improvement,
+    /// Beyond the threshold, but too few samples to test it.
+    Untested,
+    /// Its kernel failed its check: no figure, never an improvement. A
+    /// failure where the base was verified counts as a regression.
+    Failed,
+    /// It could not run on that adapter.
+    Unsupported,
+    /// The base has no verified figure to compare with.
+    NoBase,
+    /// The file has no result for this workload.
+    Missing,
+}
+
+/// One file's cell in a row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cell {
+    pub verdict: Verdict,
+    /// Median throughput, in the row's unit.
+    pub value: Option<f64>,
+    /// The first per-watt figure (`H/J`, `GFLOP/J`, ...), if any.
+    pub per_watt: Option<crate::results::Figure>,
+    pub samples: usize,
+    /// Median throughput over the base file's.
+    pub ratio: Option<f64>,
+    /// Bootstrap interval of the ratio.
+    pub interval: Option<[f64; 2]>,
+}
+
+/// One workload (and shape) across the files.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    pub workload: String,
+    /// `4096x4096`, `llama3-8b q4`, ...: empty for single-shape workloads.
+    pub shape: String,
+    pub unit: String,
+    pub cells: Vec<Cell>,
+}
+
+impl Row {
+    /// `workload shape`, as tables name the row.
+    pub fn label(&self) -> String {
+        if self.shape.is_empty() {
+            self.workload.clone()
+        } else {
+            format!("{} {}", self.workload, self.shape)
+        }
+    }
+}
+
+/// How a workload is matched across files: its name, its shape and its
+/// unit. Other parameters (calibrated sample sizes) vary run to run.
+fn key(result: &WorkloadResult) -> (String, String, String) {
+    let shape = result
+        .params
+        .get("shape")
+        .and_then(|s| s.as_str())
+        .unwrap_or_default()
+        .to_string();
+    (
+        result.workload.clone(),
+        shape,
+        result.throughput.unit.as_str().to_string(),
+    )
+}
+
+/// Every workload of every file, in the order they first appear, each
+/// compared with the first file's.
+pub fn compare(files: &[ResultFile], threshold_percent: f64) -> Vec<Row> {
+    let mut keys: Vec<(String, String, String)> = Vec::new();
+    for file in files {
+        for result in &file.results {
+            let k = key(result);
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+    }
+    keys.into_iter()
+        .map(|k| {
+            let found: Vec<Option<&WorkloadResult>> = files
+                .iter()
+                .map(|f| f.results.iter().find(|r| key(r) == k))
+                .collect();
+            let base = found[0];
+            let cells = found
+                .iter()
+                .enumerate()
+                .map(|(i, result)| cell(base, *result, i == 0, threshold_percent))
+                .collect();
+            let (workload, shape, unit) = k;
+            Row {
+                workload,
+                shape,
+                unit,
+                cells,
+            }
+        })
+        .collect()
+}
+
+fn cell(
+    base: Option<&WorkloadResult>,
+    result: Option<&WorkloadResult>,
+    is_base: bool,
+    threshold_percent: f64,
+) -> Cell {
+    let Some(result) = result else {
+        return Cell {
+            verdict: Verdict::Missing,
+            value: None,
+            per_watt: None,
+            samples: 0,
+            ratio: None,
+            interval: None,
+        };
+    };
+    let verified = result.status == Status::Ok && result.verified;
+    let mut cell = Cell {
+        verdict: Verdict::Base,
+        value: if verified {
+            result.throughput.value
+        } else {
+            None
+        },
+        per_watt: if verified {
+            result.efficiency.first().cloned()
+        } else {
+            None
+        },
+        samples: result.samples.len(),
+        ratio: None,
+        interval: None,
+    };
+    cell.verdict = match result.status {
+        Status::Failed => Verdict::Failed,
+        Status::Unsupported => Verdict::Unsupported,
+        Status::Ok if !verified => Verdict::Failed,
+        Status::Ok if is_base => Verdict::Base,
+        Status::Ok => {
+            let base_value = base
+                .filter(|b| b.status == Status::Ok && b.verified)
+                .and_then(|b| b.throughput.value.map(|v| (b, v)));
+            match (base_value, cell.value) {
+                (Some((base, base_median)), Some(value)) if base_median > 0.0 => {
+                    let interval = stats::ratio_of_medians(&base.samples, &result.samples);
+                    cell.ratio = Some(value / base_median);
+                    cell.interval = interval.map(|i| [i.low, i.high]);
+                    judge(value / base_median, interval, threshold_percent)
+                }
+                _ => Verdict::NoBase,
+            }
+        }
+    };
+    cell
+}
+
+/// Regression: slower than the base by more than the threshold, and the
+/// whole interval below 1 (the samples rule out "no change"). The same,
+/// mirrored, for an improvement.
+fn judge(ratio: f64, interval: Option<RatioInterval>, threshold_percent: f64) -> Verdict {
+    let threshold = threshold_percent / 100.0;
+    let beyond = ratio < 1.0 - threshold || ratio > 1.0 + threshold;
+    match interval {
+        _ if !beyond => Verdict::Same,
+        None => Verdict::Untested,
+        Some(i) if ratio < 1.0 && i.high < 1.0 => Verdict::Regression,
+        Some(i) if ratio > 1.0 && i.low > 1.0 => Verdict::Improvement,
+        Some(_) => Verdict::Same,
+    }
+}
+
+/// Whether a cell fails the gate: a significant slowdown, or a kernel
+/// that fails its check where the base was verified.
+pub fn fails_gate(row: &Row, cell: &Cell) -> bool {
+    match cell.verdict {
+        Verdict::Regression => true,
+        Verdict::Failed => row.cells[0].verdict == Verdict::Base && row.cells[0].value.is_some(),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::economics::options::tests::{file, result};
+    use crate::power::Provenance;
+    use crate::workloads::Unit;
+    use stats::tests::samples as spread;
+
+    /// A result file with one sha256d result of these samples.
+    fn with_samples(samples: Vec<f64>) -> ResultFile {
+        let mut r = result(
+            "sha256d",
+            Unit::HashesPerSecond,
+            0.0,
+            Some((100.0, Provenance::Sensor)),
+        );
+        r.throughput.value = Some(stats::median(&mut samples.clone()));
+        r.samples = samples;
+        r.verified = true;
+        file(vec![r]).1
+    }
+
+    fn verdict(base: Vec<f64>, other: Vec<f64>) -> Verdict {
+        let rows = compare(&[with_samples(base), with_samples(other)], 5.0);
+        rows[0].cells[1].verdict
+    }
+
+    #[test]
+    fn identical_samples_are_the_same() {
+        let s = spread(40e6, 0.02, 10);
+        assert_eq!(verdict(s.clone(), s), Verdict::Same);
+    }
+
+    #[test]
+    fn a_tight_20_percent_slowdown_is_a_regression() {
+        assert_eq!(
+            verdict(spread(40e6, 0.01, 10), spread(32e6, 0.01, 10)),
+            Verdict::Regression
+        );
+        assert_eq!(
+            verdict(spread(32e6, 0.01, 10), spread(40e6, 0.01, 10)),
+            Verdict::Improvement
+        );
+    }
+
+    #[test]
+    fn a_wide_3_percent_wiggle_is_noise() {
+        assert_eq!(
+            verdict(spread(40e6, 0.15, 10), spread(38.8e6, 0.15, 10)),
+            Verdict::Same
+        );
+    }
+
+    #[test]
+    fn a_10_percent_slowdown_inside_wide_noise_is_not_a_regression() {
+        // Beyond the threshold, but samples spread +-40% cannot tell.
+        assert_eq!(
+            verdict(spread(40e6, 0.4, 5), spread(36e6, 0.4, 5)),
+            Verdict::Same
+        );
+    }
+
+    #[test]
+    fn too_few_samples_are_untested_not_passed_silently() {
+        assert_eq!(
+            verdict(vec![40e6, 41e6], vec![30e6, 31e6]),
+            Verdict::Untested
+        );
+    }
+
+    #[test]
+    fn missing_failed_and_unverified_results() {
+        let base = with_samples(spread(40e6, 0.01, 10));
+        let mut failed = base.clone();
+        failed.results[0].status = Status::Failed;
+        failed.results[0].verified = false;
+        let mut other_workload = base.clone();
+        other_workload.results[0].workload = "gemm-f32".into();
+        let rows = compare(&[base.clone(), failed, other_workload], 5.0);
+        assert_eq!(rows.len(), 2, "sha256d and gemm-f32");
+        let cells: Vec<Verdict> = rows[0].cells.iter().map(|c| c.verdict).collect();
+        assert_eq!(cells, [Verdict::Base, Verdict::Failed, Verdict::Missing]);
+        assert!(
+            fails_gate(&rows[0], &rows[0].cells[1]),
+            "a new failure fails the gate"
+        );
+        assert_eq!(
+            rows[0].cells[1].value, None,
+            "a failed kernel has no figure"
+        );
+        let gemm: Vec<Verdict> = rows[1].cells.iter().map(|c| c.verdict).collect();
+        assert_eq!(gemm, [Verdict::Missing, Verdict::Missing, Verdict::NoBase]);
+        // A result claiming status ok but not verified is failed too.
+        let mut unverified = base.clone();
+        unverified.results[0].verified = false;
+        let rows = compare(&[base, unverified], 5.0);
+        assert_eq!(rows[0].cells[1].verdict, Verdict::Failed);
+    }
+}
