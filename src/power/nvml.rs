@@ -11,10 +11,16 @@ use super::{PowerSource, Provenance, Reading, same_pci_address};
 use crate::gpu::AdapterSummary;
 use crate::{Error, Result};
 
-/// NVML, loaded once per process.
+/// NVML, loaded once per process: from the path in `MWBENCH_NVML_LIBRARY`
+/// (a driver installed outside the loader's path, as in some containers;
+/// the tests point it at nothing), else from the driver's usual name.
 fn library() -> std::result::Result<Arc<Nvml>, String> {
     static NVML: OnceLock<std::result::Result<Arc<Nvml>, String>> = OnceLock::new();
-    NVML.get_or_init(|| load(None)).clone()
+    NVML.get_or_init(|| {
+        let path = std::env::var("MWBENCH_NVML_LIBRARY").ok();
+        load(path.as_deref())
+    })
+    .clone()
 }
 
 /// Loads NVML from `path`, or from the driver's usual name.
@@ -24,9 +30,10 @@ fn load(path: Option<&str>) -> std::result::Result<Arc<Nvml>, String> {
         builder.lib_path(std::ffi::OsStr::new(path));
     }
     builder.init().map(Arc::new).map_err(|e| match e {
-        NvmlError::LibloadingError(_) => {
-            "NVML not found (libnvidia-ml.so.1: no NVIDIA driver on this machine)".to_string()
-        }
+        NvmlError::LibloadingError(_) => format!(
+            "NVML not found ({}: no NVIDIA driver on this machine)",
+            path.unwrap_or("libnvidia-ml.so.1")
+        ),
         NvmlError::DriverNotLoaded => "NVML found but the NVIDIA driver is not loaded".into(),
         NvmlError::NoPermission => "NVML: no permission to talk to the driver".into(),
         other => format!("NVML failed to start: {other}"),

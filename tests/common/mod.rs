@@ -10,15 +10,20 @@ use serde_json::Value;
 /// The binary, with XDG_RUNTIME_DIR set: Mesa's Vulkan driver prints a
 /// warning on stderr when it is unset, which would hide our own one line.
 ///
-/// Power sensors are looked for under a sysfs root that does not exist, so
-/// the tests give the same results on a machine whose RAPL is readable;
-/// tests of the sensors point `MWBENCH_SYSFS_ROOT` at fixture trees.
+/// Power sensors are looked for under a sysfs root that does not exist and
+/// NVML is loaded from a library that does not exist, so the tests give the
+/// same results on a machine whose RAPL is readable or that has an NVIDIA
+/// driver; tests of the sensors point `MWBENCH_SYSFS_ROOT` at fixtures.
 pub fn mwbench(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_mwbench"));
     command
         .args(args)
         .env("XDG_RUNTIME_DIR", std::env::temp_dir())
-        .env("MWBENCH_SYSFS_ROOT", fixture("sysfs/none"));
+        .env("MWBENCH_SYSFS_ROOT", fixture("sysfs/none"))
+        .env(
+            "MWBENCH_NVML_LIBRARY",
+            fixture("nvml/absent/libnvidia-ml.so.1"),
+        );
     command
 }
 
