@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use crate::compare::{self, fails_gate, stats};
+use crate::compare::{self, stats};
 use crate::report;
 use crate::results::{self, ResultFile};
 use crate::{Error, Result};
@@ -97,23 +97,18 @@ pub fn compare(options: &CompareOptions) -> Result<String> {
                     })
                 })
                 .collect();
-            let gate: Vec<serde_json::Value> = rows
-                .iter()
-                .flat_map(|row| {
-                    row.cells
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, cell)| fails_gate(row, cell))
-                        .map(|(file, cell)| {
-                            json!({
-                                "workload": row.workload,
-                                "shape": row.shape,
-                                "file": file,
-                                "verdict": cell.verdict,
-                                "ratio": cell.ratio,
-                                "interval": cell.interval,
-                            })
-                        })
+            let gate: Vec<serde_json::Value> = compare::gate(&rows)
+                .into_iter()
+                .map(|(row, file)| {
+                    let cell = &row.cells[file];
+                    json!({
+                        "workload": row.workload,
+                        "shape": row.shape,
+                        "file": file,
+                        "verdict": cell.verdict,
+                        "ratio": cell.ratio,
+                        "interval": cell.interval,
+                    })
                 })
                 .collect();
             let value = json!({

@@ -138,44 +138,40 @@ fn cell(
             interval: None,
         };
     };
-    let verified = result.status == Status::Ok && result.verified;
-    let mut cell = Cell {
-        verdict: Verdict::Base,
-        value: if verified {
-            result.throughput.value
-        } else {
-            None
-        },
-        per_watt: if verified {
-            result.efficiency.first().cloned()
-        } else {
-            None
-        },
-        samples: result.samples.len(),
-        ratio: None,
-        interval: None,
-    };
-    cell.verdict = match result.status {
+    let value = verified_median(result);
+    let (mut ratio, mut interval) = (None, None);
+    let verdict = match result.status {
         Status::Failed => Verdict::Failed,
         Status::Unsupported => Verdict::Unsupported,
-        Status::Ok if !verified => Verdict::Failed,
+        Status::Ok if !result.verified => Verdict::Failed,
         Status::Ok if is_base => Verdict::Base,
-        Status::Ok => {
-            let base_value = base
-                .filter(|b| b.status == Status::Ok && b.verified)
-                .and_then(|b| b.throughput.value.map(|v| (b, v)));
-            match (base_value, cell.value) {
-                (Some((base, base_median)), Some(value)) if base_median > 0.0 => {
-                    let interval = stats::ratio_of_medians(&base.samples, &result.samples);
-                    cell.ratio = Some(value / base_median);
-                    cell.interval = interval.map(|i| [i.low, i.high]);
-                    judge(value / base_median, interval, threshold_percent)
-                }
-                _ => Verdict::NoBase,
+        Status::Ok => match (base.and_then(|b| Some((b, verified_median(b)?))), value) {
+            (Some((base, base_median)), Some(value)) if base_median > 0.0 => {
+                let found = stats::ratio_of_medians(&base.samples, &result.samples);
+                ratio = Some(value / base_median);
+                interval = found.map(|i| [i.low, i.high]);
+                judge(value / base_median, found, threshold_percent)
             }
-        }
+            _ => Verdict::NoBase,
+        },
     };
-    cell
+    Cell {
+        verdict,
+        value,
+        per_watt: value.and(result.efficiency.first().cloned()),
+        samples: result.samples.len(),
+        ratio,
+        interval,
+    }
+}
+
+/// A result's median throughput, if its kernel was verified.
+fn verified_median(result: &WorkloadResult) -> Option<f64> {
+    if result.status == Status::Ok && result.verified {
+        result.throughput.value
+    } else {
+        None
+    }
 }
 
 /// Regression: slower than the base by more than the threshold, and the
@@ -191,6 +187,19 @@ fn judge(ratio: f64, interval: Option<RatioInterval>, threshold_percent: f64) ->
         Some(i) if ratio > 1.0 && i.low > 1.0 => Verdict::Improvement,
         Some(_) => Verdict::Same,
     }
+}
+
+/// The cells that fail the gate, as (row, index of the file).
+pub fn gate(rows: &[Row]) -> Vec<(&Row, usize)> {
+    rows.iter()
+        .flat_map(|row| {
+            row.cells
+                .iter()
+                .enumerate()
+                .filter(|(_, cell)| fails_gate(row, cell))
+                .map(move |(file, _)| (row, file))
+        })
+        .collect()
 }
 
 /// Whether a cell fails the gate: a significant slowdown, or a kernel

@@ -81,6 +81,16 @@ pub struct Options {
     pub unpriceable: Vec<Unpriceable>,
 }
 
+impl Options {
+    /// Adds an option, or the reason it cannot be priced.
+    fn add(&mut self, name: String, kind: Kind, priced: std::result::Result<SiteOption, String>) {
+        match priced {
+            Ok(option) => self.priced.push(SiteOption { name, ..option }),
+            Err(reason) => self.unpriceable.push(Unpriceable { name, kind, reason }),
+        }
+    }
+}
+
 /// The result workloads that sell something.
 const LLM_WORKLOADS: [&str; 2] = ["llm-decode", "llm-prefill"];
 
@@ -89,7 +99,7 @@ const LLM_WORKLOADS: [&str; 2] = ["llm-decode", "llm-prefill"];
 /// of the same adapter apart. Fails (usage) when an option lacks the
 /// inputs it needs.
 pub fn options(files: &[(PathBuf, ResultFile)], inputs: &Resolved) -> Result<Options> {
-    check_hashprice(files, inputs)?;
+    check_prices(files, inputs)?;
     let mut options = Options {
         priced: Vec::new(),
         unpriceable: Vec::new(),
@@ -107,11 +117,8 @@ pub fn options(files: &[(PathBuf, ResultFile)], inputs: &Resolved) -> Result<Opt
         for result in &file.results {
             let kind = match result.workload.as_str() {
                 "sha256d" => Kind::Mining,
-                w if LLM_WORKLOADS.contains(&w) => {
-                    if inputs.token_price_usd_per_million.is_none() {
-                        // Priced by the GPU-hour instead, or an error below.
-                        continue;
-                    }
+                // Without a token price, priced by the GPU-hour instead.
+                w if LLM_WORKLOADS.contains(&w) && inputs.token_price_usd_per_million.is_some() => {
                     Kind::Ai
                 }
                 _ => continue,
@@ -120,44 +127,10 @@ pub fn options(files: &[(PathBuf, ResultFile)], inputs: &Resolved) -> Result<Opt
                 Some(shape) => format!("{} {shape}", result.workload),
                 None => result.workload.clone(),
             };
-            match priced_result(result, kind, inputs) {
-                Ok(option) => options.priced.push(SiteOption {
-                    name: name(&what),
-                    ..option
-                }),
-                Err(reason) => options.unpriceable.push(Unpriceable {
-                    name: name(&what),
-                    kind,
-                    reason,
-                }),
-            }
+            options.add(name(&what), kind, priced_result(result, kind, inputs));
         }
         if let Some(price) = inputs.gpu_hour_price_usd {
-            match gpu_hours(file, price, inputs) {
-                Ok(option) => options.priced.push(SiteOption {
-                    name: name("GPU-hours"),
-                    ..option
-                }),
-                Err(reason) => options.unpriceable.push(Unpriceable {
-                    name: name("GPU-hours"),
-                    kind: Kind::Ai,
-                    reason,
-                }),
-            }
-        }
-        let has_llm = file
-            .results
-            .iter()
-            .any(|r| LLM_WORKLOADS.contains(&r.workload.as_str()));
-        if has_llm
-            && inputs.token_price_usd_per_million.is_none()
-            && inputs.gpu_hour_price_usd.is_none()
-        {
-            return Err(Error::usage(format!(
-                "{} has LLM results: give --token-price (USD per million tokens) \
-                 or --gpu-hour-price to price them",
-                path.display()
-            )));
+            options.add(name("GPU-hours"), Kind::Ai, gpu_hours(file, price, inputs));
         }
     }
     for choice in &inputs.asics {
@@ -330,17 +303,32 @@ fn figure(value: f64, unit: &str) -> Figure {
     }
 }
 
-/// Fails (usage) when hashing options exist but no hashprice was given.
-fn check_hashprice(files: &[(PathBuf, ResultFile)], inputs: &Resolved) -> Result<()> {
-    let mining = !inputs.asics.is_empty()
-        || files
+/// Fails (usage) when options need a price that was not given: hashing
+/// (GPU sha256d results and ASICs) a hashprice, LLM results a token or
+/// GPU-hour price.
+fn check_prices(files: &[(PathBuf, ResultFile)], inputs: &Resolved) -> Result<()> {
+    let has = |wanted: &dyn Fn(&str) -> bool| {
+        files
             .iter()
-            .any(|(_, f)| f.results.iter().any(|r| r.workload == "sha256d"));
+            .find(|(_, f)| f.results.iter().any(|r| wanted(&r.workload)))
+            .map(|(path, _)| path)
+    };
+    let mining = !inputs.asics.is_empty() || has(&|w| w == "sha256d").is_some();
     if mining && inputs.hashprice.is_none() {
         return Err(Error::usage(
             "hashing options need a hashprice: give --hashprice USD per PH/s per day, \
              or --btc-price with --network-hashrate or --difficulty",
         ));
+    }
+    if let Some(path) = has(&|w| LLM_WORKLOADS.contains(&w))
+        && inputs.token_price_usd_per_million.is_none()
+        && inputs.gpu_hour_price_usd.is_none()
+    {
+        return Err(Error::usage(format!(
+            "{} has LLM results: give --token-price (USD per million tokens) \
+             or --gpu-hour-price to price them",
+            path.display()
+        )));
     }
     Ok(())
 }

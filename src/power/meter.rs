@@ -7,7 +7,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::{PowerReading, PowerSource, Provenance, Reading};
+use super::{PowerReading, PowerSource, Reading};
 use crate::measure::Summary;
 use crate::{Error, Result};
 
@@ -57,26 +57,31 @@ impl Totals {
         self.seconds += last.at.duration_since(first.at).as_secs_f64();
         for pair in points.windows(2) {
             let dt = pair[1].at.duration_since(pair[0].at).as_secs_f64();
-            let (energy, watts) = match (pair[0].reading, pair[1].reading) {
-                // Power: the trapezoid between two samples.
-                (Reading::Watts(a), Reading::Watts(b)) => ((a + b) / 2.0 * dt, b),
-                (Reading::Joules(a), Reading::Joules(b)) => {
-                    if b < a {
-                        return Err(Error::Power(
-                            "the energy counter went backwards (driver reload?)".into(),
-                        ));
+            match (pair[0].reading, pair[1].reading) {
+                // A gauge: the trapezoid between two readings; its power
+                // samples are the readings themselves (below).
+                (Reading::Watts(a), Reading::Watts(b)) => self.energy_j += (a + b) / 2.0 * dt,
+                // A counter: its power samples are energy over time.
+                (Reading::Joules(a), Reading::Joules(b)) if b >= a => {
+                    self.energy_j += b - a;
+                    if !constant && dt > 0.0 {
+                        self.watts.push((b - a) / dt);
                     }
-                    (b - a, if dt > 0.0 { (b - a) / dt } else { continue })
+                }
+                (Reading::Joules(_), Reading::Joules(_)) => {
+                    return Err(Error::Power(
+                        "the energy counter went backwards (driver reload?)".into(),
+                    ));
                 }
                 _ => return Err(Error::Power("the source changed kind of reading".into())),
-            };
-            self.energy_j += energy;
-            if !constant && dt > 0.0 {
-                self.watts.push(watts);
             }
         }
-        if let (false, Reading::Watts(w)) = (constant, first.reading) {
-            self.watts.insert(0, w);
+        if !constant {
+            self.watts
+                .extend(points.iter().filter_map(|p| match p.reading {
+                    Reading::Watts(w) => Some(w),
+                    Reading::Joules(_) => None,
+                }));
         }
         Ok(())
     }
@@ -275,30 +280,10 @@ impl Meter {
     }
 }
 
-impl PowerReading {
-    /// No figure, and why.
-    pub fn none(why: String) -> PowerReading {
-        PowerReading {
-            provenance: Provenance::None,
-            source: why,
-            shared: false,
-            watts: None,
-            watts_min: None,
-            watts_median: None,
-            watts_max: None,
-            idle_watts: None,
-            energy_j: None,
-            seconds: None,
-            samples: 0,
-            interval_ms: None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::power::UserWatts;
+    use crate::power::{Provenance, UserWatts};
 
     /// An energy counter that advances at `watts` in real time.
     struct SteadyCounter {

@@ -75,6 +75,26 @@ pub struct PowerReading {
     pub interval_ms: Option<u64>,
 }
 
+impl PowerReading {
+    /// No figure, and why.
+    pub fn none(why: String) -> PowerReading {
+        PowerReading {
+            provenance: Provenance::None,
+            source: why,
+            shared: false,
+            watts: None,
+            watts_min: None,
+            watts_median: None,
+            watts_max: None,
+            idle_watts: None,
+            energy_j: None,
+            seconds: None,
+            samples: 0,
+            interval_ms: None,
+        }
+    }
+}
+
 /// One reading from a source.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Reading {

@@ -3,7 +3,7 @@
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
 use super::si;
-use crate::compare::{Cell, Row, Verdict, fails_gate};
+use crate::compare::{Cell, Row, Verdict, fails_gate, gate};
 use crate::results::ResultFile;
 
 /// A file as a column header: device, host and date.
@@ -96,20 +96,18 @@ pub fn compare_markdown(files: &[ResultFile], rows: &[Row]) -> String {
     text
 }
 
-/// One line per regression: workload, file, ratio and interval.
+/// One line per cell that fails the gate: workload, file, ratio and
+/// interval.
 pub fn regression_lines(files: &[ResultFile], rows: &[Row]) -> Vec<String> {
-    let mut lines = Vec::new();
-    for row in rows {
-        for (file, cell) in files.iter().zip(&row.cells) {
-            if !fails_gate(row, cell) {
-                continue;
-            }
+    gate(rows)
+        .into_iter()
+        .map(|(row, file)| {
+            let cell = &row.cells[file];
             let what = match (cell.ratio, cell.interval) {
                 (Some(r), Some([low, high])) => format!("{r:.3}x [{low:.3}, {high:.3}]"),
                 _ => "failed its check".to_string(),
             };
-            lines.push(format!("{} on {}: {what}", row.label(), header(file, ", ")));
-        }
-    }
-    lines
+            format!("{} on {}: {what}", row.label(), header(&files[file], ", "))
+        })
+        .collect()
 }
