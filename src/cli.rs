@@ -77,7 +77,7 @@ pub struct ValueArgs {
     #[command(flatten)]
     pub inputs: Inputs,
     /// Also price every power price FROM, FROM+STEP, ... TO (USD per MWh).
-    #[arg(long, value_name = "FROM:TO:STEP")]
+    #[arg(long, value_name = "FROM:TO:STEP", allow_hyphen_values = true)]
     pub sweep: Option<Sweep>,
     /// Draw margin per MWh against the power price into FILE.svg or FILE.png.
     #[arg(long, value_name = "FILE")]
@@ -118,9 +118,16 @@ pub struct RunArgs {
     pub workloads: String,
     #[command(flatten)]
     pub device: DeviceArg,
-    /// Seconds of measured samples per workload (default 10; 0.6 with --quick).
-    #[arg(long, value_name = "SECONDS", value_parser = parse_positive_seconds, allow_negative_numbers = true)]
+    /// Seconds of measured samples per workload (default 10; 0.6 with
+    /// --quick); at most a day.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_duration, allow_negative_numbers = true)]
     pub duration: Option<f64>,
+    /// Seconds one submission to the GPU may take before the GPU counts as
+    /// hung: its workload fails, what was measured is written, and the run
+    /// stops with exit 1 (default 60; 600 on CPU adapters such as lavapipe,
+    /// which share the CPU with everything else).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_kernel_timeout, allow_negative_numbers = true)]
+    pub kernel_timeout: Option<f64>,
     /// A short run that checks everything works: few, short samples.
     #[arg(long)]
     pub quick: bool,
@@ -182,18 +189,32 @@ fn parse_count(text: &str) -> std::result::Result<u64, String> {
     Ok(count)
 }
 
-fn parse_positive(text: &str, what: &str) -> std::result::Result<f64, String> {
+/// A number above zero and at most `max`, for a flag that names `what`.
+fn parse_positive(text: &str, what: &str, max: f64) -> std::result::Result<f64, String> {
     let value: f64 = text
         .parse()
         .map_err(|_| format!("{what} must be a number"))?;
-    if !value.is_finite() || value <= 0.0 {
-        return Err(format!("{what} must be greater than zero"));
+    if !value.is_finite() || value <= 0.0 || value > max {
+        return Err(format!(
+            "{what} must be greater than zero and at most {max}"
+        ));
     }
     Ok(value)
 }
 
-fn parse_positive_seconds(text: &str) -> std::result::Result<f64, String> {
-    parse_positive(text, "duration")
+/// Longer than any sample plan a person or scheduler means.
+const MAX_SECONDS: f64 = 86_400.0;
+
+fn parse_duration(text: &str) -> std::result::Result<f64, String> {
+    parse_positive(text, "duration (seconds)", MAX_SECONDS)
+}
+
+fn parse_kernel_timeout(text: &str) -> std::result::Result<f64, String> {
+    let seconds = parse_positive(text, "kernel timeout (seconds)", MAX_SECONDS)?;
+    if seconds < 0.001 {
+        return Err("kernel timeout must be at least 0.001 seconds".into());
+    }
+    Ok(seconds)
 }
 
 fn parse_idle_seconds(text: &str) -> std::result::Result<f64, String> {
@@ -217,7 +238,7 @@ fn parse_threshold(text: &str) -> std::result::Result<f64, String> {
 }
 
 fn parse_positive_watts(text: &str) -> std::result::Result<f64, String> {
-    parse_positive(text, "watts")
+    parse_positive(text, "watts", crate::power::MAX_WATTS)
 }
 
 impl Cli {
@@ -225,14 +246,17 @@ impl Cli {
     pub fn execute(self) -> Result<String> {
         match self.command {
             Command::Devices { json } => commands::devices(json),
-            Command::Mine(args) => commands::mine(&MineOptions {
-                header: args.header,
-                start: args.start,
-                count: args.count,
-                target: args.target.or(args.bits),
-                device: args.device.selector(),
-                json: args.json,
-            }),
+            Command::Mine(args) => commands::mine(
+                &MineOptions {
+                    header: args.header,
+                    start: args.start,
+                    count: args.count,
+                    target: args.target.or(args.bits),
+                    device: args.device.selector(),
+                    json: args.json,
+                },
+                &mut std::io::stdout().lock(),
+            ),
             Command::Compare(args) => commands::compare(&CompareOptions {
                 files: args.files,
                 format: args.format,
@@ -275,6 +299,7 @@ impl Cli {
                         args.watts,
                     )?,
                     power_interval: Duration::from_millis(args.power_interval_ms),
+                    kernel_timeout: args.kernel_timeout.map(Duration::from_secs_f64),
                     idle_seconds: args.idle,
                     out: args.out,
                     json: args.json,

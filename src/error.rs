@@ -52,6 +52,20 @@ pub enum Error {
     #[error("{0}")]
     Regression(String),
 
+    /// The GPU did not finish a submission within `--kernel-timeout`, or
+    /// the device was lost: nothing more can run on it.
+    #[error("GPU error on {adapter}: {message}")]
+    GpuLost { adapter: String, message: String },
+
+    /// SIGINT or SIGTERM stopped the run; what it completed was written.
+    /// `detail` says what was not run.
+    #[error("interrupted by {signal}{detail}")]
+    Interrupted {
+        signal: &'static str,
+        exit_code: i32,
+        detail: String,
+    },
+
     /// At least one workload failed its check against the CPU reference;
     /// its figures were not reported.
     #[error("{0}")]
@@ -64,8 +78,11 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) | Error::UnknownAdapter { .. } => 2,
+            // 128 + the signal, as a shell reports a process it killed.
+            Error::Interrupted { exit_code, .. } => *exit_code,
             Error::NoAdapter
             | Error::Gpu { .. }
+            | Error::GpuLost { .. }
             | Error::Io { .. }
             | Error::Unsupported(_)
             | Error::Power(_)

@@ -3,6 +3,8 @@
 //!
 //! The folders are the architecture, each layer depending only on those
 //! below it:
+//! - [`signals`]: SIGINT and SIGTERM, which stop a run after its current
+//!   sample.
 //! - [`gpu`]: adapters, the device, buffers and kernel timing.
 //! - [`measure`]: how a workload is sampled (warm-up, calibration, spread).
 //! - [`workloads`]: one module per workload behind the [`workloads::Workload`]
@@ -26,6 +28,7 @@ pub mod measure;
 pub mod power;
 pub mod report;
 pub mod results;
+pub mod signals;
 pub mod workloads;
 
 pub use error::{Error, Result};

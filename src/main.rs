@@ -23,6 +23,12 @@ fn main() -> ExitCode {
             let _ = std::io::stdout().lock().write_all(output.as_bytes());
             ExitCode::SUCCESS
         }
+        // `mwbench mine | head`: the reader has all it wanted.
+        Err(mwbench::Error::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(error) => {
             eprintln!("mwbench: error: {error}");
             ExitCode::from(error.exit_code() as u8)
@@ -33,11 +39,22 @@ fn main() -> ExitCode {
 /// Help and version print as clap renders them; usage errors are folded
 /// into one line and exit 2.
 fn clap_error(error: clap::Error) -> ExitCode {
+    if error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        use clap::CommandFactory;
+        let commands: Vec<String> = Cli::command()
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .filter(|name| name != "help")
+            .collect();
+        eprintln!(
+            "mwbench: error: no command given; one of: {} (see mwbench --help)",
+            commands.join(", ")
+        );
+        return ExitCode::from(2);
+    }
     if matches!(
         error.kind(),
-        ErrorKind::DisplayHelp
-            | ErrorKind::DisplayVersion
-            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
     ) {
         let _ = error.print();
         return ExitCode::from(error.exit_code() as u8);

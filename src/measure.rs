@@ -99,6 +99,7 @@ pub fn sample_loop(
     // Calibration doubles as the first part of the warm-up.
     let warm_up_started = Instant::now();
     loop {
+        crate::signals::check()?;
         let sample = one(size)?;
         if sample.seconds >= target * 0.5 || size >= max_size {
             break;
@@ -107,6 +108,7 @@ pub fn sample_loop(
         size = ((size as f64 * factor) as u64).clamp(1, max_size);
     }
     while warm_up_started.elapsed() < plan.warm_up {
+        crate::signals::check()?;
         one(size)?;
     }
     let mut samples = Vec::new();
@@ -116,7 +118,8 @@ pub fn sample_loop(
     while samples.len() < plan.max_samples
         && (samples.len() < plan.min_samples || started.elapsed() < plan.measure)
     {
-        match one(size) {
+        // A stop signal ends the loop at the end of a sample.
+        match crate::signals::check().and_then(|()| one(size)) {
             Ok(sample) => samples.push(sample),
             Err(error) => {
                 observer.measuring_ended();

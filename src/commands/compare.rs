@@ -51,6 +51,12 @@ pub fn compare(options: &CompareOptions) -> Result<String> {
         .map(|path| results::read_file(path))
         .collect::<Result<Vec<ResultFile>>>()?;
     let rows = compare::compare(&files, options.threshold_percent);
+    let notes: Vec<String> = options
+        .files
+        .iter()
+        .zip(&files)
+        .filter_map(|(path, file)| results::interrupted_note(path, file))
+        .collect();
     let regressions = report::regression_lines(&files, &rows);
     let output = match options.format {
         CompareFormat::Table => {
@@ -63,6 +69,9 @@ pub fn compare(options: &CompareOptions) -> Result<String> {
             text.push_str(&report::compare_table(&files, &rows));
             for line in &regressions {
                 text.push_str(&format!("regression: {line}\n"));
+            }
+            for note in &notes {
+                text.push_str(&format!("note: {note}\n"));
             }
             text
         }
@@ -77,7 +86,10 @@ pub fn compare(options: &CompareOptions) -> Result<String> {
             for line in &regressions {
                 text.push_str(&format!("\n**Regression:** {line}"));
             }
-            if !regressions.is_empty() {
+            for note in &notes {
+                text.push_str(&format!("\n**Note:** {note}"));
+            }
+            if !regressions.is_empty() || !notes.is_empty() {
                 text.push('\n');
             }
             text
@@ -94,6 +106,7 @@ pub fn compare(options: &CompareOptions) -> Result<String> {
                         "host": f.machine.hostname,
                         "created": f.created,
                         "schema_version": f.schema_version,
+                        "interrupted": f.interrupted,
                     })
                 })
                 .collect();

@@ -1,10 +1,12 @@
 //! `mwbench mine`: scans a range of nonces of one block header.
 
+use std::io::Write;
+
 use serde::Serialize;
 
 use crate::gpu::{self, DeviceSelector};
 use crate::report::{Progress, si};
-use crate::workloads::sha256d::{BlockHeader, NonceSearch, Target, Tuning};
+use crate::workloads::sha256d::{BlockHeader, Hit, NonceSearch, Target, Tuning};
 use crate::{Error, Result};
 
 /// Options of `mwbench mine`.
@@ -20,10 +22,10 @@ pub struct MineOptions {
     pub json: bool,
 }
 
-/// What `--json` prints.
+/// The totals `--json` prints after the hits: `{"found": [...], "hashes":
+/// ..., "seconds": ..., "hash_rate": ...}`, the hits streamed as found.
 #[derive(Debug, Serialize)]
-struct MineReport {
-    found: Vec<Found>,
+struct Totals {
     hashes: u64,
     seconds: f64,
     hash_rate: f64,
@@ -39,7 +41,9 @@ struct Found {
 /// centre GPU, about a second on lavapipe.
 const CHUNK: u64 = 1 << 26;
 
-pub fn mine(options: &MineOptions) -> Result<String> {
+/// Scans the range, writing each hit to `out` as it is found (a target
+/// that most nonces meet can give billions), then returns the summary.
+pub fn mine(options: &MineOptions, out: &mut dyn Write) -> Result<String> {
     let end = u64::from(options.start) + options.count;
     if options.count == 0 || end > 1 << 32 {
         return Err(Error::usage(format!(
@@ -61,27 +65,47 @@ pub fn mine(options: &MineOptions) -> Result<String> {
         Progress::wanted(options.json) && options.count > CHUNK,
         format!("mining on {}", gpu.summary.name),
     );
-    let mut found = Vec::new();
+    let stdout_error = |source| Error::Io {
+        action: "write",
+        path: "standard output".into(),
+        source,
+    };
+    if options.json {
+        out.write_all(b"{\"found\":[").map_err(stdout_error)?;
+    }
+    let mut found = 0u64;
+    let mut emit = |hit: Hit| -> Result<()> {
+        let line = if options.json {
+            let hit = Found {
+                nonce: hit.nonce,
+                hash: hit.hash.to_string(),
+            };
+            let comma = if found == 0 { "" } else { "," };
+            format!(
+                "{comma}{}",
+                serde_json::to_string(&hit).expect("hits serialise")
+            )
+        } else {
+            format!(
+                "nonce {:>10} ({:#010x})  {}\n",
+                hit.nonce, hit.nonce, hit.hash
+            )
+        };
+        found += 1;
+        out.write_all(line.as_bytes()).map_err(stdout_error)
+    };
     let (mut hashes, mut seconds) = (0, 0.0);
     let mut start = u64::from(options.start);
     while start < end {
         let count = CHUNK.min(end - start);
-        let scan = search.scan(start, count)?;
-        found.extend(scan.hits);
-        hashes += scan.hashes;
-        seconds += scan.seconds;
+        let (scanned, kernel_seconds) = search.scan_each(start, count, &mut emit)?;
+        hashes += scanned;
+        seconds += kernel_seconds;
         start += count;
         progress.set((start - u64::from(options.start)) as f64 / options.count as f64);
     }
     progress.finish();
-    let report = MineReport {
-        found: found
-            .iter()
-            .map(|hit| Found {
-                nonce: hit.nonce,
-                hash: hit.hash.to_string(),
-            })
-            .collect(),
+    let totals = Totals {
         hashes,
         seconds,
         hash_rate: if seconds > 0.0 {
@@ -91,22 +115,15 @@ pub fn mine(options: &MineOptions) -> Result<String> {
         },
     };
     if options.json {
-        return Ok(serde_json::to_string(&report).expect("report serialises") + "\n");
+        // `],` then the totals' fields, closing the object opened above.
+        let fields = serde_json::to_string(&totals).expect("totals serialise");
+        return Ok(format!("],{}\n", &fields[1..]));
     }
-    let mut text = String::new();
-    for hit in &report.found {
-        text.push_str(&format!(
-            "nonce {:>10} ({:#010x})  {}\n",
-            hit.nonce, hit.nonce, hit.hash
-        ));
-    }
-    text.push_str(&format!(
-        "{} found in {} hashes, {:.3} s, {} on {}\n",
-        report.found.len(),
-        report.hashes,
-        report.seconds,
-        si(report.hash_rate, "H/s"),
+    Ok(format!(
+        "{found} found in {} hashes, {:.3} s, {} on {}\n",
+        totals.hashes,
+        totals.seconds,
+        si(totals.hash_rate, "H/s"),
         gpu.summary.label()
-    ));
-    Ok(text)
+    ))
 }

@@ -27,13 +27,17 @@ pub struct RunOptions {
     pub power_interval: Duration,
     /// Seconds of idle power to measure before the workloads; 0 skips it.
     pub idle_seconds: f64,
+    /// Longest wait for one submission before the GPU counts as hung;
+    /// `None`: the adapter's default.
+    pub kernel_timeout: Option<Duration>,
     /// Where to write; `None`: a name under `results/`.
     pub out: Option<PathBuf>,
     pub json: bool,
 }
 
 /// Runs everything and returns the table (or JSON) for stdout. Fails with
-/// exit code 1 after writing the files when any workload failed.
+/// exit code 1 after writing the files when any workload failed or the GPU
+/// hung, and with 128 + the signal when SIGINT or SIGTERM stopped it.
 pub fn run(options: &RunOptions) -> Result<String> {
     if let Some(out) = &options.out {
         results::check_writable(out)?;
@@ -46,12 +50,24 @@ pub fn run(options: &RunOptions) -> Result<String> {
         .iter()
         .map(|(_, summary)| power::meter_for(&options.power, summary, options.power_interval))
         .collect::<Result<Vec<Meter>>>()?;
+    crate::signals::install();
     let machine = Machine::current();
     let mut files = Vec::new();
     let mut stdout = String::new();
     let mut noted_shared = false;
+    // What ended the run early (a signal, a hung GPU), and what it left.
+    let mut stopped: Option<Error> = None;
+    let mut not_run = Vec::new();
     for ((adapter, summary), meter) in adapters.into_iter().zip(&mut meters) {
-        let gpu = Gpu::open(&adapter, summary)?;
+        if stopped.is_some() {
+            not_run.push(format!("everything on {}", summary.label()));
+            continue;
+        }
+        let mut gpu = Gpu::open(&adapter, summary)?;
+        if let Some(timeout) = options.kernel_timeout {
+            gpu = gpu.with_kernel_timeout(timeout);
+        }
+        let index = gpu.summary.index;
         if meter.measures() && options.idle_seconds > 0.0 {
             eprintln!(
                 "measuring idle power on {} for {} s (--idle 0 skips this)",
@@ -60,7 +76,22 @@ pub fn run(options: &RunOptions) -> Result<String> {
             );
             meter.measure_idle(options.idle_seconds)?;
         }
-        let file = run_on(&gpu, options, &machine, meter)?;
+        let outcome = run_on(&gpu, options, &machine, meter)?;
+        let file = outcome.file;
+        if let Some(stop) = outcome.stopped {
+            if matches!(stop, Error::GpuLost { .. }) {
+                // Dropping a device whose work never finished can block
+                // on it: leave it to the process's exit.
+                std::mem::forget(gpu);
+            }
+            not_run.extend(
+                outcome
+                    .not_run
+                    .iter()
+                    .map(|w| format!("{w} on {}", file.device.name)),
+            );
+            stopped = Some(stop);
+        }
         if several && !noted_shared && file.results.iter().any(|r| r.power.shared) {
             noted_shared = true;
             eprintln!(
@@ -69,8 +100,8 @@ pub fn run(options: &RunOptions) -> Result<String> {
                 file.results[0].power.source
             );
         }
-        let path = output_path(options.out.as_deref(), &file, several, gpu.summary.index)?;
-        results::write_atomic(&path, &file.to_json())?;
+        let path = output_path(options.out.as_deref(), &file, several, index)?;
+        results::write_atomic(&path, file.to_json().as_bytes())?;
         eprintln!("wrote {}", path.display());
         if !options.json {
             stdout.push_str(&report::run_table(&file));
@@ -86,21 +117,37 @@ pub fn run(options: &RunOptions) -> Result<String> {
         stdout.push_str(&json);
         stdout.push('\n');
     }
+    let not_run = if not_run.is_empty() {
+        String::new()
+    } else {
+        format!("; not run: {}", not_run.join(", "))
+    };
     let failed: Vec<String> = files
         .iter()
         .flat_map(|f| f.results.iter().map(move |r| (f, r)))
         .filter(|(_, r)| r.status == Status::Failed)
         .map(|(f, r)| format!("{} on {}", r.workload, f.device.name))
         .collect();
-    if failed.is_empty() {
-        Ok(stdout)
-    } else {
-        print!("{stdout}");
-        Err(Error::VerificationFailed(format!(
-            "failed, no figure reported: {}",
-            failed.join(", ")
-        )))
-    }
+    let error = match stopped {
+        Some(Error::Interrupted {
+            signal, exit_code, ..
+        }) => Error::Interrupted {
+            signal,
+            exit_code,
+            detail: format!("; the completed workloads were written{not_run}"),
+        },
+        Some(Error::GpuLost { adapter, message }) => Error::GpuLost {
+            adapter,
+            message: format!("{message}; what was measured was written{not_run}"),
+        },
+        Some(other) => other,
+        None if failed.is_empty() => return Ok(stdout),
+        None => {
+            Error::VerificationFailed(format!("failed, no figure reported: {}", failed.join(", ")))
+        }
+    };
+    print!("{stdout}");
+    Err(error)
 }
 
 /// Shows progress, and has the meter read power only while the measured
@@ -124,15 +171,30 @@ impl Observer for RunObserver<'_> {
     }
 }
 
-/// Every workload on one device.
+/// What one device's run produced, and what stopped it early, if anything.
+struct DeviceRun {
+    file: ResultFile,
+    /// [`Error::Interrupted`] or [`Error::GpuLost`].
+    stopped: Option<Error>,
+    /// The workloads (with their shapes) that did not run.
+    not_run: Vec<String>,
+}
+
+/// Every workload on one device, until a signal or a hung GPU stops it.
 fn run_on(
     gpu: &Gpu,
     options: &RunOptions,
     machine: &Machine,
     meter: &mut Meter,
-) -> Result<ResultFile> {
+) -> Result<DeviceRun> {
     let mut results = Vec::new();
-    for workload in &options.workloads {
+    let mut stopped = None;
+    let mut not_run = Vec::new();
+    let label = |w: &dyn Workload| match w.shape() {
+        Some(shape) => format!("{} {shape}", w.name()),
+        None => w.name().to_string(),
+    };
+    for (index, workload) in options.workloads.iter().enumerate() {
         let progress = Progress::new(
             Progress::wanted(options.json),
             format!("{} on {}", workload.name(), gpu.summary.name),
@@ -147,6 +209,11 @@ fn run_on(
         );
         progress.finish();
         let reading = meter.reading()?;
+        let remaining = || {
+            options.workloads[index + 1..]
+                .iter()
+                .map(|w| label(w.as_ref()))
+        };
         let mut result = match outcome {
             Ok(measurement) => {
                 WorkloadResult::measured(workload.name(), workload.unit(), measurement, reading)
@@ -162,6 +229,19 @@ fn run_on(
                     reading,
                 )
             }
+            // A hung or lost GPU fails this workload, and nothing more runs.
+            Err(error @ Error::GpuLost { .. }) => {
+                let result = WorkloadResult::without_figure(
+                    workload.name(),
+                    Status::Failed,
+                    workload.unit(),
+                    error.to_string(),
+                    reading,
+                );
+                not_run.extend(remaining());
+                stopped = Some(error);
+                result
+            }
             Err(Error::Unsupported(reason)) => WorkloadResult::without_figure(
                 workload.name(),
                 Status::Unsupported,
@@ -169,26 +249,51 @@ fn run_on(
                 reason,
                 reading,
             ),
+            // A signal: this workload and the rest are not run.
+            Err(error @ Error::Interrupted { .. }) => {
+                not_run.push(label(workload.as_ref()));
+                not_run.extend(remaining());
+                stopped = Some(error);
+                break;
+            }
             Err(other) => return Err(other),
         };
-        if let Some(shape) = workload.shape() {
-            result.params.insert("shape".into(), shape.into());
-        }
+        result = with_shape(result, workload.as_ref());
         results.push(result);
+        if stopped.is_some() {
+            break;
+        }
     }
     attach_ceilings(&mut results);
-    Ok(ResultFile {
+    let file = ResultFile {
         schema_version: SCHEMA_VERSION,
         mwbench_version: env!("CARGO_PKG_VERSION").to_string(),
         created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         machine: machine.clone(),
         device: ResultDevice::new(&gpu.summary, gpu.timing_method()),
         settings: Settings::new(&options.plan, options.quick),
+        interrupted: matches!(stopped, Some(Error::Interrupted { .. })),
         results,
+    };
+    Ok(DeviceRun {
+        file,
+        stopped,
+        not_run,
     })
 }
 
-/// Sets each kernel's fraction of the ceiling measured in the same run.
+/// Records the shape of workloads that run at several.
+fn with_shape(mut result: WorkloadResult, workload: &dyn Workload) -> WorkloadResult {
+    if let Some(shape) = workload.shape() {
+        result.params.insert("shape".into(), shape.into());
+    }
+    result
+}
+
+/// Sets each kernel's fraction of the ceiling measured in the same run. A
+/// kernel more than 5% above its ceiling gets a note instead: the ceiling
+/// kernel did not reach this driver's peak, and a fraction above 1 would
+/// mislead.
 fn attach_ceilings(results: &mut [WorkloadResult]) {
     let roof = |name: &str| {
         results
@@ -202,9 +307,22 @@ fn attach_ceilings(results: &mut [WorkloadResult]) {
             let ceiling = workloads::ceiling_for(r.throughput.unit)?;
             let value = r.throughput.value?;
             (ceiling != r.workload).then_some(())?;
-            Some(CeilingFraction {
-                workload: ceiling.to_string(),
-                fraction: value / roof(ceiling)?,
+            let fraction = value / roof(ceiling)?;
+            Some(if fraction > 1.0 + CEILING_TOLERANCE {
+                CeilingFraction {
+                    workload: ceiling.to_string(),
+                    fraction: None,
+                    note: Some(format!(
+                        "{:.0}% above {ceiling}: that ceiling is not this adapter's peak",
+                        (fraction - 1.0) * 100.0
+                    )),
+                }
+            } else {
+                CeilingFraction {
+                    workload: ceiling.to_string(),
+                    fraction: Some(fraction),
+                    note: None,
+                }
             })
         })
         .collect();
@@ -212,6 +330,10 @@ fn attach_ceilings(results: &mut [WorkloadResult]) {
         result.ceiling = fraction;
     }
 }
+
+/// How far above its ceiling a kernel may measure before the ceiling is
+/// taken to be wrong rather than noisy.
+const CEILING_TOLERANCE: f64 = 0.05;
 
 /// `--out FILE` as given for one adapter, `FILE` with `.<adapter index>`
 /// before the extension for several, or a default name under `results/`.
@@ -277,13 +399,33 @@ mod tests {
         attach_ceilings(&mut results);
         let fractions: Vec<Option<f64>> = results
             .iter()
-            .map(|r| r.ceiling.as_ref().map(|c| c.fraction))
+            .map(|r| r.ceiling.as_ref().and_then(|c| c.fraction))
             .collect();
         assert_eq!(fractions, [None, None, Some(0.75), Some(0.5), None]);
         assert_eq!(
             results[2].ceiling.as_ref().unwrap().workload,
             "copy-bandwidth"
         );
+    }
+
+    #[test]
+    fn a_kernel_above_its_ceiling_gets_a_note_not_a_fraction() {
+        let mut results = vec![
+            result("peak-fma-f32", Unit::GflopPerSecond, 20.0),
+            result("gemm-f32", Unit::GflopPerSecond, 40.0),
+            result("gemm-f16", Unit::GflopPerSecond, 20.8),
+        ];
+        attach_ceilings(&mut results);
+        let over = results[1].ceiling.as_ref().unwrap();
+        assert_eq!(over.fraction, None);
+        assert!(
+            over.note
+                .as_ref()
+                .unwrap()
+                .starts_with("100% above peak-fma-f32")
+        );
+        let noise = results[2].ceiling.as_ref().unwrap();
+        assert_eq!(noise.fraction, Some(1.04), "within 5% is noise");
     }
 
     #[test]

@@ -39,6 +39,10 @@ pub fn value(options: &ValueOptions) -> Result<String> {
         .iter()
         .map(|path| results::read_file(path).map(|file| (path.clone(), file)))
         .collect::<Result<Vec<_>>>()?;
+    let notes: Vec<String> = files
+        .iter()
+        .filter_map(|(path, file)| results::interrupted_note(path, file))
+        .collect();
     let priced = economics::options::options(&files, &inputs)?;
     let valuation = Valuation {
         inputs,
@@ -49,9 +53,15 @@ pub fn value(options: &ValueOptions) -> Result<String> {
         report::write_chart(&valuation, options.sweep.as_ref(), chart)?;
         eprintln!("wrote {}", chart.display());
     }
+    valuation.check_finite()?;
     if options.json {
-        let json = valuation.to_json(options.sweep.as_ref());
+        let mut json = valuation.to_json(options.sweep.as_ref());
+        json["notes"] = notes.into();
         return Ok(serde_json::to_string_pretty(&json).expect("JSON values serialise") + "\n");
     }
-    Ok(report::value_table(&valuation, options.sweep.as_ref()))
+    let mut text = report::value_table(&valuation, options.sweep.as_ref());
+    for note in notes {
+        text.push_str(&format!("note: {note}\n"));
+    }
+    Ok(text)
 }

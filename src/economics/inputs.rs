@@ -122,6 +122,9 @@ pub struct Resolved {
     pub asics: Vec<AsicChoice>,
 }
 
+/// Higher than any market has cleared (ERCOT's cap is 5,000 USD/MWh).
+pub const MAX_POWER_PRICE: f64 = 100_000.0;
+
 /// Finds a value: the flag, else the site file's key.
 struct Lookup<'a> {
     site: Option<(&'a Inputs, &'a Path)>,
@@ -157,8 +160,13 @@ impl Value {
             )))
         }
     }
-    fn positive(self) -> Result<f64> {
-        self.check(|v| v > 0.0, "greater than zero")
+    /// Above zero and at most `max`: every figure has a ceiling far above
+    /// any real one, so a typo or an overflow cannot pass for a price.
+    fn positive(self, max: f64) -> Result<f64> {
+        self.check(
+            |v| v > 0.0 && v <= max,
+            &format!("greater than zero and at most {max}"),
+        )
     }
 }
 
@@ -188,9 +196,11 @@ impl Inputs {
                     "give the power price: --power-price USD per MWh (or power_price in --site)",
                 )
             })?
-            .positive()?;
+            .positive(MAX_POWER_PRICE)?;
         let pue = |v: Option<Value>, default: f64| -> Result<f64> {
-            v.map_or(Ok(default), |v| v.check(|p| p >= 1.0, "at least 1.0"))
+            v.map_or(Ok(default), |v| {
+                v.check(|p| (1.0..=5.0).contains(&p), "at least 1.0 and at most 5.0")
+            })
         };
         let pue_all = pue(get("pue", self.pue, |i| i.pue), 1.0)?;
         let pue_mining = pue(
@@ -206,10 +216,10 @@ impl Inputs {
             )
         })?;
         let token_price = get("token_price", self.token_price, |i| i.token_price)
-            .map(Value::positive)
+            .map(|v| v.positive(1000.0))
             .transpose()?;
         let gpu_hour_price = get("gpu_hour_price", self.gpu_hour_price, |i| i.gpu_hour_price)
-            .map(Value::positive)
+            .map(|v| v.positive(1000.0))
             .transpose()?;
         let utilization =
             get("utilization", self.utilization, |i| i.utilization).map_or(Ok(100.0), |v| {
@@ -247,7 +257,7 @@ impl Inputs {
         let watts = get("asic_watts", self.asic_watts, |i| i.asic_watts);
         match (rate, watts) {
             (Some(rate), Some(watts)) => {
-                let (rate, watts) = (rate.positive()?, watts.positive()?);
+                let (rate, watts) = (rate.positive(1e5)?, watts.positive(1e6)?);
                 asics.push(AsicChoice {
                     asic: Asic {
                         name: "ASIC as given",
@@ -289,10 +299,12 @@ impl Inputs {
             i.network_hashrate
         });
         let difficulty = get("difficulty", self.difficulty, |i| i.difficulty);
-        let subsidy = get("subsidy", self.subsidy, |i| i.subsidy)
-            .map_or(Ok(3.125), |v| v.check(|s| s >= 0.0, "zero or more"))?;
-        let fees = get("fees", self.fees, |i| i.fees)
-            .map_or(Ok(0.0), |v| v.check(|f| f >= 0.0, "zero or more"))?;
+        let subsidy = get("subsidy", self.subsidy, |i| i.subsidy).map_or(Ok(3.125), |v| {
+            v.check(|s| (0.0..=50.0).contains(&s), "from 0 to 50 BTC")
+        })?;
+        let fees = get("fees", self.fees, |i| i.fees).map_or(Ok(0.0), |v| {
+            v.check(|f| (0.0..=1000.0).contains(&f), "from 0 to 1000 BTC")
+        })?;
         let both = "give the hashprice (--hashprice) or what derives it \
                     (--btc-price with --network-hashrate or --difficulty), not both";
         match (given, btc, network, difficulty) {
@@ -300,7 +312,7 @@ impl Inputs {
                 Err(Error::usage(both))
             }
             (Some(hashprice), None, None, None) => Ok(Some(Hashprice {
-                usd_per_ph_day: hashprice.positive()?,
+                usd_per_ph_day: hashprice.positive(1e6)?,
                 from: "given".into(),
             })),
             (None, None, None, None) => Ok(None),
@@ -308,14 +320,14 @@ impl Inputs {
                 "give the network hashrate or the difficulty, not both",
             )),
             (None, Some(btc), network, difficulty) => {
-                let btc = btc.positive()?;
+                let btc = btc.positive(1e9)?;
                 let (hashrate, how) = match (network, difficulty) {
                     (Some(eh), None) => {
-                        let eh = eh.positive()?;
+                        let eh = eh.positive(1e6)?;
                         (eh * 1e18, format!("network {eh} EH/s"))
                     }
                     (None, Some(d)) => {
-                        let d = d.positive()?;
+                        let d = d.positive(1e20)?;
                         let hashrate = model::network_hashrate_from_difficulty(d);
                         (
                             hashrate,
@@ -354,8 +366,8 @@ fn capex(
 ) -> Result<Option<Capex>> {
     match (usd, years) {
         (Some(usd), Some(years)) => Ok(Some(Capex {
-            usd: usd.positive()?,
-            life_years: years.positive()?,
+            usd: usd.positive(1e9)?,
+            life_years: years.positive(50.0)?,
         })),
         (None, None) => Ok(None),
         _ => Err(Error::usage(format!(
@@ -411,7 +423,10 @@ mod tests {
         assert_eq!(resolved.asics[0].asic.name, "Antminer S21 Pro");
         let bad_site: Inputs = toml::from_str("power_price = 45.0\npue = 0.9\n").unwrap();
         let error = usage(Inputs::default().resolve(Some((&bad_site, path))));
-        assert_eq!(error, "pue in site.toml must be at least 1.0 (got 0.9)");
+        assert_eq!(
+            error,
+            "pue in site.toml must be at least 1.0 and at most 5.0 (got 0.9)"
+        );
         let error = usage(
             Inputs {
                 pue: Some(0.9),
@@ -582,6 +597,65 @@ mod tests {
         for (inputs, said) in cases {
             let error = usage(inputs.resolve(None));
             assert!(error.contains(said), "'{error}' lacks '{said}'");
+        }
+    }
+
+    mod fuzz {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        const KEYS: [&str; 12] = [
+            "power_price",
+            "pue",
+            "pue_ai",
+            "hashprice",
+            "btc_price",
+            "difficulty",
+            "network_hashrate",
+            "token_price",
+            "gpu_capex",
+            "gpu_life_years",
+            "asic",
+            "utilization",
+        ];
+
+        fn value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<f64>().prop_map(|v| format!("{v:?}")),
+                any::<i64>().prop_map(|v| v.to_string()),
+                Just("inf".to_string()),
+                Just("nan".to_string()),
+                Just("-1e308".to_string()),
+                "\"[a-z0-9 -]{0,10}\"",
+                Just("[\"s21-pro\", \"nope\"]".to_string()),
+                ".{0,6}",
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+
+            /// A site file of known keys with any values: every figure is
+            /// accepted in range, or refused as a usage error.
+            #[test]
+            fn any_site_file_resolves_or_is_a_usage_error(
+                lines in proptest::collection::vec((0..KEYS.len(), value()), 0..6)
+            ) {
+                let text: String = lines
+                    .iter()
+                    .map(|(key, value)| format!("{} = {value}\n", KEYS[*key]))
+                    .collect();
+                if let Ok(site) = toml::from_str::<Inputs>(&text) {
+                    match Inputs::default().resolve(Some((&site, Path::new("site.toml")))) {
+                        Ok(resolved) => {
+                            prop_assert!(resolved.power_price_usd_per_mwh > 0.0);
+                            prop_assert!(resolved.power_price_usd_per_mwh <= MAX_POWER_PRICE);
+                            prop_assert!(resolved.pue_ai >= 1.0 && resolved.pue_ai <= 5.0);
+                        }
+                        Err(error) => prop_assert_eq!(error.exit_code(), 2),
+                    }
+                }
+            }
         }
     }
 }

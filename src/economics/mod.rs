@@ -23,6 +23,32 @@ pub struct Valuation {
     pub unpriceable: Vec<Unpriceable>,
 }
 
+impl Valuation {
+    /// Fails when a figure came out infinite or NaN: inputs are checked
+    /// for range one by one, and this catches what their products do.
+    pub fn check_finite(&self) -> Result<()> {
+        let price = self.inputs.power_price_usd_per_mwh;
+        for option in &self.options {
+            let e = option.at(price);
+            let figures = [
+                option.revenue_usd_per_mwh,
+                option.capex_usd_per_mwh,
+                e.margin_usd_per_mwh,
+                e.usd_per_mw_year,
+                e.breakeven_power_price_usd_per_mwh,
+            ];
+            if figures.iter().any(|f| !f.is_finite()) {
+                return Err(Error::usage(format!(
+                    "{}: its figures overflow (revenue {} USD/MWh from {} W): check the \
+                     result file and prices",
+                    option.name, option.revenue_usd_per_mwh, option.watts
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The option with the largest margin at a power price, and its lead.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Best<'a> {
@@ -155,6 +181,13 @@ impl std::str::FromStr for Sweep {
         if sweep.step <= 0.0 {
             return Err("STEP must be greater than zero".into());
         }
+        if sweep.to > inputs::MAX_POWER_PRICE {
+            return Err(format!(
+                "TO ({}) is above {} USD/MWh, more than any market clears",
+                sweep.to,
+                inputs::MAX_POWER_PRICE
+            ));
+        }
         if (sweep.to - sweep.from) / sweep.step > MAX_SWEEP_POINTS as f64 {
             return Err(format!(
                 "more than {MAX_SWEEP_POINTS} prices: use a larger STEP"
@@ -282,6 +315,24 @@ pub(crate) mod tests {
             "1:1e9:0.001",
         ] {
             assert!(bad.parse::<Sweep>().is_err(), "{bad}");
+        }
+    }
+
+    mod fuzz {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+
+            #[test]
+            fn any_sweep_is_bounded_or_refused(text in "[-+0-9.e:a-z]{0,20}") {
+                if let Ok(sweep) = text.parse::<Sweep>() {
+                    let prices = sweep.prices();
+                    prop_assert!(prices.len() <= MAX_SWEEP_POINTS + 1);
+                    prop_assert!(prices.iter().all(|p| p.is_finite() && *p > 0.0));
+                }
+            }
         }
     }
 }

@@ -383,6 +383,7 @@ pub(crate) mod tests {
                 timing: TimingMethod::GpuTimestamps,
             },
             settings: Settings::new(&SamplePlan::quick(), true),
+            interrupted: false,
             results,
         };
         (PathBuf::from("results/node-gpu.json"), file)

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::adapters::AdapterSummary;
 use super::timing::{TimestampQueries, TimingMethod};
@@ -70,9 +70,20 @@ pub struct Gpu {
     /// Errors wgpu reports outside an error scope (device lost, validation
     /// in a submit); checked after every submission instead of panicking.
     uncaptured: Arc<Mutex<Option<String>>>,
+    /// Set when the driver reports the device lost.
+    lost: Arc<Mutex<Option<String>>>,
+    /// Longest wait for a submission before the GPU counts as hung.
+    kernel_timeout: Duration,
     /// Cooperative matrix configurations the device was opened with.
     cooperative_matrix: Vec<wgpu::CooperativeMatrixProperties>,
 }
+
+/// How long a submission may take before the GPU counts as hung: far
+/// above any calibrated sample (a quarter of a second) and any check.
+pub const DEFAULT_KERNEL_TIMEOUT: Duration = Duration::from_secs(60);
+/// The same on a CPU adapter (lavapipe), whose uncalibrated checks take
+/// seconds alone and many times longer on a CPU busy with other work.
+pub const DEFAULT_CPU_KERNEL_TIMEOUT: Duration = Duration::from_secs(600);
 
 impl Gpu {
     /// Opens a device with the adapter's own limits (wgpu's defaults would
@@ -114,17 +125,36 @@ impl Gpu {
             let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
             slot.get_or_insert_with(|| error.to_string());
         }));
+        let lost = Arc::new(Mutex::new(None));
+        let slot = Arc::clone(&lost);
+        device.set_device_lost_callback(move |reason, message| {
+            let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+            slot.get_or_insert_with(|| format!("the device was lost ({reason:?}): {message}"));
+        });
         let timestamps = features
             .contains(wgpu::Features::TIMESTAMP_QUERY)
             .then(|| TimestampQueries::new(&device, queue.get_timestamp_period()));
+        let kernel_timeout = if summary.device_type == "cpu" {
+            DEFAULT_CPU_KERNEL_TIMEOUT
+        } else {
+            DEFAULT_KERNEL_TIMEOUT
+        };
         Ok(Gpu {
             summary,
             device,
             queue,
             timestamps,
             uncaptured,
+            lost,
+            kernel_timeout,
             cooperative_matrix,
         })
+    }
+
+    /// The same device, waiting at most `timeout` for any submission.
+    pub fn with_kernel_timeout(mut self, timeout: Duration) -> Self {
+        self.kernel_timeout = timeout;
+        self
     }
 
     /// Whether the device multiplies 16x16x16 f16 tiles into f32 through
@@ -150,6 +180,13 @@ impl Gpu {
         Error::Gpu {
             adapter: self.summary.label(),
             message: message.into(),
+        }
+    }
+
+    fn lost_error(&self, message: String) -> Error {
+        Error::GpuLost {
+            adapter: self.summary.label(),
+            message,
         }
     }
 
@@ -442,11 +479,26 @@ impl Gpu {
     }
 
     /// Blocks until the queue is idle, then reports any error the device
-    /// raised meanwhile.
+    /// raised meanwhile. Never waits for ever: a submission still running
+    /// after the kernel timeout, or a lost device, is [`Error::GpuLost`].
     fn wait(&self) -> Result<()> {
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| self.error(format!("waiting for the GPU failed: {e}")))?;
+        let polled = self.device.poll(wgpu::PollType::Wait {
+            submission_index: None,
+            timeout: Some(self.kernel_timeout),
+        });
+        if let Some(message) = self.lost.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            return Err(self.lost_error(message));
+        }
+        match polled {
+            Ok(_) => {}
+            Err(wgpu::PollError::Timeout) => {
+                return Err(self.lost_error(format!(
+                    "the GPU did not finish in {} s (--kernel-timeout)",
+                    self.kernel_timeout.as_secs_f64()
+                )));
+            }
+            Err(e) => return Err(self.error(format!("waiting for the GPU failed: {e}"))),
+        }
         let mut slot = self.uncaptured.lock().unwrap_or_else(|p| p.into_inner());
         match slot.take() {
             Some(message) => Err(self.error(message)),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use wait_timeout::ChildExt;
 
-use super::{PowerSource, Provenance, Reading};
+use super::{MAX_WATTS, PowerSource, Provenance, Reading};
 use crate::{Error, Result};
 
 /// How long one reading may take before it counts as a failure: BMCs
@@ -104,26 +104,62 @@ impl PowerSource for MeterCommand {
         if !status.success() {
             return Err(self.failure(format_args!("failed ({status}){said}")));
         }
-        match first_number(&stdout) {
-            Some(watts) => Ok(Reading::Watts(watts)),
-            None => Err(self.failure(format_args!("printed no number on stdout{said}"))),
+        match parse_watts(&stdout) {
+            Ok(watts) => Ok(Reading::Watts(watts)),
+            Err(why) => Err(self.failure(format_args!("{why}{said}"))),
         }
     }
 }
 
-/// The first decimal number in `text`: `245` in `Instantaneous power
-/// reading: 245 Watts`.
-fn first_number(text: &str) -> Option<f64> {
-    let start = text.find(|c: char| c.is_ascii_digit())?;
-    let rest = &text[start..];
-    let mut end = rest
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(rest.len());
-    // `12.5.` or `12.`: stop at the last dot that has digits after it.
-    while end > 0 && rest[..end].parse::<f64>().is_err() {
-        end -= 1;
+/// The watts in a meter's output: the first number (`245` in
+/// `Instantaneous power reading: 245 Watts`, `312.75` in `power=312.75W`),
+/// with its sign and exponent, optionally followed by `W` or `Watts`. It
+/// must be a finite number of watts above zero and at most
+/// [`MAX_WATTS`]; anything else (`0x10`, `-5`, `1e400`, `0`) is an error
+/// that quotes what the meter printed.
+pub fn parse_watts(text: &str) -> std::result::Result<f64, String> {
+    let quoted = || {
+        let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let line: String = line.chars().take(80).collect();
+        format!("'{line}'")
+    };
+    let Some(digit) = text.find(|c: char| c.is_ascii_digit()) else {
+        return Err(format!("printed no number on stdout: {}", quoted()));
+    };
+    // Take a decimal point and a sign just before the first digit with it.
+    let mut start = digit;
+    let bytes = text.as_bytes();
+    if start > 0 && bytes[start - 1] == b'.' {
+        start -= 1;
     }
-    rest[..end].parse().ok()
+    if start > 0 && matches!(bytes[start - 1], b'-' | b'+') {
+        start -= 1;
+    }
+    let token_end = text[start..]
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '-')))
+        .map_or(text.len(), |n| start + n);
+    let token = &text[start..token_end];
+    let number = ["Watts", "watts", "Watt", "watt", "W", "w"]
+        .iter()
+        .find_map(|unit| token.strip_suffix(unit))
+        .unwrap_or(token);
+    let unit = text[token_end..].split_whitespace().next().unwrap_or("");
+    if ["kW", "KW", "kw", "MW", "mW"]
+        .iter()
+        .any(|u| unit.starts_with(u))
+    {
+        return Err(format!("reads in {unit}, not watts: {}", quoted()));
+    }
+    let watts: f64 = number
+        .parse()
+        .map_err(|_| format!("printed '{token}', not a number of watts: {}", quoted()))?;
+    if !watts.is_finite() || watts <= 0.0 || watts > MAX_WATTS {
+        return Err(format!(
+            "read {number} W, outside the (0, {MAX_WATTS:e}] W a meter can read: {}",
+            quoted()
+        ));
+    }
+    Ok(watts)
 }
 
 #[cfg(test)]
@@ -131,15 +167,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_first_decimal_number_is_the_reading() {
-        assert_eq!(
-            first_number("Instantaneous power reading: 245 Watts"),
-            Some(245.0)
-        );
-        assert_eq!(first_number("power=312.75W\n"), Some(312.75));
-        assert_eq!(first_number("12. W"), Some(12.0));
-        assert_eq!(first_number("1.2.3"), Some(1.2));
-        assert_eq!(first_number("no reading"), None);
+    fn the_first_number_is_the_reading_in_watts() {
+        let cases = [
+            ("Instantaneous power reading: 245 Watts", 245.0),
+            ("power=312.75W\n", 312.75),
+            ("12. W", 12.0),
+            ("2.5e2", 250.0),
+            ("+7", 7.0),
+            ("power: .5W", 0.5),
+        ];
+        for (text, watts) in cases {
+            assert_eq!(parse_watts(text), Ok(watts), "{text}");
+        }
+        for text in [
+            "-5",
+            "0",
+            "0x10",
+            "1e400",
+            "1.2.3",
+            "no reading",
+            "",
+            "12 kW",
+            "2e6",
+            "nan",
+        ] {
+            assert!(parse_watts(text).is_err(), "{text} was accepted");
+        }
     }
 
     #[test]
@@ -164,7 +217,7 @@ mod tests {
             "{text}"
         );
         let silent = MeterCommand::start("true").unwrap_err().to_string();
-        assert!(silent.ends_with("printed no number on stdout"), "{silent}");
+        assert!(silent.contains("printed no number on stdout"), "{silent}");
         let missing = MeterCommand::start("/nonexistent/meter")
             .unwrap_err()
             .to_string();
@@ -176,5 +229,33 @@ mod tests {
                 .exit_code(),
             2
         );
+    }
+
+    mod fuzz {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+
+            /// Whatever a meter prints, the reading is finite watts in
+            /// range, or an error quoting it.
+            #[test]
+            fn any_output_is_watts_in_range_or_an_error(text in ".{0,80}") {
+                match parse_watts(&text) {
+                    Ok(watts) => prop_assert!(watts.is_finite() && watts > 0.0 && watts <= MAX_WATTS),
+                    Err(error) => prop_assert!(!error.is_empty()),
+                }
+            }
+
+            #[test]
+            fn number_like_output(
+                text in "[a-z :=]{0,8}[-+]?[0-9]{0,6}[.]?[0-9]{0,3}([eE][-+]?[0-9]{1,4})? ?(W|Watts|kW|x1|)"
+            ) {
+                if let Ok(watts) = parse_watts(&text) {
+                    prop_assert!(watts.is_finite() && watts > 0.0 && watts <= MAX_WATTS);
+                }
+            }
+        }
     }
 }

@@ -15,7 +15,6 @@ const INTEL: u32 = 0x8086;
 /// One DRM card's hwmon sensor.
 #[derive(Debug)]
 pub struct Hwmon {
-    root: PathBuf,
     file: PathBuf,
     card: String,
     kind: Kind,
@@ -70,9 +69,8 @@ impl Hwmon {
         let hwmons = sysfs::entries(&card.device.join("hwmon"), |n| n.starts_with("hwmon"));
         for hwmon in &hwmons {
             let energy = hwmon.join("energy1_input");
-            if let Ok(first) = sysfs::read_u64(root, &energy) {
+            if let Ok(first) = sysfs::read_u64(&energy) {
                 return Ok(Hwmon {
-                    root: root.to_path_buf(),
                     file: energy,
                     card: card.name.clone(),
                     kind: Kind::Microjoules(WrappingCounter::new(first, None)),
@@ -80,9 +78,8 @@ impl Hwmon {
             }
             for name in ["power1_average", "power1_input"] {
                 let power = hwmon.join(name);
-                if sysfs::read_u64(root, &power).is_ok() {
+                if sysfs::read_u64(&power).is_ok() {
                     return Ok(Hwmon {
-                        root: root.to_path_buf(),
                         file: power,
                         card: card.name.clone(),
                         kind: Kind::Microwatts,
@@ -92,7 +89,7 @@ impl Hwmon {
         }
         Err(format!(
             "{} has no readable energy1_input, power1_average or power1_input",
-            sysfs::display(root, &card.device.join("hwmon"))
+            sysfs::display(&card.device.join("hwmon"))
         ))
     }
 }
@@ -108,9 +105,9 @@ fn cards(root: &Path) -> Vec<Card> {
     .into_iter()
     .filter_map(|path| {
         let device = path.join("device");
-        let vendor = sysfs::read_text(root, &device.join("vendor")).ok()?;
+        let vendor = sysfs::read_text(&device.join("vendor")).ok()?;
         let vendor = u32::from_str_radix(vendor.trim_start_matches("0x"), 16).ok()?;
-        let uevent = sysfs::read_text(root, &device.join("uevent")).unwrap_or_default();
+        let uevent = sysfs::read_text(&device.join("uevent")).unwrap_or_default();
         let pci_address = uevent
             .lines()
             .find_map(|l| l.strip_prefix("PCI_SLOT_NAME="))
@@ -128,11 +125,7 @@ fn cards(root: &Path) -> Vec<Card> {
 
 impl PowerSource for Hwmon {
     fn describe(&self) -> String {
-        format!(
-            "hwmon: {} ({})",
-            sysfs::display(&self.root, &self.file),
-            self.card
-        )
+        format!("hwmon: {} ({})", sysfs::display(&self.file), self.card)
     }
 
     fn provenance(&self) -> Provenance {
@@ -140,7 +133,7 @@ impl PowerSource for Hwmon {
     }
 
     fn read(&mut self) -> Result<Reading> {
-        let raw = sysfs::read_u64(&self.root, &self.file).map_err(Error::Power)?;
+        let raw = sysfs::read_u64(&self.file).map_err(Error::Power)?;
         Ok(match &mut self.kind {
             Kind::Microwatts => Reading::Watts(raw as f64 * 1e-6),
             Kind::Microjoules(counter) => Reading::Joules(counter.advance(raw) as f64 * 1e-6),
@@ -165,7 +158,10 @@ mod tests {
         let mut first = Hwmon::find(&root, &adapter(AMD, "0000:03:00.0")).unwrap();
         assert_eq!(
             first.describe(),
-            "hwmon: /sys/class/drm/card0/device/hwmon/hwmon2/power1_average (card0)"
+            format!(
+                "hwmon: {}/class/drm/card0/device/hwmon/hwmon2/power1_average (card0)",
+                root.display()
+            )
         );
         assert_eq!(first.read().unwrap(), Reading::Watts(215.0));
         // The second card has only the instantaneous reading.

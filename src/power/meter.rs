@@ -7,7 +7,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::{PowerReading, PowerSource, Reading};
+use super::{MAX_WATTS, MIN_WATTS, PowerReading, PowerSource, Reading};
 use crate::measure::Summary;
 use crate::{Error, Result};
 
@@ -23,10 +23,32 @@ struct Point {
 fn read_point(source: &mut dyn PowerSource) -> Result<Point> {
     let before = Instant::now();
     let reading = source.read()?;
+    check_plausible(source, reading)?;
     Ok(Point {
         at: before + before.elapsed() / 2,
         reading,
     })
+}
+
+/// A reading no working source gives (a negative, zero or absurd power,
+/// a counter below zero or not finite) is the source's fault, and stops
+/// the run rather than become a figure.
+fn check_plausible(source: &dyn PowerSource, reading: Reading) -> Result<()> {
+    let plausible = match reading {
+        Reading::Watts(w) => super::plausible_watts(w),
+        Reading::Joules(j) => j.is_finite() && j >= 0.0,
+    };
+    if plausible {
+        return Ok(());
+    }
+    let what = match reading {
+        Reading::Watts(w) => format!("{w} W"),
+        Reading::Joules(j) => format!("an energy counter of {j} J"),
+    };
+    Err(Error::Power(format!(
+        "{} read {what}: not a plausible reading (watts must be from {MIN_WATTS} to {MAX_WATTS:e})",
+        source.describe()
+    )))
 }
 
 /// What the sampler thread hands back: the source, its readings, and the
@@ -63,6 +85,14 @@ impl Totals {
                 (Reading::Watts(a), Reading::Watts(b)) => self.energy_j += (a + b) / 2.0 * dt,
                 // A counter: its power samples are energy over time.
                 (Reading::Joules(a), Reading::Joules(b)) if b >= a => {
+                    if dt > 0.0 && (b - a) / dt > MAX_WATTS {
+                        return Err(Error::Power(format!(
+                            "the energy counter advanced {:.0} J in {dt:.3} s ({:.3e} W): \
+                             not a plausible reading (a counter that wrapped at a wrong range?)",
+                            b - a,
+                            (b - a) / dt
+                        )));
+                    }
                     self.energy_j += b - a;
                     if !constant && dt > 0.0 {
                         self.watts.push((b - a) / dt);

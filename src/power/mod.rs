@@ -17,6 +17,10 @@ use serde::{Deserialize, Serialize};
 
 pub use meter::Meter;
 
+/// More than any source mwbench reads can draw (a node, a rack's PDU):
+/// a figure above it is a fault in the source, never a measurement.
+pub const MAX_WATTS: f64 = 1e6;
+
 use crate::gpu::AdapterSummary;
 use crate::{Error, Result};
 
@@ -93,6 +97,47 @@ impl PowerReading {
             interval_ms: None,
         }
     }
+}
+
+impl PowerReading {
+    /// Each figure finite and in range, as a result file must hold them.
+    pub fn check_consistent(&self) -> std::result::Result<(), String> {
+        let watts = [
+            ("watts", self.watts),
+            ("watts_min", self.watts_min),
+            ("watts_median", self.watts_median),
+            ("watts_max", self.watts_max),
+            ("idle_watts", self.idle_watts),
+        ];
+        for (name, value) in watts {
+            if let Some(w) = value
+                && !plausible_watts(w)
+            {
+                return Err(format!(
+                    "{name} is {w}, outside [{MIN_WATTS}, {MAX_WATTS:e}] W"
+                ));
+            }
+        }
+        for (name, value) in [("energy_j", self.energy_j), ("seconds", self.seconds)] {
+            if let Some(v) = value
+                && !(v.is_finite() && v >= 0.0)
+            {
+                return Err(format!("{name} is {v}"));
+            }
+        }
+        if self.watts.is_some() && self.provenance == Provenance::None {
+            return Err("watts with provenance none".into());
+        }
+        Ok(())
+    }
+}
+
+/// Less than any source mwbench reads draws while running.
+pub const MIN_WATTS: f64 = 1e-3;
+
+/// A power figure a result may hold: finite, in [`MIN_WATTS`, `MAX_WATTS`].
+pub fn plausible_watts(watts: f64) -> bool {
+    watts.is_finite() && (MIN_WATTS..=MAX_WATTS).contains(&watts)
 }
 
 /// One reading from a source.
@@ -427,6 +472,21 @@ pub(crate) mod tests {
         // "test GPU" is in no table: asking for an estimate of it fails.
         if let Err(error) = estimate {
             assert!(error.to_string().contains("--power tdp on"), "{error}");
+        }
+    }
+
+    mod fuzz {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+
+            #[test]
+            fn any_pci_address_compares_without_panicking(a in ".{0,20}", b in "[0-9a-fA-F:.]{0,20}") {
+                let _ = same_pci_address(&a, &b);
+                prop_assert!(!same_pci_address("", &b));
+            }
         }
     }
 }

@@ -26,17 +26,34 @@ fn library() -> std::result::Result<Arc<Nvml>, String> {
 /// Loads NVML from `path`, or from the driver's usual name.
 fn load(path: Option<&str>) -> std::result::Result<Arc<Nvml>, String> {
     let mut builder = Nvml::builder();
-    if let Some(path) = path {
-        builder.lib_path(std::ffi::OsStr::new(path));
+    match path {
+        // dlopen("") opens the running program itself, not NVML.
+        Some("") => {
+            return Err("MWBENCH_NVML_LIBRARY is set but empty: unset it, or name \
+                        NVML's library (libnvidia-ml.so.1)"
+                .into());
+        }
+        Some(path) => {
+            builder.lib_path(std::ffi::OsStr::new(path));
+        }
+        None => {}
     }
-    builder.init().map(Arc::new).map_err(|e| match e {
-        NvmlError::LibloadingError(_) => format!(
-            "NVML not found ({}: no NVIDIA driver on this machine)",
+    builder.init().map(Arc::new).map_err(|e| match (e, path) {
+        (NvmlError::LibloadingError(_), None) => {
+            "NVML not found (libnvidia-ml.so.1: no NVIDIA driver on this machine)".into()
+        }
+        // A path the user gave: the loader's own reason says what is wrong
+        // with it (missing, not a library, wrong architecture).
+        (NvmlError::LibloadingError(e), Some(path)) => {
+            format!("cannot load NVML from MWBENCH_NVML_LIBRARY={path}: {e}")
+        }
+        (NvmlError::FailedToLoadSymbol(symbol), _) => format!(
+            "{} is not a usable NVML: it lacks {symbol}",
             path.unwrap_or("libnvidia-ml.so.1")
         ),
-        NvmlError::DriverNotLoaded => "NVML found but the NVIDIA driver is not loaded".into(),
-        NvmlError::NoPermission => "NVML: no permission to talk to the driver".into(),
-        other => format!("NVML failed to start: {other}"),
+        (NvmlError::DriverNotLoaded, _) => "NVML found but the NVIDIA driver is not loaded".into(),
+        (NvmlError::NoPermission, _) => "NVML: no permission to talk to the driver".into(),
+        (other, _) => format!("NVML failed to start: {other}"),
     })
 }
 
@@ -162,6 +179,15 @@ mod tests {
     #[test]
     fn absent_nvml_is_unavailable_not_an_error() {
         let error = load(Some("/nonexistent/libnvidia-ml.so.1")).err().unwrap();
-        assert!(error.starts_with("NVML not found"), "{error}");
+        assert!(
+            error.starts_with("cannot load NVML from MWBENCH_NVML_LIBRARY=/nonexistent/"),
+            "{error}"
+        );
+        assert!(
+            error.contains("No such file"),
+            "the loader's reason: {error}"
+        );
+        let empty = load(Some("")).err().unwrap();
+        assert!(empty.contains("set but empty"), "{empty}");
     }
 }

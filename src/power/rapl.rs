@@ -11,7 +11,6 @@ use crate::{Error, Result};
 /// Every CPU package's energy counter, summed.
 #[derive(Debug)]
 pub struct Rapl {
-    root: PathBuf,
     packages: Vec<Package>,
 }
 
@@ -34,23 +33,32 @@ impl Rapl {
         if zones.is_empty() {
             return Err(format!(
                 "no RAPL package under {} (not exposed by this CPU, kernel or VM)",
-                sysfs::display(root, &powercap)
+                sysfs::display(&powercap)
             ));
         }
         let mut packages = Vec::new();
         for zone in zones {
             let energy_uj = zone.join("energy_uj");
-            let first = sysfs::read_u64(root, &energy_uj).map_err(|e| explain(&e))?;
-            let range = sysfs::read_u64(root, &zone.join("max_energy_range_uj")).ok();
+            let first = sysfs::read_u64(&energy_uj).map_err(|e| explain(&e))?;
+            let range = match sysfs::read_u64(&zone.join("max_energy_range_uj")) {
+                Ok(range) if range > first => Some(range),
+                // A range the counter already exceeds would turn every
+                // wrap into megawatts: such a zone cannot be followed.
+                Ok(range) => {
+                    return Err(format!(
+                        "{} holds {range}, not above the counter's {first}: \
+                         its wraps cannot be followed",
+                        sysfs::display(&zone.join("max_energy_range_uj"))
+                    ));
+                }
+                Err(_) => None,
+            };
             packages.push(Package {
                 energy_uj,
                 counter: WrappingCounter::new(first, range),
             });
         }
-        Ok(Rapl {
-            root: root.to_path_buf(),
-            packages,
-        })
+        Ok(Rapl { packages })
     }
 }
 
@@ -72,7 +80,7 @@ impl PowerSource for Rapl {
         let zones: Vec<String> = self
             .packages
             .iter()
-            .map(|p| sysfs::display(&self.root, p.energy_uj.parent().unwrap_or(&p.energy_uj)))
+            .map(|p| sysfs::display(p.energy_uj.parent().unwrap_or(&p.energy_uj)))
             .collect();
         format!(
             "rapl: CPU package energy, {} package{} ({})",
@@ -93,8 +101,13 @@ impl PowerSource for Rapl {
     fn read(&mut self) -> Result<Reading> {
         let mut microjoules = 0u64;
         for package in &mut self.packages {
-            let now = sysfs::read_u64(&self.root, &package.energy_uj)
-                .map_err(|e| Error::Power(explain(&e)))?;
+            let now = sysfs::read_u64(&package.energy_uj).map_err(|e| Error::Power(explain(&e)))?;
+            if package.counter.range().is_some_and(|range| now > range) {
+                return Err(Error::Power(format!(
+                    "{} reads {now}, above its max_energy_range_uj",
+                    sysfs::display(&package.energy_uj)
+                )));
+            }
             microjoules += package.counter.advance(now);
         }
         Ok(Reading::Joules(microjoules as f64 * 1e-6))
@@ -113,10 +126,14 @@ pub(crate) mod tests {
     fn finds_the_packages_and_not_their_subzones() {
         let rapl = Rapl::find(&fixture()).unwrap();
         assert_eq!(rapl.packages.len(), 2);
+        let root = fixture();
         assert_eq!(
             rapl.describe(),
-            "rapl: CPU package energy, 2 packages \
-             (/sys/class/powercap/intel-rapl:0, /sys/class/powercap/intel-rapl:1)"
+            format!(
+                "rapl: CPU package energy, 2 packages ({0}/class/powercap/intel-rapl:0, \
+                 {0}/class/powercap/intel-rapl:1)",
+                root.display()
+            )
         );
         assert_eq!(rapl.provenance(), Provenance::Sensor);
         assert!(rapl.shared(), "the CPU package is the whole host's");
@@ -146,12 +163,31 @@ pub(crate) mod tests {
         assert_eq!(rapl.read().unwrap(), Reading::Joules(5.0));
     }
 
+    /// A range below the counter would make a wrap read as megawatts.
+    #[test]
+    fn an_invalid_range_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        copy_tree(&fixture(), dir.path());
+        let zone = dir.path().join("class/powercap/intel-rapl:1");
+        std::fs::write(zone.join("max_energy_range_uj"), "10\n").unwrap();
+        let error = Rapl::find(dir.path()).unwrap_err();
+        assert!(error.contains("max_energy_range_uj holds 10"), "{error}");
+        std::fs::write(zone.join("max_energy_range_uj"), "garbage\n").unwrap();
+        assert!(
+            Rapl::find(dir.path()).is_ok(),
+            "an unreadable range is unknown"
+        );
+    }
+
     #[test]
     fn no_powercap_says_so() {
         let dir = tempfile::tempdir().unwrap();
         let error = Rapl::find(dir.path()).unwrap_err();
         assert!(
-            error.starts_with("no RAPL package under /sys/class/powercap"),
+            error.starts_with(&format!(
+                "no RAPL package under {}/class/powercap",
+                dir.path().display()
+            )),
             "{error}"
         );
     }

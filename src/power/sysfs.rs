@@ -9,27 +9,38 @@ pub fn root() -> PathBuf {
     std::env::var_os("MWBENCH_SYSFS_ROOT").map_or_else(|| PathBuf::from("/sys"), PathBuf::from)
 }
 
-/// `path` as the user knows it: relative to `root` and under `/sys`, so
-/// messages name the real file even when a fixture tree stands in for it.
-pub fn display(root: &Path, path: &Path) -> String {
-    match path.strip_prefix(root) {
-        Ok(relative) => format!("/sys/{}", relative.display()),
-        Err(_) => path.display().to_string(),
-    }
+/// `path` as messages name it: the file actually read, under `/sys` or
+/// under `MWBENCH_SYSFS_ROOT`.
+pub fn display(path: &Path) -> String {
+    path.display().to_string()
 }
 
+/// Larger than any sysfs attribute mwbench reads (a number, a uevent).
+const MAX_FILE_BYTES: u64 = 64 << 10;
+
 /// The file's contents, trimmed; the error says which file and why.
-pub fn read_text(root: &Path, path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path)
-        .map(|text| text.trim().to_string())
-        .map_err(|e| format!("cannot read {}: {}", display(root, path), io_reason(&e)))
+pub fn read_text(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_FILE_BYTES).read_to_string(&mut text))
+        .map_err(|e| format!("cannot read {}: {}", display(path), io_reason(&e)))?;
+    Ok(text.trim().to_string())
 }
 
 /// The file's contents as an unsigned integer.
-pub fn read_u64(root: &Path, path: &Path) -> Result<u64, String> {
-    let text = read_text(root, path)?;
+pub fn read_u64(path: &Path) -> Result<u64, String> {
+    parse_u64(&read_text(path)?).map_err(|why| format!("{}: {why}", display(path)))
+}
+
+/// A sysfs number: decimal digits only (no sign, no spaces inside).
+pub fn parse_u64(text: &str) -> Result<u64, String> {
+    let shown: String = text.chars().take(40).collect();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("holds '{shown}', not a number"));
+    }
     text.parse()
-        .map_err(|_| format!("{} holds '{text}', not a number", display(root, path)))
+        .map_err(|_| format!("holds '{shown}', too large a number"))
 }
 
 fn io_reason(error: &std::io::Error) -> String {
@@ -74,6 +85,11 @@ impl WrappingCounter {
         }
     }
 
+    /// Where the raw counter wraps, if known.
+    pub fn range(&self) -> Option<u64> {
+        self.range
+    }
+
     /// Takes a new raw reading; returns the total since the first.
     pub fn advance(&mut self, now: u64) -> u64 {
         let delta = if now >= self.last {
@@ -106,14 +122,45 @@ mod tests {
         assert_eq!(restarted.advance(20), 20);
     }
 
+    /// Under `MWBENCH_SYSFS_ROOT` messages name the file actually read,
+    /// not the `/sys` path it stands in for.
     #[test]
-    fn messages_name_the_real_path() {
+    fn messages_name_the_file_read() {
         let root = Path::new("/tmp/fixture");
-        assert_eq!(
-            display(root, &root.join("class/powercap/intel-rapl:0/energy_uj")),
-            "/sys/class/powercap/intel-rapl:0/energy_uj"
-        );
-        let missing = read_text(root, &root.join("nothing")).unwrap_err();
-        assert_eq!(missing, "cannot read /sys/nothing: no such file");
+        let missing = read_text(&root.join("nothing")).unwrap_err();
+        assert_eq!(missing, "cannot read /tmp/fixture/nothing: no such file");
+    }
+
+    #[test]
+    fn sysfs_numbers_are_plain_digits() {
+        assert_eq!(parse_u64("123456"), Ok(123456));
+        for bad in ["", "-5", "12 34", "1e9", "0x10", "99999999999999999999999"] {
+            assert!(parse_u64(bad).is_err(), "{bad}");
+        }
+    }
+
+    mod fuzz {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+
+            #[test]
+            fn any_sysfs_text_is_a_number_or_an_error(text in ".{0,30}") {
+                match parse_u64(&text) {
+                    Ok(n) => {
+                        let digits = n.to_string();
+                        prop_assert_eq!(digits.trim_start_matches('0'), text.trim_start_matches('0'));
+                    }
+                    Err(error) => prop_assert!(error.starts_with("holds")),
+                }
+            }
+
+            #[test]
+            fn digits_parse_exactly(n in any::<u64>()) {
+                prop_assert_eq!(parse_u64(&n.to_string()), Ok(n));
+            }
+        }
     }
 }

@@ -45,18 +45,16 @@ pub fn write_chart(valuation: &Valuation, sweep: Option<&Sweep>, path: &Path) ->
         path: path.to_path_buf(),
         source: std::io::Error::other(e.to_string()),
     };
-    let directory = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
     let extension = match format {
         ChartFormat::Svg => ".svg",
         ChartFormat::Png => ".png",
     };
+    // plotters draws into a file: a private temporary, whose bytes then go
+    // where the chart belongs the way every output is written.
     let temporary = tempfile::Builder::new()
         .prefix(".mwbench-chart-")
         .suffix(extension)
-        .tempfile_in(directory)
+        .tempfile()
         .map_err(|e| failed(&e))?;
     register_font();
     match format {
@@ -69,7 +67,8 @@ pub fn write_chart(valuation: &Valuation, sweep: Option<&Sweep>, path: &Path) ->
             draw(&root, valuation, sweep).map_err(|e| failed(&e))?;
         }
     }
-    crate::results::persist(temporary, path)
+    let bytes = std::fs::read(temporary.path()).map_err(|e| failed(&e))?;
+    crate::results::write_atomic(path, &bytes)
 }
 
 /// Text is laid out (and, in PNGs, drawn) with a font; DejaVu Sans is

@@ -4,7 +4,7 @@ use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
 use crate::gpu::AdapterSummary;
 use crate::power::{PowerReading, Provenance, SourceStatus};
-use crate::results::{ResultFile, Status};
+use crate::results::{CeilingFraction, ResultFile, Status};
 
 /// `value` with an SI prefix and three significant digits: `42.1 M`.
 pub fn si(value: f64, unit: &str) -> String {
@@ -13,6 +13,11 @@ pub fn si(value: f64, unit: &str) -> String {
         .iter()
         .find(|(scale, _)| value.abs() >= *scale)
         .map_or((value, ""), |(scale, prefix)| (value / scale, *prefix));
+    // Past the largest prefix, or in a tiny fraction: scientific notation,
+    // never hundreds of digits.
+    if scaled.abs() >= 1e4 || (scaled != 0.0 && scaled.abs() < 1e-3) {
+        return format!("{value:.3e} {unit}");
+    }
     let digits = if scaled.abs() >= 100.0 {
         0
     } else if scaled.abs() >= 10.0 {
@@ -54,8 +59,15 @@ pub fn run_table(file: &ResultFile) -> String {
             _ => ("FAILED".into(), "-".into(), "-".into()),
         };
         let median = match &result.ceiling {
-            Some(c) => format!("{median} ({:.0}% of {})", c.fraction * 100.0, c.workload),
-            None => median,
+            Some(CeilingFraction {
+                fraction: Some(fraction),
+                workload,
+                ..
+            }) => format!("{median} ({:.0}% of {workload})", fraction * 100.0),
+            Some(CeilingFraction {
+                note: Some(note), ..
+            }) => format!("{median} ({note})"),
+            _ => median,
         };
         let median = result.also.iter().fold(median, |text, f| {
             format!("{text}\n{}", si(f.value, &f.unit))

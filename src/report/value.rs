@@ -5,8 +5,13 @@ use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use super::si;
 use crate::economics::{Sweep, Valuation};
 
+/// Dollars to the cent, or in scientific notation past a billion.
 fn usd(value: f64) -> String {
-    format!("{value:.2}")
+    if value.abs() >= 1e9 {
+        format!("{value:.3e}")
+    } else {
+        format!("{value:.2}")
+    }
 }
 
 /// The options at the power price, the winner and by how much, what could

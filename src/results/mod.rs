@@ -4,10 +4,10 @@ mod read;
 mod schema;
 mod write;
 
-pub use read::{MAX_FILE_BYTES, read_file};
+pub use read::{MAX_FILE_BYTES, interrupted_note, read_file};
 
 pub use schema::{
     CeilingFraction, Figure, Machine, OLDEST_READABLE, ResultDevice, ResultFile, SCHEMA_VERSION,
     Settings, Status, Throughput, WorkloadResult, json_schema,
 };
-pub use write::{check_writable, default_path, persist, write_atomic};
+pub use write::{check_writable, default_path, write_atomic};

@@ -43,6 +43,18 @@ pub fn read_file(path: &Path) -> Result<ResultFile> {
         .map_err(|reason| Error::usage(format!("{}: {reason}", path.display())))
 }
 
+/// What a reader says of a file from an interrupted run, or `None`.
+pub fn interrupted_note(path: &Path, file: &ResultFile) -> Option<String> {
+    file.interrupted.then(|| {
+        format!(
+            "{} is from an interrupted run (SIGINT or SIGTERM): it holds only the {} \
+             workload results completed before it stopped",
+            path.display(),
+            file.results.len()
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

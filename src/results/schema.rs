@@ -2,8 +2,15 @@
 //!
 //! Version 2 added the power fields beyond `provenance`, `source` and
 //! `watts` (`shared`, spread, `idle_watts`, `energy_j`, `seconds`,
-//! `samples`, `interval_ms`) and `efficiency_above_idle`. Version 1 files
-//! read with those empty.
+//! `samples`, `interval_ms`) and `efficiency_above_idle`. Version 3 added
+//! `interrupted`, and a ceiling's `fraction` may be `null` with a `note`.
+//! Older files read with the new fields empty.
+//!
+//! Every file read is checked for being consistent with itself (the
+//! throughput is the median of the samples, a verified result is `ok`,
+//! each workload and shape appears once) and its figures for being finite
+//! and in range: a file edited by hand, or by a broken tool, is refused
+//! with the first thing wrong, never believed.
 
 use serde::{Deserialize, Serialize};
 
@@ -13,7 +20,7 @@ use crate::power::PowerReading;
 use crate::workloads::{Measurement, Unit};
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The oldest schema version this build reads.
 pub const OLDEST_READABLE: u32 = 1;
@@ -28,6 +35,10 @@ pub struct ResultFile {
     pub machine: Machine,
     pub device: ResultDevice,
     pub settings: Settings,
+    /// The run was stopped by SIGINT or SIGTERM: `results` holds the
+    /// workloads it completed, and the others were not run.
+    #[serde(default)]
+    pub interrupted: bool,
     pub results: Vec<WorkloadResult>,
 }
 
@@ -194,7 +205,12 @@ pub struct WorkloadResult {
 pub struct CeilingFraction {
     /// `peak-fma-f32` or `copy-bandwidth`.
     pub workload: String,
-    pub fraction: f64,
+    /// Throughput over the ceiling's; `null` when the kernel beat its
+    /// ceiling by more than 5% (so the ceiling is not this driver's peak),
+    /// as `note` says.
+    pub fraction: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl WorkloadResult {
@@ -319,10 +335,12 @@ impl ResultFile {
     pub fn from_json(text: &str) -> Result<Self, String> {
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-        let version = value
-            .get("schema_version")
-            .and_then(serde_json::Value::as_u64)
-            .ok_or("no schema_version: not an mwbench result file")?;
+        let version = match value.get("schema_version") {
+            None => return Err("no schema_version: not an mwbench result file".into()),
+            Some(version) => version
+                .as_u64()
+                .ok_or_else(|| format!("schema_version must be a whole number, not {version}"))?,
+        };
         if version > u64::from(SCHEMA_VERSION) {
             return Err(format!(
                 "schema_version {version} is newer than this mwbench reads ({SCHEMA_VERSION}); \
@@ -332,7 +350,113 @@ impl ResultFile {
         if version < u64::from(OLDEST_READABLE) {
             return Err(format!("schema_version {version} is not one mwbench wrote"));
         }
-        serde_json::from_value(value).map_err(|e| format!("not a valid result file: {e}"))
+        let file: ResultFile =
+            serde_json::from_value(value).map_err(|e| format!("not a valid result file: {e}"))?;
+        file.check_consistent()?;
+        Ok(file)
+    }
+
+    /// The first thing in the file that contradicts itself or is out of
+    /// range; see the module's documentation.
+    pub fn check_consistent(&self) -> Result<(), String> {
+        let settings = &self.settings;
+        for (name, value) in [
+            ("measure_seconds", settings.measure_seconds),
+            ("warm_up_seconds", settings.warm_up_seconds),
+            ("sample_seconds", settings.sample_seconds),
+        ] {
+            if !(value.is_finite() && (0.0..=MAX_SECONDS).contains(&value)) {
+                return Err(format!(
+                    "settings.{name} is {value}, not 0 to {MAX_SECONDS} s"
+                ));
+            }
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (index, result) in self.results.iter().enumerate() {
+            let shape = result.params.get("shape").and_then(|s| s.as_str());
+            let name = match shape {
+                Some(shape) => format!("results[{index}] ({} {shape})", result.workload),
+                None => format!("results[{index}] ({})", result.workload),
+            };
+            if !seen.insert((&result.workload, shape, result.throughput.unit.as_str())) {
+                return Err(format!("{name} appears twice in one file"));
+            }
+            result
+                .check_consistent()
+                .map_err(|why| format!("{name}: {why}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// More samples than a result can hold: `run` takes at most 1000.
+pub const MAX_SAMPLES: usize = 100_000;
+/// Longer than any setting of a run: a day.
+const MAX_SECONDS: f64 = 86_400.0;
+
+impl WorkloadResult {
+    fn check_consistent(&self) -> Result<(), String> {
+        let unit = self.throughput.unit;
+        let max = unit.max_plausible();
+        let rate_ok = |v: f64| v.is_finite() && v > 0.0 && v <= max;
+        if self.samples.len() > MAX_SAMPLES {
+            return Err(format!(
+                "{} samples, more than the {MAX_SAMPLES} a result holds",
+                self.samples.len()
+            ));
+        }
+        if let Some(bad) = self.samples.iter().find(|v| !rate_ok(**v)) {
+            return Err(format!(
+                "a sample of {bad} {}, outside (0, {max:e}]",
+                unit.as_str()
+            ));
+        }
+        match (self.status, self.throughput.value) {
+            (Status::Ok, None) => return Err("status ok without a throughput".into()),
+            (Status::Ok, Some(value)) => {
+                if !self.verified {
+                    return Err("status ok but verified false: an unchecked figure".into());
+                }
+                if !rate_ok(value) {
+                    return Err(format!(
+                        "throughput {value} {}, outside (0, {max:e}]",
+                        unit.as_str()
+                    ));
+                }
+                let median = Summary::of(&self.samples)
+                    .ok_or("status ok without samples")?
+                    .median;
+                if (value - median).abs() > 1e-9 * median {
+                    return Err(format!(
+                        "throughput {value} is not the median of its samples ({median})"
+                    ));
+                }
+            }
+            (_, Some(_)) => return Err("a throughput without status ok".into()),
+            (_, None) if self.verified => {
+                return Err("verified without a throughput".into());
+            }
+            (_, None) => {}
+        }
+        self.power
+            .check_consistent()
+            .map_err(|why| format!("power: {why}"))?;
+        let figures = self
+            .efficiency
+            .iter()
+            .chain(&self.efficiency_above_idle)
+            .chain(&self.also);
+        for figure in figures {
+            if !(figure.value.is_finite() && figure.value >= 0.0) {
+                return Err(format!("a figure of {} {}", figure.value, figure.unit));
+            }
+        }
+        if let Some(fraction) = self.ceiling.as_ref().and_then(|c| c.fraction)
+            && !(fraction.is_finite() && fraction >= 0.0)
+        {
+            return Err(format!("a ceiling fraction of {fraction}"));
+        }
+        Ok(())
     }
 }
 
@@ -395,6 +519,7 @@ mod tests {
                 timing: TimingMethod::GpuTimestamps,
             },
             settings: Settings::new(&SamplePlan::quick(), true),
+            interrupted: false,
             results: vec![
                 WorkloadResult::measured(
                     "sha256d",
@@ -403,9 +528,9 @@ mod tests {
                     power.clone(),
                 ),
                 WorkloadResult::without_figure(
-                    "sha256d",
+                    "peak-fma-f32",
                     Status::Failed,
-                    Unit::HashesPerSecond,
+                    Unit::GflopPerSecond,
                     "mismatch".into(),
                     power,
                 ),
@@ -537,5 +662,70 @@ mod tests {
                 &serde_json::from_str::<serde_json::Value>(&example().to_json()).unwrap()
             )
         );
+    }
+
+    mod fuzz {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn fixture() -> serde_json::Value {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/results/lavapipe-tiny-100w.json");
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+        }
+
+        fn any_json() -> impl Strategy<Value = serde_json::Value> {
+            prop_oneof![
+                Just(serde_json::Value::Null),
+                any::<bool>().prop_map(serde_json::Value::from),
+                any::<i64>().prop_map(serde_json::Value::from),
+                any::<f64>().prop_map(serde_json::Value::from),
+                prop_oneof![Just(1e308), Just(-0.0), Just(0.0), Just(1e-300)]
+                    .prop_map(serde_json::Value::from),
+                ".{0,12}".prop_map(serde_json::Value::from),
+                proptest::collection::vec(any::<f64>(), 0..5).prop_map(serde_json::Value::from),
+            ]
+        }
+
+        /// Fields of a result a hand or a broken tool might change.
+        const FIELDS: [&str; 14] = [
+            "/schema_version",
+            "/interrupted",
+            "/settings/measure_seconds",
+            "/results/0/status",
+            "/results/0/verified",
+            "/results/0/throughput/value",
+            "/results/0/throughput/unit",
+            "/results/0/samples",
+            "/results/0/samples/0",
+            "/results/0/power/watts",
+            "/results/0/power/provenance",
+            "/results/1/params/shape",
+            "/results/1/efficiency/0/value",
+            "/results",
+        ];
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+
+            #[test]
+            fn any_text_is_a_result_file_or_an_error(text in ".{0,300}") {
+                let _ = ResultFile::from_json(&text);
+            }
+
+            /// One field of a real file set to anything: the file reads,
+            /// consistent, or is refused with a reason; nothing panics.
+            #[test]
+            fn any_field_set_to_anything(field in 0..FIELDS.len(), value in any_json()) {
+                let mut file = fixture();
+                if let Some(slot) = file.pointer_mut(FIELDS[field]) {
+                    *slot = value;
+                }
+                match ResultFile::from_json(&file.to_string()) {
+                    Ok(read) => prop_assert!(read.check_consistent().is_ok()),
+                    Err(reason) => prop_assert!(!reason.is_empty()),
+                }
+            }
+        }
     }
 }

@@ -1,61 +1,159 @@
-//! Writing result files: atomically, and to a default path that names the
-//! host, adapter and time.
+//! Writing result files and charts: atomically over regular files, in
+//! place into devices and FIFOs (`--out /dev/null`, `--out /dev/stdout`),
+//! never over anything else, and to a default path that names the host,
+//! adapter and time.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::{Error, Result};
 
-/// Writes `contents` to a temporary file beside `path`, then renames it over
-/// `path`: readers see the old file or the whole new one, never half.
-pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
-    let io_error = |source| Error::Io {
-        action: "write",
-        path: path.to_path_buf(),
-        source,
-    };
-    let directory = parent_directory(path);
-    let mut file = tempfile::NamedTempFile::new_in(directory).map_err(io_error)?;
-    file.write_all(contents.as_bytes()).map_err(io_error)?;
-    file.as_file().sync_all().map_err(io_error)?;
-    persist(file, path)
+/// Where the bytes for a path go.
+#[derive(Debug, PartialEq)]
+enum Destination {
+    /// A regular file, or none yet: a temporary file beside it, renamed
+    /// over it. For a symbolic link, the file it points to.
+    Replace(PathBuf),
+    /// A character device or FIFO: written where it is, never replaced
+    /// (as root a rename would turn `/dev/null` into a regular file).
+    InPlace { fifo: bool },
 }
 
-/// Renames a finished temporary file over `path`, readable by others as a
-/// file written in place would be (temporary files start private).
-pub fn persist(file: tempfile::NamedTempFile, path: &Path) -> Result<()> {
-    let io_error = |source| Error::Io {
+fn io_error(path: &Path, source: std::io::Error) -> Error {
+    Error::Io {
         action: "write",
         path: path.to_path_buf(),
         source,
+    }
+}
+
+fn refuse(path: &Path, why: &str) -> Error {
+    io_error(path, std::io::Error::other(why.to_string()))
+}
+
+/// What is at `path`, and so how to write it.
+fn destination(path: &Path) -> Result<Destination> {
+    let link = match std::fs::symlink_metadata(path) {
+        Ok(metadata) => metadata,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Destination::Replace(path.to_path_buf()));
+        }
+        Err(e) => return Err(io_error(path, e)),
     };
+    let metadata = if link.file_type().is_symlink() {
+        std::fs::metadata(path).map_err(|_| refuse(path, "a symbolic link to nothing"))?
+    } else {
+        link.clone()
+    };
+    let kind = metadata.file_type();
+    if kind.is_file() {
+        let real = if link.file_type().is_symlink() {
+            std::fs::canonicalize(path).map_err(|e| io_error(path, e))?
+        } else {
+            path.to_path_buf()
+        };
+        return Ok(Destination::Replace(real));
+    }
+    if kind.is_dir() {
+        return Err(refuse(path, "it is a directory"));
+    }
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        file.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(io_error)?;
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_char_device() {
+            return Ok(Destination::InPlace { fifo: false });
+        }
+        if kind.is_fifo() {
+            return Ok(Destination::InPlace { fifo: true });
+        }
+        if kind.is_block_device() {
+            return Err(refuse(
+                path,
+                "it is a block device: refusing to write into a disk",
+            ));
+        }
     }
-    file.persist(path).map_err(|e| io_error(e.error))?;
-    Ok(())
+    Err(refuse(path, "it is not a regular file, device or FIFO"))
+}
+
+/// Writes `contents` to `path`. A regular file (or a new one) is written
+/// to a temporary file beside it and renamed over it: readers see the old
+/// file or the whole new one, never half. A device or FIFO is written in
+/// place; anything else (a directory, a block device, a socket) is refused.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    match destination(path)? {
+        Destination::Replace(real) => replace(&real, contents).map_err(|e| io_error(path, e)),
+        Destination::InPlace { fifo } => {
+            write_in_place(path, contents, fifo).map_err(|e| io_error(path, e))
+        }
+    }
+}
+
+fn replace(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let mut file = tempfile::Builder::new()
+        .prefix(".mwbench-")
+        .suffix(".tmp")
+        .tempfile_in(parent_directory(path))?;
+    let temporary = file.path().to_path_buf();
+    crate::signals::writing(temporary.clone());
+    let written = (|| {
+        file.write_all(contents)?;
+        file.as_file().sync_all()?;
+        // Readable by others, as a file written in place would be
+        // (temporary files start private).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            file.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+        }
+        file.persist(path).map_err(|e| e.error)
+    })();
+    // Renamed into place, or removed by its destructor on failure.
+    crate::signals::written(&temporary);
+    written.map(drop)
+}
+
+fn write_in_place(path: &Path, contents: &[u8], fifo: bool) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    #[cfg(unix)]
+    if fifo {
+        // Without a reader, opening a FIFO blocks for ever: fail instead.
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let mut file = options.open(path).map_err(|e| {
+        if fifo && e.raw_os_error() == Some(libc::ENXIO) {
+            std::io::Error::other("a FIFO that nothing reads")
+        } else {
+            e
+        }
+    })?;
+    #[cfg(unix)]
+    if fifo {
+        // Blocking writes from here on: the reader sets the pace.
+        use std::os::fd::AsRawFd;
+        let fd = file.as_raw_fd();
+        // SAFETY: fcntl on a descriptor this function owns.
+        unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+        }
+    }
+    file.write_all(contents)?;
+    file.flush()
 }
 
 /// Fails early, before any benchmark runs, when `path` cannot be written.
 pub fn check_writable(path: &Path) -> Result<()> {
-    let io_error = |source| Error::Io {
-        action: "write",
-        path: path.to_path_buf(),
-        source,
-    };
-    if path.is_dir() {
-        return Err(io_error(std::io::Error::new(
-            std::io::ErrorKind::IsADirectory,
-            "it is a directory",
-        )));
+    match destination(path)? {
+        Destination::Replace(real) => tempfile::NamedTempFile::new_in(parent_directory(&real))
+            .map(drop)
+            .map_err(|e| io_error(path, e)),
+        // A FIFO's reader may only start once the run does.
+        Destination::InPlace { .. } => Ok(()),
     }
-    tempfile::NamedTempFile::new_in(parent_directory(path))
-        .map(drop)
-        .map_err(io_error)
 }
 
 fn parent_directory(path: &Path) -> &Path {
@@ -120,8 +218,8 @@ mod tests {
     fn atomic_write_replaces_the_whole_file_and_leaves_no_temporary() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.json");
-        write_atomic(&path, "old").unwrap();
-        write_atomic(&path, "new").unwrap();
+        write_atomic(&path, b"old").unwrap();
+        write_atomic(&path, b"new").unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
         #[cfg(unix)]
@@ -139,5 +237,74 @@ mod tests {
         assert!(check_writable(&dir.path().join("missing/r.json")).is_err());
         assert!(check_writable(dir.path()).is_err());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    /// As root a rename over `/dev/null` replaces the device with a file:
+    /// devices are written in place, and stay devices.
+    #[cfg(unix)]
+    #[test]
+    fn devices_are_written_in_place_never_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        let null = Path::new("/dev/null");
+        check_writable(null).unwrap();
+        write_atomic(null, b"{}").unwrap();
+        let kind = std::fs::symlink_metadata(null).unwrap().file_type();
+        assert!(kind.is_char_device(), "/dev/null is still a device");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn fifos_are_written_in_place_and_need_a_reader() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let name = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid C string; mkfifo only creates the node.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        check_writable(&fifo).unwrap();
+        let alone = write_atomic(&fifo, b"x").unwrap_err().to_string();
+        assert!(alone.contains("a FIFO that nothing reads"), "{alone}");
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).unwrap())
+        };
+        // The reader may not have opened its end yet: retry briefly.
+        let big = vec![b'r'; 200_000];
+        let mut written = write_atomic(&fifo, &big);
+        for _ in 0..100 {
+            if written.is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            written = write_atomic(&fifo, &big);
+        }
+        written.unwrap();
+        assert_eq!(reader.join().unwrap(), big, "larger than a pipe's buffer");
+        let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+        assert!(kind.is_fifo());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_are_followed_and_directories_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.json");
+        let link = dir.path().join("link.json");
+        std::fs::write(&real, "old").unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "new");
+        let dangling = dir.path().join("dangling.json");
+        std::os::unix::fs::symlink(dir.path().join("nothing"), &dangling).unwrap();
+        assert!(check_writable(&dangling).is_err());
+        let error = write_atomic(dir.path(), b"x").unwrap_err().to_string();
+        assert!(error.contains("directory"), "{error}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
     }
 }

@@ -4,15 +4,17 @@
 use serde_json::json;
 
 use super::check::random_f32;
-use super::timing::sample_verified;
+use super::timing::{fastest, sample_verified};
 use super::{Measurement, Unit, Workload};
-use crate::gpu::Gpu;
+use crate::gpu::{Dispatch, Gpu};
 use crate::measure::{Observer, SamplePlan};
 use crate::{Error, Result};
 
 const SHADER: &str = include_str!("../../shaders/copy.wgsl");
-const WORKGROUP_SIZE: u32 = 256;
-const ELEMENTS_PER_THREAD: u32 = 8;
+/// The shapes measured, (workgroup size, 16-byte elements per
+/// invocation): the fastest is the ceiling, since the shape one driver
+/// copies fastest with is not another's.
+const SHAPES: [(u32, u32); 6] = [(256, 8), (256, 1), (256, 16), (64, 8), (64, 1), (64, 16)];
 /// Largest copy: 1 GiB, or the adapter's largest storage binding if less.
 const MAX_BYTES: u64 = 1 << 30;
 
@@ -42,26 +44,48 @@ impl Workload for CopyBandwidth {
         let limit = limits
             .max_storage_buffer_binding_size
             .min(limits.max_buffer_size);
-        // Whole workgroups of 16-byte elements.
-        let granule = 16 * u64::from(WORKGROUP_SIZE * ELEMENTS_PER_THREAD);
+        // Whole workgroups of 16-byte elements, for every shape.
+        let granule = SHAPES
+            .iter()
+            .map(|(w, e)| 16 * u64::from(w * e))
+            .max()
+            .unwrap_or(16);
         let bytes = MAX_BYTES.min(limit) / granule * granule;
         let source = random_f32(2, (bytes / 4) as usize);
         let src = gpu.upload("copy src", &source);
         let dst = gpu.output("copy dst", bytes);
-        let kernel = gpu.kernel(
-            "copy-bandwidth",
-            SHADER,
-            "main",
-            &[
-                ("WORKGROUP_SIZE", f64::from(WORKGROUP_SIZE)),
-                ("ELEMENTS_PER_THREAD", f64::from(ELEMENTS_PER_THREAD)),
-            ],
-            &[&src, &dst],
-        )?;
-        let workgroups = gpu.workgroup_grid(bytes / granule);
+        let mut kernels = Vec::new();
+        for (workgroup_size, elements) in SHAPES {
+            let kernel = gpu.kernel(
+                "copy-bandwidth",
+                SHADER,
+                "main",
+                &[
+                    ("WORKGROUP_SIZE", f64::from(workgroup_size)),
+                    ("ELEMENTS_PER_THREAD", f64::from(elements)),
+                ],
+                &[&src, &dst],
+            )?;
+            let workgroups =
+                gpu.workgroup_grid(bytes / (16 * u64::from(workgroup_size * elements)));
+            kernels.push((kernel, workgroups));
+        }
+        let probes: Vec<(Dispatch, f64)> = kernels
+            .iter()
+            .map(|(kernel, workgroups)| (kernel.dispatch(*workgroups), 2.0 * bytes as f64))
+            .collect();
+        let fastest = fastest(gpu, &probes)?;
+        let (kernel, workgroups) = &kernels[fastest];
+        let (workgroup_size, elements) = SHAPES[fastest];
+        let variant = |(w, e): (u32, u32)| {
+            format!(
+                "workgroup {w}, {e} element{} per invocation",
+                if e == 1 { "" } else { "s" }
+            )
+        };
         let check = || -> Result<f64> {
             gpu.poison(&dst);
-            gpu.run_timed(&kernel.dispatch(workgroups), &[])?;
+            gpu.run_timed(&kernel.dispatch(*workgroups), &[])?;
             let copied = gpu.download(&dst)?;
             if copied.as_slice() != bytemuck::cast_slice::<f32, u8>(&source) {
                 let i = copied
@@ -77,7 +101,7 @@ impl Workload for CopyBandwidth {
         };
         let (samples, _) = sample_verified(
             gpu,
-            kernel.dispatch(workgroups),
+            kernel.dispatch(*workgroups),
             2.0 * bytes as f64,
             plan,
             observer,
@@ -85,11 +109,21 @@ impl Workload for CopyBandwidth {
         )?;
         let mut params = serde_json::Map::new();
         params.insert("bytes".into(), json!(bytes));
+        params.insert("variant".into(), json!(variant((workgroup_size, elements))));
+        params.insert(
+            "variants_tried".into(),
+            json!(SHAPES.into_iter().map(variant).collect::<Vec<_>>()),
+        );
         Ok(Measurement {
             params,
             samples,
             also: Vec::new(),
-            check: "the copy equals the source, byte for byte, before and after timing".into(),
+            check: format!(
+                "the fastest of {} kernel shapes ({}): the copy equals the source, byte for \
+                 byte, before and after timing",
+                SHAPES.len(),
+                variant((workgroup_size, elements))
+            ),
         })
     }
 }

@@ -52,6 +52,18 @@ impl Unit {
         }
     }
 
+    /// More than any one adapter can do, by orders of magnitude (an S21
+    /// ASIC hashes 2e14 H/s, an H200 peaks near 2e6 GFLOP/s and 5e3 GB/s):
+    /// a figure above it in a file is a fault, never a measurement.
+    pub fn max_plausible(self) -> f64 {
+        match self {
+            Unit::HashesPerSecond => 1e16,
+            Unit::GflopPerSecond => 1e9,
+            Unit::GigabytesPerSecond => 1e7,
+            Unit::TokensPerSecond => 1e9,
+        }
+    }
+
     /// How much work one raw unit of [`Sample::work`] is in this unit.
     pub fn scale(self) -> f64 {
         match self {

@@ -48,3 +48,33 @@ pub fn sample_verified(
     let error = check()?;
     Ok((samples, error))
 }
+
+/// Shortest sample a probe times: long enough for a host clock and for a
+/// GPU's clocks to rise, short enough to try many shapes.
+const PROBE_SECONDS: f64 = 0.02;
+
+/// The index of the fastest of `candidates` (a dispatch and its work):
+/// each is run until one sample takes [`PROBE_SECONDS`], then timed three
+/// times, keeping its best rate. Only the choice comes out of this: the
+/// figure reported is sampled, and checked, for the winner alone.
+pub fn fastest(gpu: &Gpu, candidates: &[(Dispatch, f64)]) -> Result<usize> {
+    let mut best = (0, 0.0);
+    for (index, (dispatch, work)) in candidates.iter().enumerate() {
+        let mut dispatch = dispatch.clone();
+        dispatch.repeat = 1;
+        let mut seconds = gpu.run_timed(&dispatch, &[])?;
+        while seconds < PROBE_SECONDS && dispatch.repeat < 4096 {
+            crate::signals::check()?;
+            let factor = (PROBE_SECONDS / seconds.max(1e-9)).ceil().clamp(2.0, 16.0) as u32;
+            dispatch.repeat = (dispatch.repeat * factor).min(4096);
+            seconds = gpu.run_timed(&dispatch, &[])?;
+        }
+        for _ in 0..3 {
+            let rate = work * f64::from(dispatch.repeat) / gpu.run_timed(&dispatch, &[])?;
+            if rate > best.1 {
+                best = (index, rate);
+            }
+        }
+    }
+    Ok(best.0)
+}

@@ -63,3 +63,56 @@ pub fn assert_one_line_error(args: &[&str], code: i32, mention: &str) {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// The index of lavapipe on Vulkan: a CPU adapter (RAPL is its sensor)
+/// with no board power, whatever else the machine has.
+pub fn lavapipe() -> String {
+    lavapipe_adapter()["index"].to_string()
+}
+
+/// lavapipe on Vulkan as `devices --json` describes it.
+pub fn lavapipe_adapter() -> Value {
+    let adapters = json(&run(&["devices", "--json"]));
+    adapters
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["device_type"] == "cpu" && a["backend"] == "vulkan")
+        .expect("lavapipe: apt-get install -y mesa-vulkan-drivers")
+        .clone()
+}
+
+/// Copies a fixture tree.
+pub fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// NVML's stand-in (`tests/nvml/fake_nvml.c`) built with the system's C
+/// compiler into a new directory, with `defines` (`-DOMIT_ENERGY_SYMBOL`)
+/// and the GPUs of `conf` beside it. Keep the directory while it is used.
+pub fn fake_nvml(defines: &[&str], conf: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let library = dir.path().join("libnvidia-ml.so.1");
+    let output = Command::new("cc")
+        .args(["-shared", "-fPIC", "-O1", "-o"])
+        .arg(&library)
+        .arg(fixture("../nvml/fake_nvml.c"))
+        .args(defines)
+        .output()
+        .expect("a C compiler (cc): apt-get install -y gcc");
+    assert!(
+        output.status.success(),
+        "cc failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    std::fs::write(dir.path().join("libnvidia-ml.so.1.conf"), conf).unwrap();
+    (dir, library)
+}

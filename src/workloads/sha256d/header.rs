@@ -12,13 +12,13 @@ impl BlockHeader {
     /// Parses 160 hex characters.
     pub fn from_hex(text: &str) -> Result<Self, String> {
         let text = text.trim();
-        if text.len() != 160 {
+        if text.chars().count() != 160 {
             return Err(format!(
                 "a block header is 160 hex characters (80 bytes), got {} characters",
-                text.len()
+                text.chars().count()
             ));
         }
-        let bytes = hex::decode(text).map_err(|e| format!("header is not hex: {e}"))?;
+        let bytes = hex_bytes(text, "header")?;
         let mut header = [0; 80];
         header.copy_from_slice(&bytes);
         Ok(BlockHeader(header))
@@ -52,6 +52,22 @@ impl fmt::Debug for BlockHeader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "BlockHeader({})", hex::encode(self.0))
     }
+}
+
+/// Decodes hex text, naming the first character that is not a hex digit
+/// by its position in characters (not bytes) and as itself.
+fn hex_bytes(text: &str, what: &str) -> Result<Vec<u8>, String> {
+    if let Some((position, c)) = text
+        .chars()
+        .enumerate()
+        .find(|(_, c)| !c.is_ascii_hexdigit())
+    {
+        return Err(format!(
+            "{what} is not hex: character {} is {c:?}",
+            position + 1
+        ));
+    }
+    hex::decode(text).map_err(|e| format!("{what} is not hex: {e}"))
 }
 
 /// A double SHA-256 digest, in the byte order SHA-256 produces it.
@@ -116,13 +132,13 @@ impl Target {
     /// Parses 64 hex characters, most significant first.
     pub fn from_hex(text: &str) -> Result<Self, String> {
         let text = text.trim();
-        if text.len() != 64 {
+        if text.chars().count() != 64 {
             return Err(format!(
                 "a target is 64 hex characters, got {} characters",
-                text.len()
+                text.chars().count()
             ));
         }
-        let bytes = hex::decode(text).map_err(|e| format!("target is not hex: {e}"))?;
+        let bytes = hex_bytes(text, "target")?;
         let target = Target(bytes.try_into().expect("64 hex characters are 32 bytes"));
         if target.0 == [0; 32] {
             return Err("a zero target can never be met".into());
@@ -277,6 +293,10 @@ mod tests {
                 .contains("zero")
         );
         assert!(Target::from_hex(&"x".repeat(64)).is_err());
+        // Characters, not bytes: 'é' is two bytes of UTF-8.
+        let accented = format!("{}é{}", "0".repeat(100), "0".repeat(59));
+        let error = BlockHeader::from_hex(&accented).unwrap_err();
+        assert_eq!(error, "header is not hex: character 101 is 'é'");
     }
 
     #[test]
@@ -284,5 +304,56 @@ mod tests {
         let target = Target::from_bits(0x1d00ffff).unwrap();
         assert_eq!(target.words()[0], 0);
         assert_eq!(target.words()[1], 0xffff_0000);
+    }
+
+    mod fuzz {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+
+            #[test]
+            fn any_text_is_a_header_or_an_error(text in ".{0,200}") {
+                if let Err(error) = BlockHeader::from_hex(&text) {
+                    prop_assert!(error.contains("header") || error.contains("block header"));
+                }
+            }
+
+            /// Valid hex with one character swapped for any other: the
+            /// error names that character, by position.
+            #[test]
+            fn one_bad_character_is_named(junk in any::<char>(), at in 0usize..160) {
+                let mut chars: Vec<char> = "ab".repeat(80).chars().collect();
+                chars[at] = junk;
+                let text: String = chars.into_iter().collect();
+                let trimmed = text.trim();
+                match BlockHeader::from_hex(&text) {
+                    Ok(header) => prop_assert_eq!(hex::encode(header.0), trimmed.to_lowercase()),
+                    Err(error) if trimmed.chars().count() == 160 => {
+                        let named = format!("character {} is {junk:?}", at + 1);
+                        prop_assert!(error.contains(&named), "{}", error);
+                    }
+                    Err(error) => prop_assert!(error.contains("160 hex characters"), "{}", error),
+                }
+            }
+
+            #[test]
+            fn any_bits_expand_or_are_refused(bits in any::<u32>(), text in ".{0,12}") {
+                if let Ok(target) = Target::from_bits(bits) {
+                    prop_assert!(target.0 != [0; 32]);
+                }
+                if let Err(error) = Target::from_bits_hex(&text) {
+                    prop_assert!(error.contains("bits"), "{}", error);
+                }
+            }
+
+            #[test]
+            fn any_text_is_a_target_or_an_error(text in "[0-9a-fA-F x]{0,70}") {
+                if let Ok(target) = Target::from_hex(&text) {
+                    prop_assert!(target.0 != [0; 32]);
+                }
+            }
+        }
     }
 }

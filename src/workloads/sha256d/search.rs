@@ -224,12 +224,32 @@ impl<'g> NonceSearch<'g> {
     /// Scans nonces `start .. start + count` (within u32), splitting into
     /// as many dispatches as needed. Every hit is re-hashed on the CPU.
     pub fn scan(&self, start: u64, count: u64) -> Result<Scan> {
+        let mut hits = Vec::new();
+        let (hashes, seconds) = self.scan_each(start, count, &mut |hit| {
+            hits.push(hit);
+            Ok(())
+        })?;
+        Ok(Scan {
+            hits,
+            hashes,
+            seconds,
+        })
+    }
+
+    /// [`NonceSearch::scan`] that hands each hit to `on_hit` as soon as its
+    /// dispatch is checked, by ascending nonce, instead of keeping them: a
+    /// target that nearly every nonce meets needs no memory per hit.
+    /// Returns the nonces hashed and the kernel seconds.
+    pub fn scan_each(
+        &self,
+        start: u64,
+        count: u64,
+        on_hit: &mut dyn FnMut(Hit) -> Result<()>,
+    ) -> Result<(u64, f64)> {
         assert!(start + count <= 1 << 32, "nonce range past u32");
-        let mut scan = Scan {
-            hits: Vec::new(),
-            hashes: 0,
-            seconds: 0.0,
-        };
+        let (mut hashes, mut seconds) = (0, 0.0);
+        // A stack whose top is always the lowest range left: hits come out
+        // in order.
         let mut pending = vec![(start, count)];
         while let Some((start, count)) = pending.pop() {
             if count == 0 {
@@ -241,8 +261,8 @@ impl<'g> NonceSearch<'g> {
                 pending.push((start, half));
                 continue;
             }
-            let dispatch = self.dispatch(start as u32, count as u32)?;
-            scan.seconds += dispatch.seconds;
+            let mut dispatch = self.dispatch(start as u32, count as u32)?;
+            seconds += dispatch.seconds;
             if dispatch.overflowed && count > 1 {
                 // Too many hits to record: scan both halves again.
                 let half = count / 2;
@@ -250,11 +270,13 @@ impl<'g> NonceSearch<'g> {
                 pending.push((start, half));
                 continue;
             }
-            scan.hashes += count;
-            scan.hits.extend(dispatch.hits);
+            hashes += count;
+            dispatch.hits.sort_by_key(|hit| hit.nonce);
+            for hit in dispatch.hits {
+                on_hit(hit)?;
+            }
         }
-        scan.hits.sort_by_key(|hit| hit.nonce);
-        Ok(scan)
+        Ok((hashes, seconds))
     }
 
     /// One dispatch over at most [`MAX_NONCES_PER_DISPATCH`] nonces.
