@@ -37,8 +37,13 @@ pub fn written(path: &std::path::Path) {
 }
 
 /// From now on SIGINT and SIGTERM stop the run gracefully, and a second
-/// one at once.
+/// one at once. Installs its handler once per process.
 pub fn install() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(install_handler);
+}
+
+fn install_handler() {
     let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
         Ok(signals) => signals,
         Err(e) => {

@@ -190,4 +190,43 @@ mod tests {
         let empty = load(Some("")).err().unwrap();
         assert!(empty.contains("set but empty"), "{empty}");
     }
+
+    /// The stand-in of `tests/nvml/fake_nvml.c` with two GPUs of the same
+    /// name: the adapter's PCI address picks its own, in NVML's longer
+    /// form, and without an address the name alone is ambiguous.
+    #[test]
+    fn gpus_are_matched_by_pci_address_before_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let library = dir.path().join("libnvidia-ml.so.1");
+        let source =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/nvml/fake_nvml.c");
+        let built = std::process::Command::new("cc")
+            .args(["-shared", "-fPIC", "-o"])
+            .arg(&library)
+            .arg(source)
+            .status()
+            .expect("a C compiler (cc)");
+        assert!(built.success());
+        std::fs::write(
+            dir.path().join("libnvidia-ml.so.1.conf"),
+            "gpu name=test GPU;bus=00000000:01:00.0;watts=300\n\
+             gpu name=test GPU;bus=00000000:C1:00.0;watts=500\n",
+        )
+        .unwrap();
+        let nvml = load(library.to_str()).unwrap();
+        let adapter = crate::power::tests::adapter(0x10de, "0000:c1:00.0");
+        let mut second = NvmlGpu::find_in(Arc::clone(&nvml), &adapter).unwrap();
+        assert_eq!(second.index, 1);
+        assert_eq!(
+            second.describe(),
+            "nvml: test GPU at 00000000:C1:00.0, total energy counter"
+        );
+        assert!(matches!(second.read().unwrap(), Reading::Joules(_)));
+        let nameless = crate::power::tests::adapter(0x10de, "");
+        let error = NvmlGpu::find_in(nvml, &nameless).err().unwrap();
+        assert!(
+            error.starts_with("2 NVML devices are named test GPU"),
+            "{error}"
+        );
+    }
 }
