@@ -57,6 +57,23 @@ fn temporaries(dir: &Path) -> Vec<String> {
 
 const WORKLOADS: &str = "sha256d,copy-bandwidth,peak-fma-f32";
 
+/// `run` of [`WORKLOADS`] on lavapipe, `seconds` each, writing `out`.
+fn start_run(seconds: &str, out: &Path) -> Child {
+    start(&[
+        "run",
+        "--workloads",
+        WORKLOADS,
+        "--duration",
+        seconds,
+        "--idle",
+        "0",
+        "--device",
+        &lavapipe(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
 /// Slurm's time limit: SIGTERM. The run stops after its current sample,
 /// writes what it completed with `interrupted`, says what it did not run,
 /// and exits 143.
@@ -64,20 +81,7 @@ const WORKLOADS: &str = "sha256d,copy-bandwidth,peak-fma-f32";
 fn sigterm_writes_what_was_completed_and_exits_143() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r.json");
-    let lavapipe = lavapipe();
-    let child = start(&[
-        "run",
-        "--workloads",
-        WORKLOADS,
-        "--duration",
-        "3",
-        "--idle",
-        "0",
-        "--device",
-        &lavapipe,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let child = start_run("3", &out);
     std::thread::sleep(Duration::from_secs(5));
     signal(&child, libc::SIGTERM);
     let (code, stderr) = finish(child, Duration::from_secs(30));
@@ -119,20 +123,7 @@ fn a_second_sigint_stops_at_once_leaving_the_old_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r.json");
     std::fs::write(&out, "old").unwrap();
-    let lavapipe = lavapipe();
-    let child = start(&[
-        "run",
-        "--workloads",
-        WORKLOADS,
-        "--duration",
-        "30",
-        "--idle",
-        "0",
-        "--device",
-        &lavapipe,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let child = start_run("30", &out);
     std::thread::sleep(Duration::from_secs(3));
     signal(&child, libc::SIGINT);
     std::thread::sleep(Duration::from_millis(100));
