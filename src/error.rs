@@ -97,6 +97,17 @@ impl Error {
     }
 }
 
+/// A number for a message: as written where it is short, in scientific
+/// notation where plain digits would run to hundreds (`1e308`).
+pub fn shown(value: f64) -> String {
+    let plain = value.to_string();
+    if plain.len() > 16 {
+        format!("{value:e}")
+    } else {
+        plain
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +122,13 @@ mod tests {
         assert_eq!(unknown.exit_code(), 2);
         assert_eq!(Error::NoAdapter.exit_code(), 1);
         assert_eq!(Error::VerificationFailed("x".into()).exit_code(), 1);
+    }
+
+    #[test]
+    fn huge_numbers_are_shown_short() {
+        assert_eq!(shown(1e308), "1e308");
+        assert_eq!(shown(245.5), "245.5");
+        assert_eq!(shown(-5.0), "-5");
     }
 
     #[test]

@@ -30,7 +30,14 @@ fn with_samples(dir: &Path, name: &str, samples: &[f64], drop_workload: bool) ->
     let mut file: Value = serde_json::from_str(&text).unwrap();
     let mut sorted = samples.to_vec();
     sorted.sort_by(f64::total_cmp);
-    let median = sorted[sorted.len() / 2];
+    // The median as result files define it (read back, a file whose value
+    // is not its samples' median is refused).
+    let n = sorted.len();
+    let median = if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    };
     let result = &mut file["results"][0];
     result["samples"] = samples.to_vec().into();
     result["throughput"]["value"] = median.into();

@@ -156,7 +156,8 @@ impl Value {
         } else {
             Err(Error::usage(format!(
                 "{} must be {rule} (got {})",
-                self.label, self.value
+                self.label,
+                crate::error::shown(self.value)
             )))
         }
     }

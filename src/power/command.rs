@@ -155,7 +155,8 @@ pub fn parse_watts(text: &str) -> std::result::Result<f64, String> {
         .map_err(|_| format!("printed '{token}', not a number of watts: {}", quoted()))?;
     if !watts.is_finite() || watts <= 0.0 || watts > MAX_WATTS {
         return Err(format!(
-            "read {number} W, outside the (0, {MAX_WATTS:e}] W a meter can read: {}",
+            "read {} W, outside the (0, {MAX_WATTS:e}] W a meter can read: {}",
+            crate::error::shown(watts),
             quoted()
         ));
     }

@@ -42,8 +42,8 @@ fn check_plausible(source: &dyn PowerSource, reading: Reading) -> Result<()> {
         return Ok(());
     }
     let what = match reading {
-        Reading::Watts(w) => format!("{w} W"),
-        Reading::Joules(j) => format!("an energy counter of {j} J"),
+        Reading::Watts(w) => format!("{} W", crate::error::shown(w)),
+        Reading::Joules(j) => format!("an energy counter of {} J", crate::error::shown(j)),
     };
     Err(Error::Power(format!(
         "{} read {what}: not a plausible reading (watts must be from {MIN_WATTS} to {MAX_WATTS:e})",

@@ -114,7 +114,8 @@ impl PowerReading {
                 && !plausible_watts(w)
             {
                 return Err(format!(
-                    "{name} is {w}, outside [{MIN_WATTS}, {MAX_WATTS:e}] W"
+                    "{name} is {}, outside [{MIN_WATTS}, {MAX_WATTS:e}] W",
+                    crate::error::shown(w)
                 ));
             }
         }
@@ -122,7 +123,7 @@ impl PowerReading {
             if let Some(v) = value
                 && !(v.is_finite() && v >= 0.0)
             {
-                return Err(format!("{name} is {v}"));
+                return Err(format!("{name} is {}", crate::error::shown(v)));
             }
         }
         if self.watts.is_some() && self.provenance == Provenance::None {

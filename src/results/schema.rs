@@ -14,6 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::shown;
 use crate::gpu::{AdapterSummary, TimingMethod};
 use crate::measure::{SamplePlan, Summary};
 use crate::power::PowerReading;
@@ -367,7 +368,8 @@ impl ResultFile {
         ] {
             if !(value.is_finite() && (0.0..=MAX_SECONDS).contains(&value)) {
                 return Err(format!(
-                    "settings.{name} is {value}, not 0 to {MAX_SECONDS} s"
+                    "settings.{name} is {}, not 0 to {MAX_SECONDS} s",
+                    shown(value)
                 ));
             }
         }
@@ -407,7 +409,8 @@ impl WorkloadResult {
         }
         if let Some(bad) = self.samples.iter().find(|v| !rate_ok(**v)) {
             return Err(format!(
-                "a sample of {bad} {}, outside (0, {max:e}]",
+                "a sample of {} {}, outside (0, {max:e}]",
+                shown(*bad),
                 unit.as_str()
             ));
         }
@@ -419,7 +422,8 @@ impl WorkloadResult {
                 }
                 if !rate_ok(value) {
                     return Err(format!(
-                        "throughput {value} {}, outside (0, {max:e}]",
+                        "throughput {} {}, outside (0, {max:e}]",
+                        shown(value),
                         unit.as_str()
                     ));
                 }
@@ -428,7 +432,9 @@ impl WorkloadResult {
                     .median;
                 if (value - median).abs() > 1e-9 * median {
                     return Err(format!(
-                        "throughput {value} is not the median of its samples ({median})"
+                        "throughput {} is not the median of its samples ({})",
+                        shown(value),
+                        shown(median)
                     ));
                 }
             }
@@ -448,13 +454,17 @@ impl WorkloadResult {
             .chain(&self.also);
         for figure in figures {
             if !(figure.value.is_finite() && figure.value >= 0.0) {
-                return Err(format!("a figure of {} {}", figure.value, figure.unit));
+                return Err(format!(
+                    "a figure of {} {}",
+                    shown(figure.value),
+                    figure.unit
+                ));
             }
         }
         if let Some(fraction) = self.ceiling.as_ref().and_then(|c| c.fraction)
             && !(fraction.is_finite() && fraction >= 0.0)
         {
-            return Err(format!("a ceiling fraction of {fraction}"));
+            return Err(format!("a ceiling fraction of {}", shown(fraction)));
         }
         Ok(())
     }
