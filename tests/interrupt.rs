@@ -117,14 +117,28 @@ fn sigterm_writes_what_was_completed_and_exits_143() {
 }
 
 /// A second signal stops at once: the old file stays as it was and no
-/// temporary file is left behind.
+/// temporary file is left behind. The first signal lands during idle
+/// power, whose end reads a meter that takes a second to answer: the run
+/// is still busy when the second arrives.
 #[test]
 fn a_second_sigint_stops_at_once_leaving_the_old_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r.json");
     std::fs::write(&out, "old").unwrap();
-    let child = start_run("30", &out);
-    std::thread::sleep(Duration::from_secs(3));
+    let child = start(&[
+        "run",
+        "--workloads",
+        WORKLOADS,
+        "--idle",
+        "60",
+        "--power-cmd",
+        "sh -c 'sleep 1; echo 100'",
+        "--device",
+        &lavapipe(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    std::thread::sleep(Duration::from_secs(6));
     signal(&child, libc::SIGINT);
     std::thread::sleep(Duration::from_millis(100));
     signal(&child, libc::SIGINT);

@@ -117,37 +117,46 @@ pub fn run(options: &RunOptions) -> Result<String> {
         stdout.push_str(&json);
         stdout.push('\n');
     }
-    let not_run = if not_run.is_empty() {
-        String::new()
-    } else {
-        format!("; not run: {}", not_run.join(", "))
-    };
     let failed: Vec<String> = files
         .iter()
         .flat_map(|f| f.results.iter().map(move |r| (f, r)))
         .filter(|(_, r)| r.status == Status::Failed)
         .map(|(f, r)| format!("{} on {}", r.workload, f.device.name))
         .collect();
-    let error = match stopped {
-        Some(Error::Interrupted {
-            signal, exit_code, ..
-        }) => Error::Interrupted {
-            signal,
-            exit_code,
-            detail: format!("; the completed workloads were written{not_run}"),
-        },
-        Some(Error::GpuLost { adapter, message }) => Error::GpuLost {
-            adapter,
-            message: format!("{message}; what was measured was written{not_run}"),
-        },
-        Some(other) => other,
-        None if failed.is_empty() => return Ok(stdout),
-        None => {
-            Error::VerificationFailed(format!("failed, no figure reported: {}", failed.join(", ")))
-        }
+    let Some(error) = ending(stopped, &not_run, &failed) else {
+        return Ok(stdout);
     };
     print!("{stdout}");
     Err(error)
+}
+
+/// The error a run ends with, if any: the signal or hang that stopped it
+/// (naming what was not run), else the workloads that failed their check.
+fn ending(stopped: Option<Error>, not_run: &[String], failed: &[String]) -> Option<Error> {
+    let not_run = if not_run.is_empty() {
+        String::new()
+    } else {
+        format!("; not run: {}", not_run.join(", "))
+    };
+    match stopped {
+        Some(Error::Interrupted {
+            signal, exit_code, ..
+        }) => Some(Error::Interrupted {
+            signal,
+            exit_code,
+            detail: format!("; the completed workloads were written{not_run}"),
+        }),
+        Some(Error::GpuLost { adapter, message }) => Some(Error::GpuLost {
+            adapter,
+            message: format!("{message}; what was measured was written{not_run}"),
+        }),
+        Some(other) => Some(other),
+        None if failed.is_empty() => None,
+        None => Some(Error::VerificationFailed(format!(
+            "failed, no figure reported: {}",
+            failed.join(", ")
+        ))),
+    }
 }
 
 /// Shows progress, and has the meter read power only while the measured

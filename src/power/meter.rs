@@ -264,7 +264,16 @@ impl Meter {
             return Ok(None);
         }
         self.start();
-        std::thread::sleep(Duration::from_secs_f64(seconds));
+        // In short steps, so that a stop signal ends it (the run then stops
+        // before its first workload).
+        let until = Instant::now() + Duration::from_secs_f64(seconds);
+        while crate::signals::requested().is_none() {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(50)));
+        }
         let idle = self.reading()?.watts;
         self.idle_watts = idle;
         Ok(idle)
