@@ -159,7 +159,6 @@ impl Workload for PeakFma {
     ) -> Result<Measurement> {
         let seeds = random_f32(1, INVOCATIONS as usize * 4);
         let seeds_buffer = gpu.upload("fma seeds", &seeds);
-        let out = gpu.output("fma out", u64::from(INVOCATIONS) * 16);
         let mut kernels = Vec::new();
         for shape in SHAPES {
             // An output buffer sized to the shape: the kernel's bounds
@@ -178,7 +177,6 @@ impl Workload for PeakFma {
             let workgroups = gpu.workgroup_grid(u64::from(INVOCATIONS / shape.workgroup_size));
             kernels.push((shape, kernel, workgroups, out_shape));
         }
-        drop(out);
         let probes: Vec<(Dispatch, f64)> = kernels
             .iter()
             .map(|(shape, kernel, workgroups, _)| (kernel.dispatch(*workgroups), shape.flops()))
