@@ -227,19 +227,11 @@ fn run_on(
             Ok(measurement) => {
                 WorkloadResult::measured(workload.name(), workload.unit(), measurement, reading)
             }
-            // A kernel that fails, or cannot run here, is recorded without
-            // a figure, and the other workloads still run.
-            Err(error @ (Error::VerificationFailed(_) | Error::Gpu { .. })) => {
-                WorkloadResult::without_figure(
-                    workload.name(),
-                    Status::Failed,
-                    workload.unit(),
-                    error.to_string(),
-                    reading,
-                )
-            }
-            // A hung or lost GPU fails this workload, and nothing more runs.
-            Err(error @ Error::GpuLost { .. }) => {
+            // A kernel that fails is recorded without a figure. The other
+            // workloads still run, unless the GPU hung or was lost.
+            Err(
+                error @ (Error::VerificationFailed(_) | Error::Gpu { .. } | Error::GpuLost { .. }),
+            ) => {
                 let result = WorkloadResult::without_figure(
                     workload.name(),
                     Status::Failed,
@@ -247,8 +239,10 @@ fn run_on(
                     error.to_string(),
                     reading,
                 );
-                not_run.extend(remaining());
-                stopped = Some(error);
+                if matches!(error, Error::GpuLost { .. }) {
+                    not_run.extend(remaining());
+                    stopped = Some(error);
+                }
                 result
             }
             Err(Error::Unsupported(reason)) => WorkloadResult::without_figure(
