@@ -44,8 +44,15 @@ fn main(@builtin(workgroup_id) group: vec3<u32>) {
         c10 = coopMultiplyAdd(a1, b0, c10);
         c11 = coopMultiplyAdd(a1, b1, c11);
     }
-    coopStoreT(c00, &c[row0 * n + col0], n);
-    coopStoreT(c01, &c[row0 * n + col0 + 16u], n);
-    coopStoreT(c10, &c[(row0 + 16u) * n + col0], n);
-    coopStoreT(c11, &c[(row0 + 16u) * n + col0 + 16u], n);
+    // Each store's index is named first: naga 30's WGSL front end does not
+    // emit an index computed inside coopStoreT's pointer argument, and its
+    // SPIR-V back end then panics ("Expression [..] is not cached").
+    let i00 = row0 * n + col0;
+    let i01 = i00 + 16u;
+    let i10 = (row0 + 16u) * n + col0;
+    let i11 = i10 + 16u;
+    coopStoreT(c00, &c[i00], n);
+    coopStoreT(c01, &c[i01], n);
+    coopStoreT(c10, &c[i10], n);
+    coopStoreT(c11, &c[i11], n);
 }

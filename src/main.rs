@@ -11,6 +11,11 @@ use mwbench::cli::Cli;
 fn main() -> ExitCode {
     // A panic is a bug, but the user still gets one line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
+        // The shader compiler's panics are caught and become the
+        // workload's failure, reported with the others.
+        if mwbench::gpu::compiler_panic_is_caught() {
+            return;
+        }
         eprintln!("mwbench: internal error: {info} (please report this)");
     }));
     let cli = match Cli::try_parse() {

@@ -9,6 +9,34 @@ use super::adapters::AdapterSummary;
 use super::timing::{TimestampQueries, TimingMethod};
 use crate::{Error, Result};
 
+thread_local! {
+    /// Set while this thread compiles a shader, whose panics
+    /// [`Gpu::compute_pipeline`] catches.
+    static COMPILING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether a panic on this thread is the shader compiler's, which
+/// mwbench catches and reports as the workload's failure (the binary's
+/// panic hook then stays quiet).
+pub fn compiler_panic_is_caught() -> bool {
+    COMPILING.with(std::cell::Cell::get)
+}
+
+/// Runs `compile`, turning a panic in it into its message's first line.
+fn catch_compiler_panic<T>(compile: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    COMPILING.with(|c| c.set(true));
+    let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(compile));
+    COMPILING.with(|c| c.set(false));
+    compiled.map_err(|payload| {
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("no message");
+        message.lines().next().unwrap_or(message).to_string()
+    })
+}
+
 /// One kernel launch: a pipeline, its bind group and the workgroup grid,
 /// then the kernels in `then` (a chain built by [`Dispatch::chain`], such
 /// as attention's partial and combine passes), the whole dispatched `repeat` times in one compute pass
@@ -205,28 +233,41 @@ impl Gpu {
             label: Some(label),
             source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(wgsl)),
         };
-        let module = if bounds_checked {
-            self.device.create_shader_module(desc)
-        } else {
-            // SAFETY: the caller of `kernel_trusted` vouches for every index.
-            unsafe {
-                self.device
-                    .create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked())
+        let compile = || {
+            let module = if bounds_checked {
+                self.device.create_shader_module(desc)
+            } else {
+                // SAFETY: the caller of `kernel_trusted` vouches for every index.
+                unsafe {
+                    self.device
+                        .create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked())
+                }
+            };
+            self.device
+                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(label),
+                    layout: None,
+                    module: &module,
+                    entry_point: Some(entry_point),
+                    compilation_options: wgpu::PipelineCompilationOptions {
+                        constants,
+                        ..Default::default()
+                    },
+                    cache: None,
+                })
+        };
+        // naga can panic on a shader it validated (it did on an H200, for
+        // one path no CI adapter takes): that fails this kernel's workload,
+        // not the whole run.
+        let pipeline = match catch_compiler_panic(compile) {
+            Ok(pipeline) => pipeline,
+            Err(why) => {
+                let _ = pollster::block_on(scope.pop());
+                return Err(self.error(format!(
+                    "shader '{label}': the shader compiler (naga) crashed on it: {why}"
+                )));
             }
         };
-        let pipeline = self
-            .device
-            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(label),
-                layout: None,
-                module: &module,
-                entry_point: Some(entry_point),
-                compilation_options: wgpu::PipelineCompilationOptions {
-                    constants,
-                    ..Default::default()
-                },
-                cache: None,
-            });
         match pollster::block_on(scope.pop()) {
             Some(error) => Err(self.error(format!("shader '{label}' does not compile: {error}"))),
             None => Ok(pipeline),
@@ -504,5 +545,21 @@ impl Gpu {
             Some(message) => Err(self.error(message)),
             None => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_compiler_panic_becomes_its_message_and_is_flagged_while_it_runs() {
+        let caught = catch_compiler_panic(|| -> u32 {
+            assert!(compiler_panic_is_caught());
+            panic!("Expression [67] is not cached!\nmore");
+        });
+        assert_eq!(caught, Err("Expression [67] is not cached!".to_string()));
+        assert!(!compiler_panic_is_caught());
+        assert_eq!(catch_compiler_panic(|| 7), Ok(7));
     }
 }
