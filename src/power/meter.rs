@@ -94,9 +94,6 @@ impl Totals {
                         )));
                     }
                     self.energy_j += b - a;
-                    if !constant && dt > 0.0 {
-                        self.watts.push((b - a) / dt);
-                    }
                 }
                 (Reading::Joules(_), Reading::Joules(_)) => {
                     return Err(Error::Power(
@@ -112,9 +109,40 @@ impl Totals {
                     Reading::Watts(w) => Some(w),
                     Reading::Joules(_) => None,
                 }));
+            self.watts.extend(counter_samples(points));
         }
         Ok(())
     }
+}
+
+/// A counter's power samples: energy over time from one reading at which
+/// the counter was seen to advance to the next. A counter that the driver
+/// updates less often than the meter reads it (NVML's on an H200, read
+/// every 100 ms) gives 0 W between neighbouring readings and several times
+/// the true power across the next pair (0 .. 1264 W seen at 406 W mean);
+/// spans between advances hold whole updates. The partial spans before the
+/// first advance and after the last are left out of the samples, not out
+/// of the energy.
+fn counter_samples(points: &[Point]) -> Vec<f64> {
+    let mut samples = Vec::new();
+    let mut anchor: Option<(Instant, f64)> = None;
+    for pair in points.windows(2) {
+        let (Reading::Joules(a), Reading::Joules(b)) = (pair[0].reading, pair[1].reading) else {
+            continue;
+        };
+        if b <= a {
+            continue;
+        }
+        let advanced = (pair[1].at, b);
+        if let Some((at, joules)) = anchor {
+            let dt = advanced.0.duration_since(at).as_secs_f64();
+            if dt > 0.0 {
+                samples.push((advanced.1 - joules) / dt);
+            }
+        }
+        anchor = Some(advanced);
+    }
+    samples
 }
 
 /// Reads one adapter's power source during measured samples.
@@ -344,6 +372,28 @@ mod tests {
         }
     }
 
+    /// An energy counter at `watts` that the driver updates every `step`.
+    struct SteppedCounter {
+        watts: f64,
+        step: Duration,
+        since: Instant,
+    }
+
+    impl PowerSource for SteppedCounter {
+        fn describe(&self) -> String {
+            "stepped counter".into()
+        }
+        fn provenance(&self) -> Provenance {
+            Provenance::Sensor
+        }
+        fn read(&mut self) -> Result<Reading> {
+            let steps = (self.since.elapsed().as_secs_f64() / self.step.as_secs_f64()).floor();
+            Ok(Reading::Joules(
+                steps * self.step.as_secs_f64() * self.watts,
+            ))
+        }
+    }
+
     /// A power gauge that alternates between two values.
     struct Alternating {
         values: [f64; 2],
@@ -414,6 +464,26 @@ mod tests {
         assert!((median - 250.0).abs() < 250.0 * 0.05, "median {median} W");
         assert_eq!(reading.interval_ms, Some(20));
         assert_eq!(reading.provenance, Provenance::Sensor);
+    }
+
+    /// A counter updated less often than it is read gives samples from
+    /// one advance to the next: no 0 W, no multiple of the true power.
+    #[test]
+    fn a_counter_updated_more_slowly_than_read_has_no_zero_samples() {
+        let counter = SteppedCounter {
+            watts: 400.0,
+            step: Duration::from_millis(50),
+            since: Instant::now(),
+        };
+        let mut meter = Meter::new(Box::new(counter), Duration::from_millis(20));
+        window(&mut meter, 0.6);
+        let reading = meter.reading().unwrap();
+        let (min, max) = (reading.watts_min.unwrap(), reading.watts_max.unwrap());
+        // Advances are seen on a 20 ms grid, so a span of one 50 ms update
+        // reads 40 to 60 ms, or more on a loaded machine.
+        assert!(min > 400.0 * 0.3, "min {min} W");
+        assert!(max < 400.0 * 1.6, "max {max} W");
+        assert!(reading.samples >= 5, "{} samples", reading.samples);
     }
 
     /// Only the windows count: the time between them does not.
