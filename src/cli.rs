@@ -9,11 +9,12 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::Result;
-use crate::commands::{self, CompareFormat, CompareOptions, MineOptions, RunOptions, ValueOptions};
+use crate::commands::{self, CompareOptions, MineOptions, Outcome, RunOptions, ValueOptions};
 use crate::economics::{Inputs, Sweep};
 use crate::gpu::DeviceSelector;
 use crate::measure::SamplePlan;
 use crate::power::PowerChoice;
+use crate::report::Format;
 use crate::workloads::{self, sha256d::BlockHeader, sha256d::Target};
 
 /// Benchmarks GPUs for a bitcoin-mining site deciding, per megawatt, whether
@@ -29,9 +30,8 @@ pub struct Cli {
 pub enum Command {
     /// List every adapter wgpu sees, on every backend, with its features and limits.
     Devices {
-        /// Print a JSON array instead of a table.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        format: FormatArg,
     },
     /// Scan nonces of a block header for double SHA-256 hashes that meet a target.
     Mine(MineArgs),
@@ -52,9 +52,8 @@ pub struct CompareArgs {
     /// The base result file, then the files to compare with it.
     #[arg(value_name = "FILE.json", num_args = 2.., required = true)]
     pub files: Vec<PathBuf>,
-    /// table, markdown (for a pull-request comment) or json.
-    #[arg(long, value_name = "FORMAT", default_value = "table")]
-    pub format: CompareFormat,
+    #[command(flatten)]
+    pub format: FormatArg,
     /// Slowdown, in percent of the base, beyond which a significant
     /// difference is a regression.
     #[arg(long, value_name = "PERCENT", default_value_t = 5.0, value_parser = parse_threshold, allow_negative_numbers = true)]
@@ -82,9 +81,8 @@ pub struct ValueArgs {
     /// Draw margin per MWh against the power price into FILE.svg or FILE.png.
     #[arg(long, value_name = "FILE")]
     pub chart: Option<PathBuf>,
-    /// Print one JSON object instead of the table.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub format: FormatArg,
 }
 
 #[derive(Debug, Args)]
@@ -106,16 +104,20 @@ pub struct MineArgs {
     pub target: Option<Target>,
     #[command(flatten)]
     pub device: DeviceArg,
-    /// Print one JSON object instead of lines.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub format: FormatArg,
 }
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Comma-separated workload names, or all.
+    /// Comma-separated workload names, or all (`mwbench run --list` shows
+    /// them, with their units and shapes).
     #[arg(long, value_name = "LIST|all", default_value = "all")]
     pub workloads: String,
+    /// List the workloads, with their units, shapes and what each
+    /// measures, and run nothing.
+    #[arg(long)]
+    pub list: bool,
     #[command(flatten)]
     pub device: DeviceArg,
     /// Seconds of measured samples per workload (default 10; 0.6 with
@@ -128,7 +130,9 @@ pub struct RunArgs {
     /// which share the CPU with everything else).
     #[arg(long, value_name = "SECONDS", value_parser = parse_kernel_timeout, allow_negative_numbers = true)]
     pub kernel_timeout: Option<f64>,
-    /// A short run that checks everything works: few, short samples.
+    /// A short run that checks everything works: few, short samples, one
+    /// small shape per kernel, and the tiny model unless --preset is given
+    /// (about a minute on lavapipe; not a GPU's throughput).
     #[arg(long)]
     pub quick: bool,
     /// Where watts come from: auto (the adapter's sensor: NVML, hwmon, or
@@ -152,18 +156,37 @@ pub struct RunArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 3.0, value_parser = parse_idle_seconds, allow_negative_numbers = true)]
     pub idle: f64,
     /// Model that llm-decode and llm-prefill run: llama3-8b, llama3-70b or
-    /// tiny.
-    #[arg(long, value_name = "NAME", default_value = "llama3-8b")]
-    pub preset: String,
+    /// tiny [default: llama3-8b; tiny with --quick].
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
     /// Weight format of the LLM workloads: f16, q8 (Q8_0) or q4 (Q4_0).
     #[arg(long, value_name = "FORMAT", default_value = "f16")]
     pub weights: String,
-    /// Result file to write (default: results/<host>-<adapter>-<time>.json).
+    /// Result file to write (default: mwbench-runs/<host>-<adapter>-<time>.json
+    /// under the current directory).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Print the result file's JSON instead of the table.
-    #[arg(long)]
+    #[command(flatten)]
+    pub format: FormatArg,
+}
+
+/// `--format`, shared by every command that prints a result, and `--json`,
+/// its alias for `--format json`.
+#[derive(Debug, Args)]
+pub struct FormatArg {
+    /// How to print the result: table, json, markdown, or csv (run,
+    /// compare and value, whose rows are flat).
+    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    pub format: Format,
+    /// The same as --format json.
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+}
+
+impl FormatArg {
+    fn get(&self) -> Format {
+        if self.json { Format::Json } else { self.format }
+    }
 }
 
 /// `--device`, shared by every command that runs kernels.
@@ -242,10 +265,11 @@ fn parse_positive_watts(text: &str) -> std::result::Result<f64, String> {
 }
 
 impl Cli {
-    /// Runs the parsed command; returns what goes to stdout.
-    pub fn execute(self) -> Result<String> {
+    /// Runs the parsed command. `stdout` takes what a command streams as
+    /// it goes (`mine`'s hits); the rest comes back in the [`Outcome`].
+    pub fn execute(self, stdout: &mut dyn std::io::Write) -> Result<Outcome> {
         match self.command {
-            Command::Devices { json } => commands::devices(json),
+            Command::Devices { format } => commands::devices(format.get()),
             Command::Mine(args) => commands::mine(
                 &MineOptions {
                     header: args.header,
@@ -253,26 +277,46 @@ impl Cli {
                     count: args.count,
                     target: args.target.or(args.bits),
                     device: args.device.selector(),
-                    json: args.json,
+                    format: args.format.get(),
                 },
-                &mut std::io::stdout().lock(),
+                stdout,
             ),
             Command::Compare(args) => commands::compare(&CompareOptions {
                 files: args.files,
-                format: args.format,
+                format: args.format.get(),
                 threshold_percent: args.threshold,
                 fail_on_regression: args.fail_on_regression,
             }),
-            Command::Schema => Ok(crate::results::json_schema()),
+            Command::Schema => Ok(Outcome::printed(crate::results::json_schema())),
             Command::Value(args) => commands::value(&ValueOptions {
                 files: args.files,
                 inputs: args.inputs,
                 site: args.site,
                 sweep: args.sweep,
                 chart: args.chart,
-                json: args.json,
+                format: args.format.get(),
             }),
             Command::Run(args) => {
+                let sizes = if args.quick {
+                    workloads::Sizes::Quick
+                } else {
+                    workloads::Sizes::Full
+                };
+                let preset = match (&args.preset, sizes) {
+                    (Some(name), _) => name.as_str(),
+                    (None, workloads::Sizes::Quick) => "tiny",
+                    (None, workloads::Sizes::Full) => "llama3-8b",
+                };
+                let llm = workloads::LlmChoice {
+                    preset: workloads::llm::Preset::named(preset)?,
+                    weights: workloads::llm::parse_weights(&args.weights)?,
+                };
+                if args.list {
+                    return commands::list_workloads(
+                        &workloads::all_for(llm, sizes),
+                        args.format.get(),
+                    );
+                }
                 let plan = if args.quick {
                     SamplePlan::quick()
                 } else {
@@ -283,13 +327,7 @@ impl Cli {
                     None => plan,
                 };
                 commands::run(&RunOptions {
-                    workloads: workloads::parse_list(
-                        &args.workloads,
-                        workloads::LlmChoice {
-                            preset: workloads::llm::Preset::named(&args.preset)?,
-                            weights: workloads::llm::parse_weights(&args.weights)?,
-                        },
-                    )?,
+                    workloads: workloads::parse_list(&args.workloads, llm, sizes)?,
                     device: args.device.selector(),
                     plan,
                     quick: args.quick,
@@ -302,7 +340,7 @@ impl Cli {
                     kernel_timeout: args.kernel_timeout.map(Duration::from_secs_f64),
                     idle_seconds: args.idle,
                     out: args.out,
-                    json: args.json,
+                    format: args.format.get(),
                 })
             }
         }

@@ -31,4 +31,7 @@ pub mod results;
 pub mod signals;
 pub mod workloads;
 
+#[cfg(test)]
+mod fixtures;
+
 pub use error::{Error, Result};

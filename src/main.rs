@@ -22,23 +22,33 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return clap_error(error),
     };
-    match cli.execute() {
-        Ok(output) => {
-            // A closed pipe (`mwbench devices | head`) is not an error.
-            let _ = std::io::stdout().lock().write_all(output.as_bytes());
-            ExitCode::SUCCESS
-        }
-        // `mwbench mine | head`: the reader has all it wanted.
-        Err(mwbench::Error::Io { source, .. })
-            if source.kind() == std::io::ErrorKind::BrokenPipe =>
-        {
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("mwbench: error: {error}");
-            ExitCode::from(error.exit_code() as u8)
-        }
+    let mut stdout = std::io::stdout().lock();
+    let outcome = match cli.execute(&mut stdout) {
+        Ok(outcome) => outcome,
+        Err(error) => return failed(&error),
+    };
+    // A closed pipe (`mwbench devices | head`) is not an error.
+    let _ = stdout.write_all(outcome.stdout.as_bytes());
+    let _ = stdout.flush();
+    for note in &outcome.notes {
+        eprintln!("{note}");
     }
+    match outcome.failure {
+        Some(error) => failed(&error),
+        None => ExitCode::SUCCESS,
+    }
+}
+
+/// One line on stderr and the error's exit code.
+fn failed(error: &mwbench::Error) -> ExitCode {
+    // `mwbench mine | head`: the reader has all it wanted.
+    if let mwbench::Error::Io { source, .. } = error
+        && source.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("mwbench: error: {error}");
+    ExitCode::from(error.exit_code() as u8)
 }
 
 /// Help and version print as clap renders them; usage errors are folded

@@ -3,8 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
 use crate::Result;
 
 /// How long to measure, decided once from `--duration` and `--quick`.
@@ -98,6 +96,7 @@ pub fn sample_loop(
     let mut size = initial_size.clamp(1, max_size);
     // Calibration doubles as the first part of the warm-up.
     let warm_up_started = Instant::now();
+    observer.phase(Phase::Calibrating);
     loop {
         crate::signals::check()?;
         let sample = one(size)?;
@@ -107,10 +106,12 @@ pub fn sample_loop(
         let factor = (target / sample.seconds.max(1e-9)).clamp(2.0, 16.0);
         size = ((size as f64 * factor) as u64).clamp(1, max_size);
     }
+    observer.phase(Phase::WarmingUp);
     while warm_up_started.elapsed() < plan.warm_up {
         crate::signals::check()?;
         one(size)?;
     }
+    observer.phase(Phase::Sampling);
     let mut samples = Vec::new();
     let started = Instant::now();
     let budget = plan.measure.as_secs_f64();
@@ -138,12 +139,35 @@ pub fn sample_loop(
 /// progress, and records power only between `measuring_started` and
 /// `measuring_ended`: calibration, warm-up and checks do not count.
 pub trait Observer {
+    /// The loop moved to `phase`.
+    fn phase(&mut self, _phase: Phase) {}
     /// The fraction of the measured samples done, 0 to 1.
     fn progress(&mut self, _fraction: f64) {}
     /// The first measured sample is about to run.
     fn measuring_started(&mut self) {}
     /// The last measured sample has finished (or failed).
     fn measuring_ended(&mut self) {}
+}
+
+/// What the sampling loop is doing, for a progress line that never sits
+/// still: a large kernel's calibration can take minutes on lavapipe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Growing the work per sample until a sample takes `plan.sample`.
+    Calibrating,
+    WarmingUp,
+    /// The measured samples.
+    Sampling,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Calibrating => "calibrating",
+            Phase::WarmingUp => "warming up",
+            Phase::Sampling => "sampling",
+        }
+    }
 }
 
 /// Hears nothing: for tests and benches.
@@ -194,35 +218,18 @@ impl Observer for MeasuringOnly<'_> {
     }
 }
 
-/// Median and spread of a set of samples, in their unit.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Summary {
-    pub median: f64,
-    pub min: f64,
-    pub max: f64,
-    pub count: usize,
-}
+pub use crate::results::Summary;
 
-impl Summary {
-    /// Summarises `values`; `None` when there are none or one is not finite.
-    pub fn of(values: &[f64]) -> Option<Self> {
-        if values.is_empty() || values.iter().any(|v| !v.is_finite()) {
-            return None;
+impl SamplePlan {
+    /// The plan as a result file records it.
+    pub fn settings(&self, quick: bool) -> crate::results::Settings {
+        crate::results::Settings {
+            quick,
+            measure_seconds: self.measure.as_secs_f64(),
+            warm_up_seconds: self.warm_up.as_secs_f64(),
+            sample_seconds: self.sample.as_secs_f64(),
+            min_samples: self.min_samples,
         }
-        let mut sorted = values.to_vec();
-        sorted.sort_by(f64::total_cmp);
-        let n = sorted.len();
-        let median = if n % 2 == 1 {
-            sorted[n / 2]
-        } else {
-            (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
-        };
-        Some(Summary {
-            median,
-            min: sorted[0],
-            max: sorted[n - 1],
-            count: n,
-        })
     }
 }
 

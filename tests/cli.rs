@@ -1,12 +1,10 @@
 //! End-to-end tests of the real `mwbench` binary on the default adapter
 //! (lavapipe on CI). Tests that need an adapter fail, never skip, without one.
 
-mod common;
-
 use std::path::Path;
 
+use crate::common::{assert_one_line_error, json, run};
 use assert_cmd::assert::OutputAssertExt;
-use common::{assert_one_line_error, json, run};
 use mwbench::workloads::sha256d::{BLOCK_125552, GENESIS, Target};
 use serde_json::Value;
 
@@ -216,6 +214,104 @@ fn run_prints_a_table_and_records_no_power_without_watts() {
     let written: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(written["results"][0]["power"]["provenance"], "none");
     assert_eq!(written["results"][0]["power"]["watts"], Value::Null);
+    // The file is named last, after the table.
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr
+            .trim_end()
+            .ends_with(&format!("wrote {}", out.display())),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn run_prints_csv_markdown_and_json_of_the_same_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    let args = |format: &str| {
+        vec![
+            "run".to_string(),
+            "--quick".into(),
+            "--idle".into(),
+            "0".into(),
+            "--workloads".into(),
+            "sha256d".into(),
+            "--out".into(),
+            out.to_str().unwrap().into(),
+            "--format".into(),
+            format.into(),
+        ]
+    };
+    let call = |format: &str| {
+        let args = args(format);
+        let output = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        output.clone().assert().success();
+        output
+    };
+    let csv = String::from_utf8(call("csv").stdout).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(
+        lines[0].starts_with("device,workload,shape,status,unit,median,"),
+        "{csv}"
+    );
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(lines[1].contains(",sha256d,,verified,H/s,"), "{csv}");
+    let markdown = String::from_utf8(call("markdown").stdout).unwrap();
+    assert!(markdown.contains("\n| workload | status |"), "{markdown}");
+    assert!(markdown.contains("| sha256d | verified |"), "{markdown}");
+    // --json is --format json: the result file as written.
+    let json_output = call("json");
+    let printed = json(&json_output);
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(printed, written);
+}
+
+#[test]
+fn run_list_shows_every_workload_and_runs_nothing() {
+    let output = run(&["run", "--list", "--json"]);
+    output.clone().assert().success();
+    let listed = json(&output);
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names[..3], ["sha256d", "peak-fma-f32", "copy-bandwidth"]);
+    assert!(names.contains(&"llm-decode"), "{names:?}");
+    let gemm = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["name"] == "gemm-f32")
+        .unwrap();
+    assert_eq!(gemm["unit"], "GFLOP/s");
+    assert!(gemm["shapes"].as_array().unwrap().len() >= 2);
+    let table = run(&["run", "--list"]);
+    table.clone().assert().success();
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("what it measures") && text.contains("gemv-q4"),
+        "{text}"
+    );
+}
+
+#[test]
+fn formats_that_do_not_fit_are_usage_errors() {
+    for (args, said) in [
+        (&["devices", "--format", "csv"][..], "not devices"),
+        (&["run", "--list", "--format", "csv"][..], "not run --list"),
+        (
+            &["devices", "--json", "--format", "table"][..],
+            "cannot be used with",
+        ),
+        (
+            &["devices", "--format", "yaml"][..],
+            "'yaml' is not table, json, markdown or csv",
+        ),
+    ] {
+        assert_one_line_error(args, 2, said);
+    }
 }
 
 #[test]

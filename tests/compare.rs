@@ -2,12 +2,10 @@
 //! of result files with known answers, the regression gate's exit codes,
 //! and every kind of bad input.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
+use crate::common::{assert_one_line_error, json, run};
 use assert_cmd::assert::OutputAssertExt;
-use common::{assert_one_line_error, json, run};
 use serde_json::Value;
 
 fn committed(name: &str) -> PathBuf {
@@ -108,7 +106,8 @@ fn a_tight_20_percent_slowdown_fails_the_gate_with_its_ratio_and_interval() {
         "markdown",
     ]);
     let markdown = String::from_utf8_lossy(&gated.stdout);
-    assert!(markdown.starts_with("| workload |"), "{markdown}");
+    assert!(markdown.starts_with("compared with "), "{markdown}");
+    assert!(markdown.contains("\n| workload |"), "{markdown}");
     assert!(markdown.contains("**REGRESSION**"), "{markdown}");
     // Faster is never a regression.
     run(&["compare", &slow, &base, "--fail-on-regression"])
@@ -214,7 +213,7 @@ fn bad_inputs_are_one_line_each() {
         (
             &["compare", good, good, "--format", "xml"],
             2,
-            "'xml' is not table, markdown or json",
+            "'xml' is not table, json, markdown or csv",
         ),
     ];
     for (args, code, said) in cases {
@@ -233,5 +232,32 @@ fn schema_prints_the_json_schema_of_result_files() {
             .as_array()
             .unwrap()
             .contains(&"results".into())
+    );
+}
+
+/// One CSV record per workload and file, with the verdict as JSON names it.
+#[test]
+fn csv_has_a_record_per_workload_and_file() {
+    let base = committed("llvmpipe-vulkan-2026-11-25.json");
+    let base = base.to_str().unwrap();
+    let output = run(&["compare", base, base, "--format", "csv"]);
+    output.clone().assert().success();
+    let csv = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(
+        lines[0].starts_with("workload,shape,unit,file,path,verdict,"),
+        "{csv}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(",0,") && l.contains(",base,")),
+        "{csv}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(",1,") && l.contains(",same,")),
+        "{csv}"
     );
 }

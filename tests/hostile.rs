@@ -3,12 +3,10 @@
 //! right exit code, or handled, and nothing is replaced that is not a
 //! regular file.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
+use crate::common::{assert_one_line_error, copy_tree, fixture, json, lavapipe, mwbench, run};
 use assert_cmd::assert::OutputAssertExt;
-use common::{assert_one_line_error, copy_tree, fixture, json, lavapipe, mwbench, run};
 use serde_json::Value;
 
 /// The genesis block's header.

@@ -4,12 +4,10 @@
 //! lavapipe, so that matching by name finds them) through
 //! `MWBENCH_NVML_LIBRARY`.
 
-mod common;
-
 use std::path::Path;
 
+use crate::common::{fake_nvml, json, lavapipe, lavapipe_adapter, mwbench};
 use assert_cmd::assert::OutputAssertExt;
-use common::{fake_nvml, json, lavapipe, lavapipe_adapter, mwbench};
 use serde_json::Value;
 
 fn gpu_line(extra: &str) -> String {

@@ -2,15 +2,13 @@
 //! sysfs trees stand in for the kernel's, a script for an external meter.
 //! No test needs a sensor on the machine it runs on.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::common::{assert_one_line_error, copy_tree, fixture, json, lavapipe, mwbench, run};
 use assert_cmd::assert::OutputAssertExt;
-use common::{assert_one_line_error, copy_tree, fixture, json, lavapipe, mwbench, run};
 use serde_json::Value;
 
 /// `run --quick` of one fast workload with `extra` power options; the

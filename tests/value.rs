@@ -1,10 +1,8 @@
 //! End-to-end tests of `mwbench value` through the real binary, on a
 //! result file from a lavapipe run with `--watts 100` and on ASIC figures.
 
-mod common;
-
+use crate::common::{assert_one_line_error, fixture, json, run};
 use assert_cmd::assert::OutputAssertExt;
-use common::{assert_one_line_error, fixture, json, run};
 use serde_json::Value;
 
 fn result_file() -> String {
@@ -234,4 +232,44 @@ fn bad_inputs_are_one_line_each() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         assert_one_line_error(&args, code, said);
     }
+}
+
+/// The same options as CSV (one record each, plain numbers) and Markdown.
+#[test]
+fn csv_and_markdown_carry_the_same_options() {
+    let file = result_file();
+    let args = |format| {
+        [
+            "value",
+            &file,
+            "--power-price",
+            "45",
+            "--hashprice",
+            "40",
+            "--token-price",
+            "0.2",
+            "--asic",
+            "s21-pro",
+            "--format",
+            format,
+        ]
+        .map(String::from)
+    };
+    let call = |format| {
+        let args = args(format);
+        let output = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        output.clone().assert().success();
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let csv = call("csv");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("option,kind,watts,"), "{csv}");
+    let asic = lines
+        .iter()
+        .find(|l| l.contains(",asic,"))
+        .expect("the ASIC");
+    assert!(asic.contains(",45,"), "{asic}");
+    let markdown = call("markdown");
+    assert!(markdown.contains("| # | option | kind |"), "{markdown}");
+    assert!(markdown.contains("best at 45.00 USD/MWh"), "{markdown}");
 }

@@ -1,42 +1,44 @@
 //! `mwbench devices`: every adapter wgpu sees, with its power sources.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
+use super::Outcome;
 use crate::gpu::{self, AdapterSummary};
 use crate::power::{self, SourceStatus};
-use crate::report;
+use crate::report::{self, Format, Output};
 use crate::{Error, Result};
 
-/// One adapter as `devices --json` lists it.
-#[derive(Debug, Serialize)]
-struct Listing<'a> {
+/// One adapter as `devices --format json` lists it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Listing {
     #[serde(flatten)]
-    adapter: &'a AdapterSummary,
+    pub adapter: AdapterSummary,
     /// Each power source mwbench knows: available, or why not.
-    power_sources: &'a [SourceStatus],
+    pub power_sources: Vec<SourceStatus>,
 }
 
-/// The adapter list as a table, or as a JSON array with `json`.
-pub fn devices(json: bool) -> Result<String> {
-    let listed: Vec<(AdapterSummary, Vec<SourceStatus>)> = gpu::summaries(&gpu::enumerate())
+/// Every adapter with its power sources; an empty list is an error except
+/// as JSON (an empty array says it to a tool).
+pub fn devices(format: Format) -> Result<Outcome> {
+    report::check_flat(format, "devices")?;
+    let listings: Vec<Listing> = gpu::summaries(&gpu::enumerate())
         .into_iter()
-        .map(|summary| {
-            let sources = power::survey(&summary);
-            (summary, sources)
-        })
-        .collect();
-    if json {
-        let listings: Vec<Listing> = listed
-            .iter()
-            .map(|(adapter, power_sources)| Listing {
+        .map(|adapter| {
+            let power_sources = power::survey(&adapter);
+            Listing {
                 adapter,
                 power_sources,
-            })
-            .collect();
-        return Ok(serde_json::to_string_pretty(&listings).expect("listings serialise") + "\n");
-    }
-    if listed.is_empty() {
+            }
+        })
+        .collect();
+    if listings.is_empty() && format != Format::Json {
         return Err(Error::NoAdapter);
     }
-    Ok(report::devices_table(&listed))
+    let pairs: Vec<(AdapterSummary, Vec<SourceStatus>)> = listings
+        .iter()
+        .map(|l| (l.adapter.clone(), l.power_sources.clone()))
+        .collect();
+    let output = Output::new(&listings, report::devices_document(&pairs));
+    Ok(Outcome::printed(report::render(&output, format)?))
 }

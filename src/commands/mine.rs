@@ -4,8 +4,9 @@ use std::io::Write;
 
 use serde::Serialize;
 
+use super::Outcome;
 use crate::gpu::{self, DeviceSelector};
-use crate::report::{Progress, si};
+use crate::report::{self, Format, Progress, si};
 use crate::workloads::sha256d::{BlockHeader, Hit, NonceSearch, Target, Tuning};
 use crate::{Error, Result};
 
@@ -19,11 +20,14 @@ pub struct MineOptions {
     /// `None`: the target the header's own bits encode.
     pub target: Option<Target>,
     pub device: DeviceSelector,
-    pub json: bool,
+    /// Table (one line per hit), json or markdown; hits are streamed in
+    /// each.
+    pub format: Format,
 }
 
-/// The totals `--json` prints after the hits: `{"found": [...], "hashes":
-/// ..., "seconds": ..., "hash_rate": ...}`, the hits streamed as found.
+/// The totals `--format json` prints after the hits: `{"found": [...],
+/// "hashes": ..., "seconds": ..., "hash_rate": ...}`, the hits streamed as
+/// found.
 #[derive(Debug, Serialize)]
 struct Totals {
     hashes: u64,
@@ -43,7 +47,10 @@ const CHUNK: u64 = 1 << 26;
 
 /// Scans the range, writing each hit to `out` as it is found (a target
 /// that most nonces meet can give billions), then returns the summary.
-pub fn mine(options: &MineOptions, out: &mut dyn Write) -> Result<String> {
+pub fn mine(options: &MineOptions, out: &mut dyn Write) -> Result<Outcome> {
+    report::check_flat(options.format, "mine")?;
+    let json = options.format == Format::Json;
+    let markdown = options.format == Format::Markdown;
     let end = u64::from(options.start) + options.count;
     if options.count == 0 || end > 1 << 32 {
         return Err(Error::usage(format!(
@@ -62,7 +69,7 @@ pub fn mine(options: &MineOptions, out: &mut dyn Write) -> Result<String> {
     let gpu = gpu::open_one(&options.device)?;
     let search = NonceSearch::new(&gpu, &options.header, &target, Tuning::default())?;
     let progress = Progress::new(
-        Progress::wanted(options.json) && options.count > CHUNK,
+        Progress::wanted(json) && options.count > CHUNK,
         format!("mining on {}", gpu.summary.name),
     );
     let stdout_error = |source| Error::Io {
@@ -70,12 +77,15 @@ pub fn mine(options: &MineOptions, out: &mut dyn Write) -> Result<String> {
         path: "standard output".into(),
         source,
     };
-    if options.json {
+    if json {
         out.write_all(b"{\"found\":[").map_err(stdout_error)?;
+    } else if markdown {
+        out.write_all(b"| nonce | hex | hash |\n| ---: | ---: | --- |\n")
+            .map_err(stdout_error)?;
     }
     let mut found = 0u64;
     let mut emit = |hit: Hit| -> Result<()> {
-        let line = if options.json {
+        let line = if json {
             let hit = Found {
                 nonce: hit.nonce,
                 hash: hit.hash.to_string(),
@@ -85,6 +95,8 @@ pub fn mine(options: &MineOptions, out: &mut dyn Write) -> Result<String> {
                 "{comma}{}",
                 serde_json::to_string(&hit).expect("hits serialise")
             )
+        } else if markdown {
+            format!("| {} | {:#010x} | `{}` |\n", hit.nonce, hit.nonce, hit.hash)
         } else {
             format!(
                 "nonce {:>10} ({:#010x})  {}\n",
@@ -114,16 +126,17 @@ pub fn mine(options: &MineOptions, out: &mut dyn Write) -> Result<String> {
             0.0
         },
     };
-    if options.json {
+    if json {
         // `],` then the totals' fields, closing the object opened above.
         let fields = serde_json::to_string(&totals).expect("totals serialise");
-        return Ok(format!("],{}\n", &fields[1..]));
+        return Ok(Outcome::printed(format!("],{}\n", &fields[1..])));
     }
-    Ok(format!(
-        "{found} found in {} hashes, {:.3} s, {} on {}\n",
+    Ok(Outcome::printed(format!(
+        "{}{found} found in {} hashes, {:.3} s, {} on {}\n",
+        if markdown { "\n" } else { "" },
         totals.hashes,
         totals.seconds,
         si(totals.hash_rate, "H/s"),
         gpu.summary.label()
-    ))
+    )))
 }

@@ -4,13 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::Outcome;
 use crate::gpu::{self, DeviceSelector, Gpu};
-use crate::measure::{Observer, SamplePlan};
+use crate::measure::{Observer, Phase, SamplePlan};
 use crate::power::{self, Meter, PowerChoice};
-use crate::report::{self, Progress};
+use crate::report::{self, Document, Format, Grid, Output, Progress};
 use crate::results::{
-    self, CeilingFraction, Machine, ResultDevice, ResultFile, SCHEMA_VERSION, Settings, Status,
-    WorkloadResult,
+    self, CeilingFraction, Machine, ResultFile, SCHEMA_VERSION, Status, WorkloadResult,
 };
 use crate::workloads::{self, Workload};
 use crate::{Error, Result};
@@ -30,15 +30,16 @@ pub struct RunOptions {
     /// Longest wait for one submission before the GPU counts as hung;
     /// `None`: the adapter's default.
     pub kernel_timeout: Option<Duration>,
-    /// Where to write; `None`: a name under `results/`.
+    /// Where to write; `None`: a name under [`results::DEFAULT_DIRECTORY`].
     pub out: Option<PathBuf>,
-    pub json: bool,
+    pub format: Format,
 }
 
-/// Runs everything and returns the table (or JSON) for stdout. Fails with
-/// exit code 1 after writing the files when any workload failed or the GPU
-/// hung, and with 128 + the signal when SIGINT or SIGTERM stopped it.
-pub fn run(options: &RunOptions) -> Result<String> {
+/// Runs everything, writes one result file per adapter, and returns the
+/// tables (or JSON, ...). Ends with exit code 1 after writing the files
+/// when any workload failed or the GPU hung, and with 128 + the signal when
+/// SIGINT or SIGTERM stopped it.
+pub fn run(options: &RunOptions) -> Result<Outcome> {
     if let Some(out) = &options.out {
         results::check_writable(out)?;
     }
@@ -51,9 +52,14 @@ pub fn run(options: &RunOptions) -> Result<String> {
         .map(|(_, summary)| power::meter_for(&options.power, summary, options.power_interval))
         .collect::<Result<Vec<Meter>>>()?;
     crate::signals::install();
+    if Progress::wanted(options.format == Format::Json) {
+        for (_, summary) in &adapters {
+            eprintln!("{}", plan(options, summary));
+        }
+    }
     let machine = Machine::current();
     let mut files = Vec::new();
-    let mut stdout = String::new();
+    let mut notes = Vec::new();
     let mut noted_shared = false;
     // What ended the run early (a signal, a hung GPU), and what it left.
     let mut stopped: Option<Error> = None;
@@ -94,40 +100,94 @@ pub fn run(options: &RunOptions) -> Result<String> {
         }
         if several && !noted_shared && file.results.iter().any(|r| r.power.shared) {
             noted_shared = true;
-            eprintln!(
+            notes.push(format!(
                 "note: {} measures the whole host: each adapter's watts are the host's \
                  draw while that adapter ran; do not add them up",
                 file.results[0].power.source
-            );
+            ));
         }
         let path = output_path(options.out.as_deref(), &file, several, index)?;
         results::write_atomic(&path, file.to_json().as_bytes())?;
-        eprintln!("wrote {}", path.display());
-        if !options.json {
-            stdout.push_str(&report::run_table(&file));
-        }
+        notes.push(format!("wrote {}", path.display()));
         files.push(file);
     }
-    if options.json {
-        let json = if several {
-            serde_json::to_string_pretty(&files).expect("results serialise")
-        } else {
-            files[0].to_json()
-        };
-        stdout.push_str(&json);
-        stdout.push('\n');
+    let mut document = Document::default();
+    for file in &files {
+        document.extend(report::run_document(file));
     }
+    // One adapter's file as it is written; several as an array.
+    let output = if several {
+        Output::new(&files, document)
+    } else {
+        Output::new(&files[0], document)
+    }
+    .with_records(report::run_records(&files));
+    let stdout = report::render(&output, options.format)?;
     let failed: Vec<String> = files
         .iter()
         .flat_map(|f| f.results.iter().map(move |r| (f, r)))
         .filter(|(_, r)| r.status == Status::Failed)
         .map(|(f, r)| format!("{} on {}", r.workload, f.device.name))
         .collect();
-    let Some(error) = ending(stopped, &not_run, &failed) else {
-        return Ok(stdout);
-    };
-    print!("{stdout}");
-    Err(error)
+    Ok(Outcome {
+        stdout,
+        notes,
+        failure: ending(stopped, &not_run, &failed),
+    })
+}
+
+/// `run --list`: every workload with its unit, shapes and what it does.
+pub fn list_workloads(workloads: &[Box<dyn Workload>], format: Format) -> Result<Outcome> {
+    report::check_flat(format, "run --list")?;
+    let listed = workloads::catalogue(workloads);
+    let mut grid = Grid::new(["workload", "unit", "shapes", "what it measures"]);
+    for entry in &listed {
+        grid.row([
+            entry.name.clone(),
+            entry.unit.clone(),
+            entry.shapes.join("\n"),
+            entry.description.clone(),
+        ]);
+    }
+    let mut document = Document::default();
+    document.grid(grid);
+    document.line(
+        "Give names to --workloads, separated by commas (all shapes of each run); \
+         --quick runs smaller shapes.",
+    );
+    let output = Output::new(&listed, document);
+    Ok(Outcome::printed(report::render(&output, format)?))
+}
+
+/// What `run` is about to do on `adapter`, for the person waiting: the
+/// workloads and shapes, the seconds of each, and a rough total.
+fn plan(options: &RunOptions, adapter: &crate::gpu::AdapterSummary) -> String {
+    let mut names: Vec<&str> = options.workloads.iter().map(|w| w.name()).collect();
+    names.dedup();
+    let shapes = options.workloads.len();
+    let plan = &options.plan;
+    // Calibration takes a few samples' time and setup (inputs, the CPU
+    // reference) about as long again: a floor, not a promise.
+    let each =
+        plan.measure.as_secs_f64() + plan.warm_up.as_secs_f64() + 4.0 * plan.sample.as_secs_f64();
+    let total = 2.0 * each * shapes as f64;
+    let mut text = format!(
+        "plan on {}: {} workloads at {shapes} shapes ({}), {:.1} s of samples each; \
+         at least {} in all",
+        adapter.label(),
+        names.len(),
+        names.join(", "),
+        plan.measure.as_secs_f64(),
+        humantime::format_duration(std::time::Duration::from_secs(total.ceil() as u64)),
+    );
+    if adapter.device_type == crate::results::DeviceType::Cpu {
+        text.push_str(
+            "\nthis adapter is a software rasterizer (the CPU): its figures are the CPU's, \
+             and large kernels take minutes each here; --quick runs every workload at a \
+             small shape in about a minute",
+        );
+    }
+    text
 }
 
 /// The error a run ends with, if any: the signal or hang that stopped it
@@ -167,6 +227,10 @@ struct RunObserver<'a> {
 }
 
 impl Observer for RunObserver<'_> {
+    fn phase(&mut self, phase: Phase) {
+        self.progress.phase(phase.as_str());
+    }
+
     fn progress(&mut self, fraction: f64) {
         self.progress.set(fraction);
     }
@@ -177,6 +241,8 @@ impl Observer for RunObserver<'_> {
 
     fn measuring_ended(&mut self) {
         self.meter.stop();
+        self.progress
+            .phase("checking the output against the CPU reference");
     }
 }
 
@@ -205,9 +271,10 @@ fn run_on(
     };
     for (index, workload) in options.workloads.iter().enumerate() {
         let progress = Progress::new(
-            Progress::wanted(options.json),
-            format!("{} on {}", workload.name(), gpu.summary.name),
+            Progress::wanted(options.format == Format::Json),
+            format!("{} on {}", label(workload.as_ref()), gpu.summary.name),
         );
+        progress.phase("preparing inputs and the reference");
         let outcome = workload.run(
             gpu,
             &options.plan,
@@ -224,9 +291,7 @@ fn run_on(
                 .map(|w| label(w.as_ref()))
         };
         let mut result = match outcome {
-            Ok(measurement) => {
-                WorkloadResult::measured(workload.name(), workload.unit(), measurement, reading)
-            }
+            Ok(measurement) => measurement.into_result(workload.name(), workload.unit(), reading),
             // A kernel that fails is recorded without a figure. The other
             // workloads still run, unless the GPU hung or was lost.
             Err(
@@ -273,8 +338,8 @@ fn run_on(
         mwbench_version: env!("CARGO_PKG_VERSION").to_string(),
         created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         machine: machine.clone(),
-        device: ResultDevice::new(&gpu.summary, gpu.timing_method()),
-        settings: Settings::new(&options.plan, options.quick),
+        device: gpu.summary.result_device(gpu.timing_method()),
+        settings: options.plan.settings(options.quick),
         interrupted: matches!(stopped, Some(Error::Interrupted { .. })),
         results,
     };
@@ -339,7 +404,8 @@ fn attach_ceilings(results: &mut [WorkloadResult]) {
 const CEILING_TOLERANCE: f64 = 0.05;
 
 /// `--out FILE` as given for one adapter, `FILE` with `.<adapter index>`
-/// before the extension for several, or a default name under `results/`.
+/// before the extension for several, or a default name under
+/// [`results::DEFAULT_DIRECTORY`].
 fn output_path(
     out: Option<&Path>,
     file: &ResultFile,
@@ -356,7 +422,7 @@ fn output_path(
         }
         Some(path) => Ok(path.to_path_buf()),
         None => {
-            let directory = Path::new("results");
+            let directory = Path::new(results::DEFAULT_DIRECTORY);
             std::fs::create_dir_all(directory).map_err(|source| Error::Io {
                 action: "create",
                 path: directory.to_path_buf(),
@@ -436,5 +502,47 @@ mod tests {
         let mut results = vec![result("gemv-f32", Unit::GigabytesPerSecond, 7.5)];
         attach_ceilings(&mut results);
         assert_eq!(results[0].ceiling, None);
+    }
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+    use crate::results::{Backend, DeviceType};
+    use crate::workloads::{LlmChoice, Sizes};
+
+    fn options(list: &str, plan: SamplePlan) -> RunOptions {
+        RunOptions {
+            workloads: workloads::parse_list(list, LlmChoice::default(), Sizes::Quick).unwrap(),
+            device: DeviceSelector::Default,
+            plan,
+            quick: true,
+            power: PowerChoice::Auto,
+            power_interval: Duration::from_millis(100),
+            idle_seconds: 0.0,
+            kernel_timeout: None,
+            out: None,
+            format: Format::Table,
+        }
+    }
+
+    #[test]
+    fn the_plan_names_the_workloads_and_warns_on_a_cpu_adapter() {
+        let cpu = crate::fixtures::adapter_summary(0, "llvmpipe", DeviceType::Cpu, Backend::Vulkan);
+        let text = plan(&options("gemv-f16,sha256d", SamplePlan::quick()), &cpu);
+        assert!(
+            text.starts_with("plan on 0: llvmpipe [vulkan, cpu]: 3 workloads at 3 shapes"),
+            "{text}"
+        );
+        assert!(text.contains("sha256d, copy-bandwidth, gemv-f16"), "{text}");
+        assert!(
+            text.contains("software rasterizer") && text.contains("--quick"),
+            "{text}"
+        );
+        let gpu =
+            crate::fixtures::adapter_summary(0, "H200", DeviceType::Discrete, Backend::Vulkan);
+        let text = plan(&options("sha256d", SamplePlan::standard()), &gpu);
+        assert!(text.contains("10.0 s of samples each"), "{text}");
+        assert!(!text.contains("rasterizer"), "{text}");
     }
 }

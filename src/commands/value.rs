@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 
+use super::Outcome;
 use crate::Result;
 use crate::economics::{self, Inputs, Sweep, Valuation};
-use crate::report;
+use crate::report::{self, Format, Output};
 use crate::results;
 
 /// Options of `mwbench value`.
@@ -16,11 +17,11 @@ pub struct ValueOptions {
     pub site: Option<PathBuf>,
     pub sweep: Option<Sweep>,
     pub chart: Option<PathBuf>,
-    pub json: bool,
+    pub format: Format,
 }
 
-/// The valuation as a table, or as JSON; writes the chart if asked.
-pub fn value(options: &ValueOptions) -> Result<String> {
+/// The valuation; writes the chart if asked.
+pub fn value(options: &ValueOptions) -> Result<Outcome> {
     if let Some(chart) = &options.chart {
         report::chart_format(chart)?;
         results::check_writable(chart)?;
@@ -39,29 +40,28 @@ pub fn value(options: &ValueOptions) -> Result<String> {
         .iter()
         .map(|path| results::read_file(path).map(|file| (path.clone(), file)))
         .collect::<Result<Vec<_>>>()?;
-    let notes: Vec<String> = files
-        .iter()
-        .filter_map(|(path, file)| results::interrupted_note(path, file))
-        .collect();
     let priced = economics::options::options(&files, &inputs)?;
     let valuation = Valuation {
         inputs,
         options: priced.priced,
         unpriceable: priced.unpriceable,
     };
+    let mut notes = Vec::new();
     if let Some(chart) = &options.chart {
         report::write_chart(&valuation, options.sweep.as_ref(), chart)?;
-        eprintln!("wrote {}", chart.display());
+        notes.push(format!("wrote {}", chart.display()));
     }
     valuation.check_finite()?;
-    if options.json {
-        let mut json = valuation.to_json(options.sweep.as_ref());
-        json["notes"] = notes.into();
-        return Ok(serde_json::to_string_pretty(&json).expect("JSON values serialise") + "\n");
-    }
-    let mut text = report::value_table(&valuation, options.sweep.as_ref());
-    for note in notes {
-        text.push_str(&format!("note: {note}\n"));
-    }
-    Ok(text)
+    let interrupted = files
+        .iter()
+        .filter_map(|(path, file)| results::interrupted_note(path, file))
+        .collect();
+    let report = valuation.report(options.sweep.as_ref(), interrupted);
+    let output = Output::new(&report, report::value_document(&report))
+        .with_records(report::value_records(&report));
+    Ok(Outcome {
+        stdout: report::render(&output, options.format)?,
+        notes,
+        failure: None,
+    })
 }

@@ -4,13 +4,16 @@
 
 pub mod stats;
 
+use std::path::Path;
+
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::results::{ResultFile, Status, WorkloadResult};
 use stats::RatioInterval;
 
 /// What one file's result is, next to the base file's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// The base file's own result.
@@ -36,7 +39,7 @@ pub enum Verdict {
 }
 
 /// One file's cell in a row.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Cell {
     pub verdict: Verdict,
     /// Median throughput, in the row's unit.
@@ -51,7 +54,7 @@ pub struct Cell {
 }
 
 /// One workload (and shape) across the files.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Row {
     pub workload: String,
     /// `4096x4096`, `llama3-8b q4`, ...: empty for single-shape workloads.
@@ -68,6 +71,122 @@ impl Row {
         } else {
             format!("{} {}", self.workload, self.shape)
         }
+    }
+}
+
+/// What `mwbench compare` reports: the files, every row, and the cells
+/// that fail the gate.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct Comparison {
+    /// The base file first.
+    pub files: Vec<ComparedFile>,
+    pub threshold_percent: f64,
+    /// How intervals are computed.
+    pub method: String,
+    pub rows: Vec<Row>,
+    pub regressions: Vec<Regression>,
+    /// Files the run stopped early (SIGINT, SIGTERM, a hung GPU).
+    pub notes: Vec<String>,
+}
+
+/// One compared file, as column headers name it.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ComparedFile {
+    pub path: String,
+    pub device: String,
+    pub host: String,
+    /// RFC 3339.
+    pub created: String,
+    pub schema_version: u32,
+    pub interrupted: bool,
+}
+
+/// A cell that fails the gate.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct Regression {
+    pub workload: String,
+    pub shape: String,
+    /// Index of the file in `files`.
+    pub file: usize,
+    pub verdict: Verdict,
+    pub ratio: Option<f64>,
+    pub interval: Option<[f64; 2]>,
+}
+
+impl ComparedFile {
+    pub fn of(path: &Path, file: &ResultFile) -> ComparedFile {
+        ComparedFile {
+            path: path.display().to_string(),
+            device: file.device.name.clone(),
+            host: file.machine.hostname.clone(),
+            created: file.created.clone(),
+            schema_version: file.schema_version,
+            interrupted: file.interrupted,
+        }
+    }
+
+    /// `device, host, date`, with `separator` between.
+    pub fn header(&self, separator: &str) -> String {
+        let date = self.created.split('T').next().unwrap_or(&self.created);
+        format!("{}{separator}{}{separator}{date}", self.device, self.host)
+    }
+}
+
+impl Comparison {
+    /// Compares `files` (path and contents, the base first).
+    pub fn of(files: &[(&Path, ResultFile)], threshold_percent: f64) -> Comparison {
+        let contents: Vec<ResultFile> = files.iter().map(|(_, f)| f.clone()).collect();
+        let rows = compare(&contents, threshold_percent);
+        let regressions = gate(&rows)
+            .into_iter()
+            .map(|(row, file)| {
+                let cell = &row.cells[file];
+                Regression {
+                    workload: row.workload.clone(),
+                    shape: row.shape.clone(),
+                    file,
+                    verdict: cell.verdict,
+                    ratio: cell.ratio,
+                    interval: cell.interval,
+                }
+            })
+            .collect();
+        Comparison {
+            files: files.iter().map(|(p, f)| ComparedFile::of(p, f)).collect(),
+            threshold_percent,
+            method: format!(
+                "{:.0}% bootstrap interval of the ratio of medians, {} resamples",
+                stats::CONFIDENCE * 100.0,
+                stats::RESAMPLES
+            ),
+            rows,
+            regressions,
+            notes: files
+                .iter()
+                .filter_map(|(path, file)| crate::results::interrupted_note(path, file))
+                .collect(),
+        }
+    }
+
+    /// One line per regression: workload, file, ratio and interval.
+    pub fn regression_lines(&self) -> Vec<String> {
+        self.regressions
+            .iter()
+            .map(|r| {
+                let what = match (r.ratio, r.interval) {
+                    (Some(ratio), Some([low, high])) => {
+                        format!("{ratio:.3}x [{low:.3}, {high:.3}]")
+                    }
+                    _ => "failed its check".to_string(),
+                };
+                let label = if r.shape.is_empty() {
+                    r.workload.clone()
+                } else {
+                    format!("{} {}", r.workload, r.shape)
+                };
+                format!("{label} on {}: {what}", self.files[r.file].header(", "))
+            })
+            .collect()
     }
 }
 
@@ -215,10 +334,10 @@ pub fn fails_gate(row: &Row, cell: &Cell) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::economics::options::tests::{file, result};
-    use crate::power::Provenance;
-    use crate::workloads::Unit;
-    use stats::tests::samples as spread;
+    use crate::fixtures::samples as spread;
+    use crate::fixtures::{file, result};
+    use crate::results::Provenance;
+    use crate::results::Unit;
 
     /// A result file with one sha256d result of these samples.
     fn with_samples(samples: Vec<f64>) -> ResultFile {

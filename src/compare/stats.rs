@@ -103,15 +103,9 @@ pub fn ratio_of_medians(base: &[f64], other: &[f64]) -> Option<RatioInterval> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-
-    /// `n` samples around `center`, spread evenly over +-`spread`.
-    pub(crate) fn samples(center: f64, spread: f64, n: usize) -> Vec<f64> {
-        (0..n)
-            .map(|i| center * (1.0 - spread + 2.0 * spread * i as f64 / (n - 1) as f64))
-            .collect()
-    }
+    use crate::fixtures::samples;
 
     #[test]
     fn identical_samples_give_a_ratio_of_one() {

@@ -8,7 +8,8 @@ pub mod inputs;
 pub mod model;
 pub mod options;
 
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::Serialize;
 
 pub use inputs::{Inputs, Resolved};
 pub use model::Economics;
@@ -77,65 +78,111 @@ impl Valuation {
         })
     }
 
-    /// What `value --json` prints.
-    pub fn to_json(&self, sweep: Option<&Sweep>) -> serde_json::Value {
+    /// What `value` reports at the power price, with `sweep`'s margins.
+    pub fn report(&self, sweep: Option<&Sweep>, notes: Vec<String>) -> ValueReport {
         let price = self.inputs.power_price_usd_per_mwh;
-        let options: Vec<serde_json::Value> = self
-            .options
-            .iter()
-            .map(|o| {
-                let e = o.at(price);
-                json!({
-                    "name": o.name,
-                    "kind": o.kind,
-                    "estimated": o.estimated(),
-                    "watts": o.watts,
-                    "watts_provenance": o.watts_provenance,
-                    "watts_source": o.watts_source,
-                    "efficiency": o.efficiency,
-                    "revenue_usd_per_mwh": e.revenue_usd_per_mwh,
-                    "power_cost_usd_per_mwh": e.power_cost_usd_per_mwh,
-                    "capex_usd_per_mwh": e.capex_usd_per_mwh,
-                    "margin_usd_per_mwh": e.margin_usd_per_mwh,
-                    "usd_per_mw_year": e.usd_per_mw_year,
-                    "breakeven_power_price_usd_per_mwh": e.breakeven_power_price_usd_per_mwh,
-                })
-            })
-            .collect();
         let best = self.best_at(price);
-        let mut value = json!({
-            "power_price_usd_per_mwh": price,
-            "hashprice_usd_per_ph_day": self.inputs.hashprice.as_ref().map(|h| h.usd_per_ph_day),
-            "hashprice_from": self.inputs.hashprice.as_ref().map(|h| h.from.clone()),
-            "pue_mining": self.inputs.pue_mining,
-            "pue_ai": self.inputs.pue_ai,
-            "options": options,
-            "unpriceable": self.unpriceable,
-            "best": best.as_ref().map(|b| b.option.name.clone()),
-            "best_margin_usd_per_mwh": best.as_ref().map(|b| b.economics.margin_usd_per_mwh),
-            "best_lead_usd_per_mwh": best.as_ref().and_then(|b| b.runner_up.map(|(_, lead)| lead)),
-        });
-        if let Some(sweep) = sweep {
-            let rows: Vec<serde_json::Value> = sweep
-                .prices()
-                .into_iter()
-                .map(|p| {
-                    let margins: Vec<f64> = self
-                        .options
-                        .iter()
-                        .map(|o| o.at(p).margin_usd_per_mwh)
-                        .collect();
-                    json!({
-                        "power_price_usd_per_mwh": p,
-                        "margins_usd_per_mwh": margins,
-                        "best": self.best_at(p).map(|b| b.option.name.clone()),
-                    })
+        ValueReport {
+            power_price_usd_per_mwh: price,
+            hashprice_usd_per_ph_day: self.inputs.hashprice.as_ref().map(|h| h.usd_per_ph_day),
+            hashprice_from: self.inputs.hashprice.as_ref().map(|h| h.from.clone()),
+            pue_mining: self.inputs.pue_mining,
+            pue_ai: self.inputs.pue_ai,
+            options: self
+                .options
+                .iter()
+                .map(|o| PricedOption {
+                    name: o.name.clone(),
+                    kind: o.kind,
+                    estimated: o.estimated(),
+                    watts: o.watts,
+                    watts_provenance: o.watts_provenance,
+                    watts_source: o.watts_source.clone(),
+                    efficiency: o.efficiency.clone(),
+                    economics: o.at(price),
                 })
-                .collect();
-            value["sweep"] = rows.into();
+                .collect(),
+            unpriceable: self.unpriceable.clone(),
+            best: best.as_ref().map(|b| b.option.name.clone()),
+            best_margin_usd_per_mwh: best.as_ref().map(|b| b.economics.margin_usd_per_mwh),
+            best_lead_usd_per_mwh: best
+                .as_ref()
+                .and_then(|b| b.runner_up.map(|(_, lead)| lead)),
+            best_runner_up: best
+                .as_ref()
+                .and_then(|b| b.runner_up.map(|(o, _)| o.name.clone())),
+            sweep: sweep.map(|sweep| {
+                sweep
+                    .prices()
+                    .into_iter()
+                    .map(|p| SweepRow {
+                        power_price_usd_per_mwh: p,
+                        margins_usd_per_mwh: self
+                            .options
+                            .iter()
+                            .map(|o| o.at(p).margin_usd_per_mwh)
+                            .collect(),
+                        best: self.best_at(p).map(|b| b.option.name.clone()),
+                        best_pays: self
+                            .best_at(p)
+                            .is_some_and(|b| b.economics.margin_usd_per_mwh > 0.0),
+                    })
+                    .collect()
+            }),
+            notes,
         }
-        value
     }
+}
+
+/// What `mwbench value` reports.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ValueReport {
+    pub power_price_usd_per_mwh: f64,
+    pub hashprice_usd_per_ph_day: Option<f64>,
+    /// Where the hashprice came from (a flag, or BTC price, difficulty,
+    /// subsidy and fees).
+    pub hashprice_from: Option<String>,
+    pub pue_mining: f64,
+    pub pue_ai: f64,
+    /// Every priced option, in the order of the files and ASICs given.
+    pub options: Vec<PricedOption>,
+    pub unpriceable: Vec<Unpriceable>,
+    /// The option with the largest margin at the power price.
+    pub best: Option<String>,
+    pub best_margin_usd_per_mwh: Option<f64>,
+    /// How much more the best earns per MWh than the runner-up.
+    pub best_lead_usd_per_mwh: Option<f64>,
+    pub best_runner_up: Option<String>,
+    /// Margins at each swept power price (`--sweep`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<Vec<SweepRow>>,
+    /// Result files a signal or a hung GPU stopped early.
+    pub notes: Vec<String>,
+}
+
+/// One option priced at the power price.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct PricedOption {
+    pub name: String,
+    pub kind: Kind,
+    /// The watts are an estimate, not a measurement or a figure given.
+    pub estimated: bool,
+    pub watts: f64,
+    pub watts_provenance: crate::results::Provenance,
+    pub watts_source: String,
+    pub efficiency: Vec<crate::results::Figure>,
+    #[serde(flatten)]
+    pub economics: Economics,
+}
+
+/// Margins at one swept power price, one per option in `options`' order.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct SweepRow {
+    pub power_price_usd_per_mwh: f64,
+    pub margins_usd_per_mwh: Vec<f64>,
+    pub best: Option<String>,
+    /// Whether the best option's margin is above zero.
+    pub best_pays: bool,
 }
 
 /// `--sweep FROM:TO:STEP`: power prices in USD per MWh.
@@ -219,48 +266,9 @@ pub fn require_something(files: usize, asics: usize) -> Result<()> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::power::Provenance;
-
-    fn option(name: &str, kind: Kind, revenue: f64, capex: f64) -> SiteOption {
-        SiteOption {
-            name: name.into(),
-            kind,
-            watts: 1000.0,
-            watts_provenance: Provenance::Sensor,
-            watts_source: "test".into(),
-            efficiency: Vec::new(),
-            revenue_usd_per_mwh: revenue,
-            capex_usd_per_mwh: capex,
-        }
-    }
-
-    /// Two options and an ASIC, at 50 USD/MWh.
-    pub(crate) fn valuation() -> Valuation {
-        Valuation {
-            inputs: Inputs {
-                power_price: Some(50.0),
-                hashprice: Some(40.0),
-                ..Inputs::default()
-            }
-            .resolve(None)
-            .unwrap(),
-            options: vec![
-                option("hashing", Kind::Mining, 110.0, 10.0),
-                option("tokens", Kind::Ai, 400.0, 250.0),
-                SiteOption {
-                    watts_provenance: Provenance::Estimated,
-                    ..option("asic", Kind::Asic, 120.0, 30.0)
-                },
-            ],
-            unpriceable: vec![Unpriceable {
-                name: "decode".into(),
-                kind: Kind::Ai,
-                reason: "no watts".into(),
-            }],
-        }
-    }
+    use crate::fixtures::valuation;
 
     #[test]
     fn the_best_option_and_its_lead() {
@@ -280,7 +288,7 @@ pub(crate) mod tests {
     #[test]
     fn json_has_what_analysts_read() {
         let sweep: Sweep = "25:75:25".parse().unwrap();
-        let json = valuation().to_json(Some(&sweep));
+        let json = serde_json::to_value(valuation().report(Some(&sweep), Vec::new())).unwrap();
         assert_eq!(json["power_price_usd_per_mwh"], 50.0);
         assert_eq!(json["hashprice_usd_per_ph_day"], 40.0);
         assert_eq!(json["best"], "tokens");

@@ -92,7 +92,7 @@ pub fn breakeven_power_price(revenue_usd_per_mwh: f64, capex_usd_per_mwh: f64) -
 }
 
 /// Revenue, costs and margin of one option at one power price, per site MWh.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct Economics {
     pub revenue_usd_per_mwh: f64,
     pub power_cost_usd_per_mwh: f64,

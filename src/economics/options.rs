@@ -8,12 +8,11 @@ use serde::Serialize;
 
 use super::inputs::{Capex, Resolved};
 use super::model::{self, Economics};
-use crate::power::Provenance;
-use crate::results::{Figure, ResultFile, Status, WorkloadResult};
+use crate::results::{Figure, Provenance, ResultFile, Status, Unit, WorkloadResult};
 use crate::{Error, Result};
 
 /// What an option sells.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// SHA-256d on a GPU measured here.
@@ -68,7 +67,7 @@ impl SiteOption {
 }
 
 /// A result that cannot be priced, and why.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Unpriceable {
     pub name: String,
     pub kind: Kind,
@@ -91,8 +90,16 @@ impl Options {
     }
 }
 
-/// The result workloads that sell something.
-const LLM_WORKLOADS: [&str; 2] = ["llm-decode", "llm-prefill"];
+/// What a result sells, told by its unit (a closed set): hashes are
+/// mining, tokens are inference; GFLOP/s and GB/s are kernels measured
+/// against the roofline, which no one buys.
+fn sells(result: &WorkloadResult) -> Option<Kind> {
+    match result.throughput.unit {
+        Unit::HashesPerSecond => Some(Kind::Mining),
+        Unit::TokensPerSecond => Some(Kind::Ai),
+        Unit::GflopPerSecond | Unit::GigabytesPerSecond => None,
+    }
+}
 
 /// Builds the options from result files (with their paths) and ASICs.
 /// With several files, each option names its file's stem, to tell results
@@ -115,12 +122,10 @@ pub fn options(files: &[(PathBuf, ResultFile)], inputs: &Resolved) -> Result<Opt
             }
         };
         for result in &file.results {
-            let kind = match result.workload.as_str() {
-                "sha256d" => Kind::Mining,
+            let kind = match sells(result) {
+                Some(Kind::Mining) => Kind::Mining,
                 // Without a token price, priced by the GPU-hour instead.
-                w if LLM_WORKLOADS.contains(&w) && inputs.token_price_usd_per_million.is_some() => {
-                    Kind::Ai
-                }
+                Some(Kind::Ai) if inputs.token_price_usd_per_million.is_some() => Kind::Ai,
                 _ => continue,
             };
             let what = match result.params.get("shape").and_then(|s| s.as_str()) {
@@ -223,7 +228,7 @@ fn gpu_hours(
         file.results
             .iter()
             .filter(|r| r.status == Status::Ok && r.power.watts.is_some_and(|w| w > 0.0))
-            .filter(|r| !llm_only || LLM_WORKLOADS.contains(&r.workload.as_str()))
+            .filter(|r| !llm_only || sells(r) == Some(Kind::Ai))
             .max_by(|a, b| {
                 a.power
                     .watts
@@ -307,20 +312,20 @@ fn figure(value: f64, unit: &str) -> Figure {
 /// (GPU sha256d results and ASICs) a hashprice, LLM results a token or
 /// GPU-hour price.
 fn check_prices(files: &[(PathBuf, ResultFile)], inputs: &Resolved) -> Result<()> {
-    let has = |wanted: &dyn Fn(&str) -> bool| {
+    let has = |kind: Kind| {
         files
             .iter()
-            .find(|(_, f)| f.results.iter().any(|r| wanted(&r.workload)))
+            .find(|(_, f)| f.results.iter().any(|r| sells(r) == Some(kind)))
             .map(|(path, _)| path)
     };
-    let mining = !inputs.asics.is_empty() || has(&|w| w == "sha256d").is_some();
+    let mining = !inputs.asics.is_empty() || has(Kind::Mining).is_some();
     if mining && inputs.hashprice.is_none() {
         return Err(Error::usage(
             "hashing options need a hashprice: give --hashprice USD per PH/s per day, \
              or --btc-price with --network-hashrate or --difficulty",
         ));
     }
-    if let Some(path) = has(&|w| LLM_WORKLOADS.contains(&w))
+    if let Some(path) = has(Kind::Ai)
         && inputs.token_price_usd_per_million.is_none()
         && inputs.gpu_hour_price_usd.is_none()
     {
@@ -334,60 +339,10 @@ fn check_prices(files: &[(PathBuf, ResultFile)], inputs: &Resolved) -> Result<()
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use crate::economics::inputs::Inputs;
-    use crate::gpu::TimingMethod;
-    use crate::measure::SamplePlan;
-    use crate::power::PowerReading;
-    use crate::results::{Machine, ResultDevice, Settings};
-    use crate::workloads::Unit;
-
-    /// A result of `workload` at `rate` (in `unit`) drawing `watts`.
-    pub(crate) fn result(
-        workload: &str,
-        unit: Unit,
-        rate: f64,
-        watts: Option<(f64, Provenance)>,
-    ) -> WorkloadResult {
-        let mut power = PowerReading::none("none".into());
-        if let Some((w, provenance)) = watts {
-            power.watts = Some(w);
-            power.provenance = provenance;
-            power.source = "test".into();
-        }
-        let mut result =
-            WorkloadResult::without_figure(workload, Status::Ok, unit, String::new(), power);
-        result.throughput.value = Some(rate);
-        result
-    }
-
-    pub(crate) fn file(results: Vec<WorkloadResult>) -> (PathBuf, ResultFile) {
-        let file = ResultFile {
-            schema_version: crate::results::SCHEMA_VERSION,
-            mwbench_version: "0.1.0".into(),
-            created: "2026-11-25T00:00:00Z".into(),
-            machine: Machine {
-                hostname: "node".into(),
-                os: "Linux".into(),
-                cpu: "cpu".into(),
-            },
-            device: ResultDevice {
-                name: "GPU".into(),
-                backend: "vulkan".into(),
-                device_type: "discrete".into(),
-                driver: String::new(),
-                driver_info: String::new(),
-                vendor_id: 0x10de,
-                pci_bus_id: String::new(),
-                timing: TimingMethod::GpuTimestamps,
-            },
-            settings: Settings::new(&SamplePlan::quick(), true),
-            interrupted: false,
-            results,
-        };
-        (PathBuf::from("results/node-gpu.json"), file)
-    }
+    use crate::fixtures::{file, result};
 
     fn inputs(extra: Inputs) -> Resolved {
         Inputs {

@@ -2,21 +2,20 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::results::{Backend, DeviceType, ResultDevice};
 use crate::{Error, Result};
 
 /// What `mwbench devices` shows for one adapter, and what a result file
 /// records about the device it ran on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AdapterSummary {
     /// Position in the list wgpu returns for all backends; `--device N` uses it.
     pub index: usize,
     pub name: String,
     /// PCI vendor id (0x10de NVIDIA, 0x1002 AMD, 0x8086 Intel, 0x10005 Mesa).
     pub vendor_id: u32,
-    /// `discrete`, `integrated`, `virtual`, `cpu` or `other`.
-    pub device_type: String,
-    /// `vulkan`, `metal`, `dx12` or `gl`.
-    pub backend: String,
+    pub device_type: DeviceType,
+    pub backend: Backend,
     pub driver: String,
     pub driver_info: String,
     /// Empty where the backend does not report it.
@@ -34,7 +33,7 @@ pub struct AdapterSummary {
 }
 
 /// The limits that decide how large a kernel's buffers and workgroups may be.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Limits {
     pub max_buffer_size: u64,
     pub max_storage_buffer_binding_size: u64,
@@ -53,8 +52,8 @@ impl AdapterSummary {
             index,
             name: info.name,
             vendor_id: info.vendor,
-            device_type: device_type_name(info.device_type).to_string(),
-            backend: info.backend.to_str().to_string(),
+            device_type: device_type(info.device_type),
+            backend: backend(info.backend),
             driver: info.driver,
             driver_info: info.driver_info,
             pci_bus_id: info.device_pci_bus_id,
@@ -94,6 +93,20 @@ impl AdapterSummary {
         }
     }
 
+    /// The device as a result file records it, timed by `timing`.
+    pub fn result_device(&self, timing: crate::results::TimingMethod) -> ResultDevice {
+        ResultDevice {
+            name: self.name.clone(),
+            backend: self.backend,
+            device_type: self.device_type,
+            driver: self.driver.clone(),
+            driver_info: self.driver_info.clone(),
+            vendor_id: self.vendor_id,
+            pci_bus_id: self.pci_bus_id.clone(),
+            timing,
+        }
+    }
+
     /// `"0: llvmpipe (LLVM 15.0.6, 256 bits) [vulkan, cpu]"`, as error
     /// messages and tables name an adapter.
     pub fn label(&self) -> String {
@@ -107,25 +120,36 @@ impl AdapterSummary {
     /// first, and native backends before GL, which lacks timestamp queries
     /// and most limits.
     fn preference(&self) -> (u8, u8) {
-        let kind = match self.device_type.as_str() {
-            "discrete" => 0,
-            "integrated" => 1,
-            "virtual" => 2,
-            "cpu" => 3,
-            _ => 4,
+        let kind = match self.device_type {
+            DeviceType::Discrete => 0,
+            DeviceType::Integrated => 1,
+            DeviceType::Virtual => 2,
+            DeviceType::Cpu => 3,
+            DeviceType::Other => 4,
         };
-        let backend = u8::from(self.backend == "gl");
+        let backend = u8::from(self.backend == Backend::Gl);
         (kind, backend)
     }
 }
 
-fn device_type_name(device_type: wgpu::DeviceType) -> &'static str {
+fn device_type(device_type: wgpu::DeviceType) -> DeviceType {
     match device_type {
-        wgpu::DeviceType::DiscreteGpu => "discrete",
-        wgpu::DeviceType::IntegratedGpu => "integrated",
-        wgpu::DeviceType::VirtualGpu => "virtual",
-        wgpu::DeviceType::Cpu => "cpu",
-        wgpu::DeviceType::Other => "other",
+        wgpu::DeviceType::DiscreteGpu => DeviceType::Discrete,
+        wgpu::DeviceType::IntegratedGpu => DeviceType::Integrated,
+        wgpu::DeviceType::VirtualGpu => DeviceType::Virtual,
+        wgpu::DeviceType::Cpu => DeviceType::Cpu,
+        wgpu::DeviceType::Other => DeviceType::Other,
+    }
+}
+
+fn backend(backend: wgpu::Backend) -> Backend {
+    match backend {
+        wgpu::Backend::Vulkan => Backend::Vulkan,
+        wgpu::Backend::Metal => Backend::Metal,
+        wgpu::Backend::Dx12 => Backend::Dx12,
+        wgpu::Backend::Gl => Backend::Gl,
+        wgpu::Backend::BrowserWebGpu => Backend::WebGpu,
+        wgpu::Backend::Noop => Backend::Noop,
     }
 }
 
@@ -233,45 +257,26 @@ pub fn select(summaries: &[AdapterSummary], selector: &DeviceSelector) -> Result
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-
-    pub(crate) fn summary(
-        index: usize,
-        name: &str,
-        device_type: &str,
-        backend: &str,
-    ) -> AdapterSummary {
-        AdapterSummary {
-            index,
-            name: name.into(),
-            vendor_id: 0,
-            device_type: device_type.into(),
-            backend: backend.into(),
-            driver: String::new(),
-            driver_info: String::new(),
-            pci_bus_id: String::new(),
-            timestamp_queries: false,
-            shader_f16: false,
-            subgroups: false,
-            subgroup_sizes: [0, 0],
-            cooperative_matrix: Vec::new(),
-            limits: Limits {
-                max_buffer_size: 0,
-                max_storage_buffer_binding_size: 0,
-                max_compute_workgroup_storage_size: 0,
-                max_compute_invocations_per_workgroup: 0,
-                max_compute_workgroups_per_dimension: 0,
-            },
-        }
-    }
+    use crate::fixtures::adapter_summary as summary;
 
     fn machine() -> Vec<AdapterSummary> {
         vec![
-            summary(0, "llvmpipe", "cpu", "vulkan"),
-            summary(1, "Intel UHD 770", "integrated", "vulkan"),
-            summary(2, "NVIDIA H100 80GB HBM3", "discrete", "gl"),
-            summary(3, "NVIDIA H100 80GB HBM3", "discrete", "vulkan"),
+            summary(0, "llvmpipe", DeviceType::Cpu, Backend::Vulkan),
+            summary(1, "Intel UHD 770", DeviceType::Integrated, Backend::Vulkan),
+            summary(
+                2,
+                "NVIDIA H100 80GB HBM3",
+                DeviceType::Discrete,
+                Backend::Gl,
+            ),
+            summary(
+                3,
+                "NVIDIA H100 80GB HBM3",
+                DeviceType::Discrete,
+                Backend::Vulkan,
+            ),
         ]
     }
 

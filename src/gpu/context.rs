@@ -162,7 +162,7 @@ impl Gpu {
         let timestamps = features
             .contains(wgpu::Features::TIMESTAMP_QUERY)
             .then(|| TimestampQueries::new(&device, queue.get_timestamp_period()));
-        let kernel_timeout = if summary.device_type == "cpu" {
+        let kernel_timeout = if summary.device_type == crate::results::DeviceType::Cpu {
             DEFAULT_CPU_KERNEL_TIMEOUT
         } else {
             DEFAULT_KERNEL_TIMEOUT
@@ -219,14 +219,39 @@ impl Gpu {
     }
 
     /// Compiles a WGSL compute shader, with values for its `override`
-    /// constants; a compile or validation error comes back as an error.
+    /// constants and wgpu's bounds checks on every buffer access; a compile
+    /// or validation error comes back as an error.
     pub fn compute_pipeline(
         &self,
         label: &str,
         wgsl: &str,
         entry_point: &str,
         constants: &[(&str, f64)],
-        bounds_checked: bool,
+    ) -> Result<wgpu::ComputePipeline> {
+        // SAFETY: checked: wgpu keeps every access inside its buffer.
+        unsafe {
+            self.pipeline_with_checks(
+                label,
+                wgsl,
+                entry_point,
+                constants,
+                wgpu::ShaderRuntimeChecks::checked(),
+            )
+        }
+    }
+
+    /// [`Gpu::compute_pipeline`] with the runtime checks given.
+    ///
+    /// # Safety
+    /// With checks off, every index the shader computes must be in range
+    /// for the buffers bound (see [`Gpu::kernel_trusted`]).
+    unsafe fn pipeline_with_checks(
+        &self,
+        label: &str,
+        wgsl: &str,
+        entry_point: &str,
+        constants: &[(&str, f64)],
+        checks: wgpu::ShaderRuntimeChecks,
     ) -> Result<wgpu::ComputePipeline> {
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let desc = wgpu::ShaderModuleDescriptor {
@@ -234,15 +259,9 @@ impl Gpu {
             source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(wgsl)),
         };
         let compile = || {
-            let module = if bounds_checked {
-                self.device.create_shader_module(desc)
-            } else {
-                // SAFETY: the caller of `kernel_trusted` vouches for every index.
-                unsafe {
-                    self.device
-                        .create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked())
-                }
-            };
+            // SAFETY: this function's caller vouches for the indices where
+            // `checks` are off.
+            let module = unsafe { self.device.create_shader_module_trusted(desc, checks) };
             self.device
                 .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                     label: Some(label),
@@ -284,7 +303,7 @@ impl Gpu {
         buffers: &[&wgpu::Buffer],
     ) -> Result<Kernel> {
         let bindings: Vec<(u32, &wgpu::Buffer)> = (0..).zip(buffers.iter().copied()).collect();
-        self.bind_kernel(label, wgsl, entry_point, constants, &bindings, true)
+        self.kernel_at(label, wgsl, entry_point, constants, &bindings)
     }
 
     /// [`Gpu::kernel`] for one of several entry points in a module, which
@@ -297,7 +316,17 @@ impl Gpu {
         constants: &[(&str, f64)],
         bindings: &[(u32, &wgpu::Buffer)],
     ) -> Result<Kernel> {
-        self.bind_kernel(label, wgsl, entry_point, constants, bindings, true)
+        // SAFETY: checked.
+        unsafe {
+            self.bind_kernel(
+                label,
+                wgsl,
+                entry_point,
+                constants,
+                bindings,
+                wgpu::ShaderRuntimeChecks::checked(),
+            )
+        }
     }
 
     /// [`Gpu::kernel`] without the bounds checks wgpu adds to every buffer
@@ -319,20 +348,34 @@ impl Gpu {
         buffers: &[&wgpu::Buffer],
     ) -> Result<Kernel> {
         let bindings: Vec<(u32, &wgpu::Buffer)> = (0..).zip(buffers.iter().copied()).collect();
-        self.bind_kernel(label, wgsl, entry_point, constants, &bindings, false)
+        // SAFETY: the caller vouches for every index (this function's
+        // contract).
+        unsafe {
+            self.bind_kernel(
+                label,
+                wgsl,
+                entry_point,
+                constants,
+                &bindings,
+                wgpu::ShaderRuntimeChecks::unchecked(),
+            )
+        }
     }
 
-    fn bind_kernel(
+    /// # Safety
+    /// As [`Gpu::pipeline_with_checks`].
+    unsafe fn bind_kernel(
         &self,
         label: &str,
         wgsl: &str,
         entry_point: &str,
         constants: &[(&str, f64)],
         bindings: &[(u32, &wgpu::Buffer)],
-        bounds_checked: bool,
+        checks: wgpu::ShaderRuntimeChecks,
     ) -> Result<Kernel> {
+        // SAFETY: passed on from this function's caller.
         let pipeline =
-            self.compute_pipeline(label, wgsl, entry_point, constants, bounds_checked)?;
+            unsafe { self.pipeline_with_checks(label, wgsl, entry_point, constants, checks)? };
         let entries: Vec<wgpu::BindGroupEntry> = bindings
             .iter()
             .map(|&(binding, buffer)| wgpu::BindGroupEntry {

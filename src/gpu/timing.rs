@@ -1,18 +1,6 @@
 //! Kernel timing from GPU timestamp queries.
 
-use serde::{Deserialize, Serialize};
-
-/// How a kernel's time was measured; recorded with every result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum TimingMethod {
-    /// Timestamps written by the GPU at the start and end of the compute
-    /// pass: no submission or wake-up latency is counted.
-    GpuTimestamps,
-    /// A host clock around a submission that is waited on: includes the
-    /// submit and wake-up latency, so samples should be long.
-    HostClock,
-}
+pub use crate::results::TimingMethod;
 
 /// A two-entry timestamp query set with its resolve and readback buffers.
 pub(super) struct TimestampQueries {

@@ -144,7 +144,7 @@ impl PowerSource for Hwmon {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::power::tests::adapter;
+    use crate::fixtures::adapter;
 
     fn fixture(name: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -178,7 +178,7 @@ mod tests {
     #[test]
     fn intel_cards_count_energy() {
         let dir = tempfile::tempdir().unwrap();
-        crate::power::rapl::tests::copy_tree(&fixture("intel"), dir.path());
+        crate::fixtures::copy_tree(&fixture("intel"), dir.path());
         // The GL backend gives no PCI address: the only Intel card is it.
         let mut intel = Hwmon::find(dir.path(), &adapter(INTEL, "")).unwrap();
         assert!(intel.describe().ends_with("hwmon4/energy1_input (card0)"));

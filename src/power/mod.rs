@@ -17,129 +17,11 @@ use serde::{Deserialize, Serialize};
 
 pub use meter::Meter;
 
-/// More than any source mwbench reads can draw (a node, a rack's PDU):
-/// a figure above it is a fault in the source, never a measurement.
-pub const MAX_WATTS: f64 = 1e6;
+// The schema's power types: what a source's readings become in a result.
+pub use crate::results::{MAX_WATTS, MIN_WATTS, PowerReading, Provenance, plausible_watts};
 
 use crate::gpu::AdapterSummary;
 use crate::{Error, Result};
-
-/// How a watt figure was obtained.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Provenance {
-    /// Read from a sensor on the device or host during the run.
-    Sensor,
-    /// Read from an external meter during the run.
-    External,
-    /// Given by the user (`--watts`), typically read off a wall meter.
-    User,
-    /// A guess from a table or a power limit: never a measurement.
-    Estimated,
-    /// No figure.
-    None,
-}
-
-/// Power over one workload's measured samples, as recorded in the result
-/// file. Fields after `watts` came with schema version 2; older files read
-/// with them empty.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct PowerReading {
-    pub provenance: Provenance,
-    /// What gave the figure, in words (a sensor and its path, a command,
-    /// `--watts`), or why there is none.
-    pub source: String,
-    /// The source measures the whole host (RAPL, an external meter): every
-    /// adapter measured with it reports the same machine's draw, one
-    /// adapter at a time, so the figures must not be added up.
-    #[serde(default)]
-    pub shared: bool,
-    /// Mean power over the measured samples: energy over time.
-    pub watts: Option<f64>,
-    #[serde(default)]
-    pub watts_min: Option<f64>,
-    #[serde(default)]
-    pub watts_median: Option<f64>,
-    #[serde(default)]
-    pub watts_max: Option<f64>,
-    /// Power with nothing running, measured before the workloads.
-    #[serde(default)]
-    pub idle_watts: Option<f64>,
-    /// Energy over the measured samples.
-    #[serde(default)]
-    pub energy_j: Option<f64>,
-    /// How long the measured samples ran, as the meter timed them.
-    #[serde(default)]
-    pub seconds: Option<f64>,
-    /// How many power samples were taken.
-    #[serde(default)]
-    pub samples: usize,
-    /// The sampling interval; `null` for figures that are not sampled.
-    #[serde(default)]
-    pub interval_ms: Option<u64>,
-}
-
-impl PowerReading {
-    /// No figure, and why.
-    pub fn none(why: String) -> PowerReading {
-        PowerReading {
-            provenance: Provenance::None,
-            source: why,
-            shared: false,
-            watts: None,
-            watts_min: None,
-            watts_median: None,
-            watts_max: None,
-            idle_watts: None,
-            energy_j: None,
-            seconds: None,
-            samples: 0,
-            interval_ms: None,
-        }
-    }
-}
-
-impl PowerReading {
-    /// Each figure finite and in range, as a result file must hold them.
-    pub fn check_consistent(&self) -> std::result::Result<(), String> {
-        let watts = [
-            ("watts", self.watts),
-            ("watts_min", self.watts_min),
-            ("watts_median", self.watts_median),
-            ("watts_max", self.watts_max),
-            ("idle_watts", self.idle_watts),
-        ];
-        for (name, value) in watts {
-            if let Some(w) = value
-                && !plausible_watts(w)
-            {
-                return Err(format!(
-                    "{name} is {}, outside [{MIN_WATTS}, {MAX_WATTS:e}] W",
-                    crate::error::shown(w)
-                ));
-            }
-        }
-        for (name, value) in [("energy_j", self.energy_j), ("seconds", self.seconds)] {
-            if let Some(v) = value
-                && !(v.is_finite() && v >= 0.0)
-            {
-                return Err(format!("{name} is {}", crate::error::shown(v)));
-            }
-        }
-        if self.watts.is_some() && self.provenance == Provenance::None {
-            return Err("watts with provenance none".into());
-        }
-        Ok(())
-    }
-}
-
-/// Less than any source mwbench reads draws while running.
-pub const MIN_WATTS: f64 = 1e-3;
-
-/// A power figure a result may hold: finite, in [`MIN_WATTS`, `MAX_WATTS`].
-pub fn plausible_watts(watts: f64) -> bool {
-    watts.is_finite() && (MIN_WATTS..=MAX_WATTS).contains(&watts)
-}
 
 /// One reading from a source.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -253,26 +135,62 @@ impl PowerChoice {
     }
 }
 
-/// The sources `auto` tries, in order.
-const SENSORS: [&str; 3] = ["nvml", "hwmon", "rapl"];
+/// A power source `mwbench devices` lists for each adapter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceName {
+    Nvml,
+    Hwmon,
+    Rapl,
+    /// Board power from NVML's limit or mwbench's table: an estimate.
+    Tdp,
+}
 
-/// The sensor called `name` for `adapter`, or why it is unavailable.
-fn sensor(
-    name: &str,
-    adapter: &AdapterSummary,
-) -> std::result::Result<Box<dyn PowerSource>, String> {
-    match name {
-        "nvml" => Ok(Box::new(nvml::NvmlGpu::find(adapter)?)),
-        "hwmon" => Ok(Box::new(hwmon::Hwmon::find(&sysfs::root(), adapter)?)),
-        "rapl" => Ok(Box::new(rapl::Rapl::find(&sysfs::root())?)),
-        _ => unreachable!("SENSORS lists every sensor"),
+impl std::fmt::Display for SourceName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(match self {
+            SourceName::Nvml => "nvml",
+            SourceName::Hwmon => "hwmon",
+            SourceName::Rapl => "rapl",
+            SourceName::Tdp => "tdp",
+        })
+    }
+}
+
+/// A sensor: a source that measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sensor {
+    Nvml,
+    Hwmon,
+    Rapl,
+}
+
+/// The sensors `auto` tries, in order.
+const SENSORS: [Sensor; 3] = [Sensor::Nvml, Sensor::Hwmon, Sensor::Rapl];
+
+impl Sensor {
+    fn name(self) -> SourceName {
+        match self {
+            Sensor::Nvml => SourceName::Nvml,
+            Sensor::Hwmon => SourceName::Hwmon,
+            Sensor::Rapl => SourceName::Rapl,
+        }
+    }
+
+    /// This sensor for `adapter`, or why it is unavailable.
+    fn open(self, adapter: &AdapterSummary) -> std::result::Result<Box<dyn PowerSource>, String> {
+        match self {
+            Sensor::Nvml => Ok(Box::new(nvml::NvmlGpu::find(adapter)?)),
+            Sensor::Hwmon => Ok(Box::new(hwmon::Hwmon::find(&sysfs::root(), adapter)?)),
+            Sensor::Rapl => Ok(Box::new(rapl::Rapl::find(&sysfs::root())?)),
+        }
     }
 }
 
 /// RAPL measures the CPU package: the adapter itself only when the
 /// adapter is the CPU.
 fn rapl_measures(adapter: &AdapterSummary) -> bool {
-    adapter.device_type == "cpu"
+    adapter.device_type == crate::results::DeviceType::Cpu
 }
 
 /// The meter for `adapter` under `choice`. A source asked for by name that
@@ -283,20 +201,25 @@ pub fn meter_for(
     adapter: &AdapterSummary,
     interval: Duration,
 ) -> Result<Meter> {
-    let unavailable = |name: &str, why: String| {
+    let unavailable = |name: SourceName, why: String| {
         Error::Power(format!("--power {name} on {}: {why}", adapter.label()))
+    };
+    let sensor = |sensor: Sensor| {
+        sensor
+            .open(adapter)
+            .map_err(|e| unavailable(sensor.name(), e))
     };
     let source: Box<dyn PowerSource> = match choice {
         PowerChoice::Auto => {
             let mut why = Vec::new();
-            for name in SENSORS {
-                if name == "rapl" && !rapl_measures(adapter) {
+            for sensor in SENSORS {
+                if sensor == Sensor::Rapl && !rapl_measures(adapter) {
                     why.push("rapl: measures the CPU, not this adapter".to_string());
                     continue;
                 }
-                match sensor(name, adapter) {
+                match sensor.open(adapter) {
                     Ok(source) => return Ok(Meter::new(source, interval)),
-                    Err(reason) => why.push(format!("{name}: {reason}")),
+                    Err(reason) => why.push(format!("{}: {reason}", sensor.name())),
                 }
             }
             return Ok(Meter::without_source(format!(
@@ -304,12 +227,12 @@ pub fn meter_for(
                 why.join("; ")
             )));
         }
-        PowerChoice::Nvml => sensor("nvml", adapter).map_err(|e| unavailable("nvml", e))?,
-        PowerChoice::Hwmon => sensor("hwmon", adapter).map_err(|e| unavailable("hwmon", e))?,
-        PowerChoice::Rapl => sensor("rapl", adapter).map_err(|e| unavailable("rapl", e))?,
+        PowerChoice::Nvml => sensor(Sensor::Nvml)?,
+        PowerChoice::Hwmon => sensor(Sensor::Hwmon)?,
+        PowerChoice::Rapl => sensor(Sensor::Rapl)?,
         PowerChoice::Command(line) => Box::new(command::MeterCommand::start(line)?),
         PowerChoice::Tdp => {
-            Box::new(tdp::Estimate::of(adapter).map_err(|e| unavailable("tdp", e))?)
+            Box::new(tdp::Estimate::of(adapter).map_err(|e| unavailable(SourceName::Tdp, e))?)
         }
         PowerChoice::Watts(watts) => Box::new(UserWatts(*watts)),
     };
@@ -317,10 +240,9 @@ pub fn meter_for(
 }
 
 /// One power source as `mwbench devices` lists it for an adapter.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SourceStatus {
-    /// `nvml`, `hwmon`, `rapl` or `tdp`.
-    pub source: String,
+    pub source: SourceName,
     pub available: bool,
     /// What it reads, or why it is unavailable.
     pub detail: String,
@@ -331,20 +253,20 @@ pub struct SourceStatus {
 pub fn survey(adapter: &AdapterSummary) -> Vec<SourceStatus> {
     let mut found: Vec<SourceStatus> = SENSORS
         .iter()
-        .map(|name| match sensor(name, adapter) {
+        .map(|sensor| match sensor.open(adapter) {
             Ok(source) => {
                 let mut detail = source.describe();
-                if *name == "rapl" && !rapl_measures(adapter) {
+                if *sensor == Sensor::Rapl && !rapl_measures(adapter) {
                     detail.push_str(" (the CPU, not this adapter: only with --power rapl)");
                 }
                 SourceStatus {
-                    source: name.to_string(),
+                    source: sensor.name(),
                     available: true,
                     detail,
                 }
             }
             Err(why) => SourceStatus {
-                source: name.to_string(),
+                source: sensor.name(),
                 available: false,
                 detail: why,
             },
@@ -352,7 +274,7 @@ pub fn survey(adapter: &AdapterSummary) -> Vec<SourceStatus> {
         .collect();
     found.push(match tdp::Estimate::of(adapter) {
         Ok(estimate) => SourceStatus {
-            source: "tdp".into(),
+            source: SourceName::Tdp,
             available: true,
             detail: format!(
                 "~{:.0} W, {} (an estimate: only with --power tdp)",
@@ -360,7 +282,7 @@ pub fn survey(adapter: &AdapterSummary) -> Vec<SourceStatus> {
             ),
         },
         Err(why) => SourceStatus {
-            source: "tdp".into(),
+            source: SourceName::Tdp,
             available: false,
             detail: why,
         },
@@ -387,16 +309,9 @@ fn pci_address(text: &str) -> Option<[u32; 4]> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-
-    /// An adapter as wgpu would describe it, for source matching.
-    pub(crate) fn adapter(vendor_id: u32, pci_bus_id: &str) -> AdapterSummary {
-        let mut adapter = crate::gpu::adapters::tests::summary(0, "test GPU", "discrete", "vulkan");
-        adapter.vendor_id = vendor_id;
-        adapter.pci_bus_id = pci_bus_id.into();
-        adapter
-    }
+    use crate::fixtures::adapter;
 
     #[test]
     fn pci_addresses_compare_as_numbers() {
@@ -447,7 +362,12 @@ pub(crate) mod tests {
             serde_json::to_string(&Provenance::Estimated).unwrap(),
             "\"estimated\""
         );
-        let cpu = crate::gpu::adapters::tests::summary(0, "llvmpipe", "cpu", "vulkan");
+        let cpu = crate::fixtures::adapter_summary(
+            0,
+            "llvmpipe",
+            crate::results::DeviceType::Cpu,
+            crate::results::Backend::Vulkan,
+        );
         // No NVIDIA driver, no GPU: auto on a GPU adapter finds nothing
         // and says why for each sensor, never falling back to a guess.
         let gpu = adapter(0x10de, "0000:01:00.0");

@@ -214,7 +214,7 @@ mod tests {
         )
         .unwrap();
         let nvml = load(library.to_str()).unwrap();
-        let adapter = crate::power::tests::adapter(0x10de, "0000:c1:00.0");
+        let adapter = crate::fixtures::adapter(0x10de, "0000:c1:00.0");
         let mut second = NvmlGpu::find_in(Arc::clone(&nvml), &adapter).unwrap();
         assert_eq!(second.index, 1);
         assert_eq!(
@@ -222,7 +222,7 @@ mod tests {
             "nvml: test GPU at 00000000:C1:00.0, total energy counter"
         );
         assert!(matches!(second.read().unwrap(), Reading::Joules(_)));
-        let nameless = crate::power::tests::adapter(0x10de, "");
+        let nameless = crate::fixtures::adapter(0x10de, "");
         let error = NvmlGpu::find_in(nvml, &nameless).err().unwrap();
         assert!(
             error.starts_with("2 NVML devices are named test GPU"),

@@ -115,8 +115,9 @@ impl PowerSource for Rapl {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
+    use crate::fixtures::copy_tree;
 
     fn fixture() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sysfs/rapl")
@@ -207,17 +208,5 @@ pub(crate) mod tests {
             .trim()
             .parse()
             .unwrap()
-    }
-
-    pub(crate) fn copy_tree(from: &Path, to: &Path) {
-        for entry in std::fs::read_dir(from).unwrap().flatten() {
-            let target = to.join(entry.file_name());
-            if entry.file_type().unwrap().is_dir() {
-                std::fs::create_dir_all(&target).unwrap();
-                copy_tree(&entry.path(), &target);
-            } else {
-                std::fs::copy(entry.path(), target).unwrap();
-            }
-        }
     }
 }

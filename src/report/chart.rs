@@ -183,7 +183,7 @@ fn draw<B: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::economics::tests::valuation;
+    use crate::fixtures::valuation;
 
     #[test]
     fn charts_are_written_as_svg_and_png() {

@@ -1,19 +1,8 @@
-//! The table and markdown `mwbench compare` prints.
+//! What `mwbench compare` prints: one column per file, one row per
+//! workload, then the regressions and notes.
 
-use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
-
-use super::si;
-use crate::compare::{Cell, Row, Verdict, fails_gate, gate};
-use crate::results::ResultFile;
-
-/// A file as a column header: device, host and date.
-fn header(file: &ResultFile, separator: &str) -> String {
-    let date = file.created.split('T').next().unwrap_or(&file.created);
-    format!(
-        "{}{separator}{}{separator}{date}",
-        file.device.name, file.machine.hostname
-    )
-}
+use super::markup::{Document, Grid, si};
+use crate::compare::{Cell, Comparison, Row, Verdict, fails_gate, stats};
 
 fn verdict_word(verdict: Verdict) -> &'static str {
     match verdict {
@@ -56,58 +45,79 @@ fn cell_lines(row: &Row, cell: &Cell) -> Vec<String> {
     lines
 }
 
-/// One column per file, one row per workload.
-pub fn compare_table(files: &[ResultFile], rows: &[Row]) -> String {
-    let mut table = Table::new();
+pub fn compare_document(comparison: &Comparison) -> Document {
+    let mut document = Document::default();
+    document.line(format!(
+        "compared with {} (threshold {}%, {:.0}% bootstrap interval of the ratio of medians)",
+        comparison.files[0].path,
+        comparison.threshold_percent,
+        stats::CONFIDENCE * 100.0
+    ));
     let mut head = vec!["workload".to_string()];
-    head.extend(files.iter().map(|f| header(f, "\n")));
-    table.load_style(UTF8_FULL_CONDENSED).set_header(head);
-    for row in rows {
+    head.extend(comparison.files.iter().map(|f| f.header("\n")));
+    let mut grid = Grid::new(head);
+    for (r, row) in comparison.rows.iter().enumerate() {
         let mut cells = vec![row.label()];
-        cells.extend(row.cells.iter().map(|c| cell_lines(row, c).join("\n")));
-        table.add_row(cells);
-    }
-    format!("{table}\n")
-}
-
-/// The same as a GitHub-flavoured markdown table, for a pull request.
-pub fn compare_markdown(files: &[ResultFile], rows: &[Row]) -> String {
-    let escape = |s: &str| s.replace('|', "\\|");
-    let mut text = String::from("| workload |");
-    for file in files {
-        text.push_str(&format!(" {} |", escape(&header(file, " · "))));
-    }
-    text.push_str("\n| --- |");
-    text.push_str(&" ---: |".repeat(files.len()));
-    text.push('\n');
-    for row in rows {
-        text.push_str(&format!("| {} |", escape(&row.label())));
-        for cell in &row.cells {
-            let mut lines = cell_lines(row, cell);
-            if fails_gate(row, cell)
-                && let Some(last) = lines.last_mut()
-            {
-                *last = format!("**{last}**");
+        for (c, cell) in row.cells.iter().enumerate() {
+            cells.push(cell_lines(row, cell).join("\n"));
+            if fails_gate(row, cell) {
+                grid.strong.push((r, c + 1));
             }
-            text.push_str(&format!(" {} |", escape(&lines.join("<br>"))));
         }
-        text.push('\n');
+        grid.row(cells);
     }
-    text
+    document.grid(grid);
+    for line in comparison.regression_lines() {
+        document.line(format!("regression: {line}"));
+    }
+    for note in &comparison.notes {
+        document.line(format!("note: {note}"));
+    }
+    document
 }
 
-/// One line per cell that fails the gate: workload, file, ratio and
-/// interval.
-pub fn regression_lines(files: &[ResultFile], rows: &[Row]) -> Vec<String> {
-    gate(rows)
-        .into_iter()
-        .map(|(row, file)| {
-            let cell = &row.cells[file];
-            let what = match (cell.ratio, cell.interval) {
-                (Some(r), Some([low, high])) => format!("{r:.3}x [{low:.3}, {high:.3}]"),
-                _ => "failed its check".to_string(),
-            };
-            format!("{} on {}: {what}", row.label(), header(&files[file], ", "))
-        })
-        .collect()
+/// One CSV record per workload and file.
+pub fn compare_records(comparison: &Comparison) -> Grid {
+    let mut grid = Grid::new([
+        "workload",
+        "shape",
+        "unit",
+        "file",
+        "path",
+        "verdict",
+        "median",
+        "samples",
+        "per_watt",
+        "per_watt_unit",
+        "ratio",
+        "ratio_low",
+        "ratio_high",
+    ]);
+    let number = |value: Option<f64>| value.map(|v| v.to_string()).unwrap_or_default();
+    for row in &comparison.rows {
+        for (index, cell) in row.cells.iter().enumerate() {
+            grid.row([
+                row.workload.clone(),
+                row.shape.clone(),
+                row.unit.clone(),
+                index.to_string(),
+                comparison.files[index].path.clone(),
+                serde_json::to_value(cell.verdict)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+                number(cell.value),
+                cell.samples.to_string(),
+                number(cell.per_watt.as_ref().map(|f| f.value)),
+                cell.per_watt
+                    .as_ref()
+                    .map(|f| f.unit.clone())
+                    .unwrap_or_default(),
+                number(cell.ratio),
+                number(cell.interval.map(|i| i[0])),
+                number(cell.interval.map(|i| i[1])),
+            ]);
+        }
+    }
+    grid
 }

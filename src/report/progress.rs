@@ -8,6 +8,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// stderr is not a terminal, so logs and pipes stay clean.
 pub struct Progress {
     bar: ProgressBar,
+    /// What the step is, before its phase.
+    message: String,
 }
 
 const STEPS: u64 = 1000;
@@ -25,12 +27,22 @@ impl Progress {
             ProgressBar::hidden()
         };
         bar.set_style(
-            ProgressStyle::with_template("{msg:40!} [{bar:30}] {percent:>3}% {elapsed}")
+            ProgressStyle::with_template("{spinner} {msg:50!} [{bar:30}] {percent:>3}% {elapsed}")
                 .expect("valid template")
                 .progress_chars("=> "),
         );
-        bar.set_message(message);
-        Progress { bar }
+        bar.set_message(message.clone());
+        // Redrawn every 200 ms, so the spinner and the time move in every
+        // phase, not only while the samples advance the bar.
+        if visible {
+            bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        }
+        Progress { bar, message }
+    }
+
+    /// Names what the step is doing now: `gemm-f32 on llvmpipe: calibrating`.
+    pub fn phase(&self, phase: &str) {
+        self.bar.set_message(format!("{}: {phase}", self.message));
     }
 
     /// Sets the fraction done, from 0 to 1.

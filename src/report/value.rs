@@ -1,37 +1,26 @@
-//! The table `mwbench value` prints.
+//! What `mwbench value` prints: the options at the power price, the winner
+//! and by how much, what could not be priced, and the sweep if asked for.
 
-use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use super::markup::{Document, Grid, si, usd};
+use crate::economics::ValueReport;
+use crate::economics::model::{HOURS_PER_YEAR, usd_per_mw_year};
 
-use super::si;
-use crate::economics::{Sweep, Valuation};
-
-/// Dollars to the cent, or in scientific notation past a billion.
-fn usd(value: f64) -> String {
-    if value.abs() >= 1e9 {
-        format!("{value:.3e}")
-    } else {
-        format!("{value:.2}")
-    }
-}
-
-/// The options at the power price, the winner and by how much, what could
-/// not be priced, and the sweep if asked for.
-pub fn value_table(valuation: &Valuation, sweep: Option<&Sweep>) -> String {
-    let inputs = &valuation.inputs;
-    let price = inputs.power_price_usd_per_mwh;
-    let mut text = format!("Value per MWh of site energy at {} USD/MWh", usd(price));
-    if let Some(h) = &inputs.hashprice {
-        text.push_str(&format!(
-            "; hashprice {:.2} USD per PH/s per day ({})",
-            h.usd_per_ph_day, h.from
+pub fn value_document(report: &ValueReport) -> Document {
+    let mut document = Document::default();
+    let price = report.power_price_usd_per_mwh;
+    let mut heading = format!("Value per MWh of site energy at {} USD/MWh", usd(price));
+    if let (Some(hashprice), Some(from)) = (report.hashprice_usd_per_ph_day, &report.hashprice_from)
+    {
+        heading.push_str(&format!(
+            "; hashprice {hashprice:.2} USD per PH/s per day ({from})"
         ));
     }
-    text.push_str(&format!(
-        "; PUE {} mining, {} AI\n",
-        inputs.pue_mining, inputs.pue_ai
+    heading.push_str(&format!(
+        "; PUE {} mining, {} AI",
+        report.pue_mining, report.pue_ai
     ));
-    let mut table = Table::new();
-    table.load_style(UTF8_FULL_CONDENSED).set_header(vec![
+    document.line(heading);
+    let mut grid = Grid::new([
         "#",
         "option",
         "kind",
@@ -43,10 +32,10 @@ pub fn value_table(valuation: &Valuation, sweep: Option<&Sweep>) -> String {
         "USD per MW-year",
         "breakeven",
     ]);
-    for (index, option) in valuation.options.iter().enumerate() {
-        let e = option.at(price);
+    for (index, option) in report.options.iter().enumerate() {
+        let e = &option.economics;
         let mut name = option.name.clone();
-        if option.estimated() {
+        if option.estimated {
             name.push_str("\n(watts estimated)");
         }
         let efficiency = option
@@ -55,7 +44,7 @@ pub fn value_table(valuation: &Valuation, sweep: Option<&Sweep>) -> String {
             .map(|f| si(f.value, &f.unit))
             .collect::<Vec<_>>()
             .join("\n");
-        table.add_row(vec![
+        grid.row([
             (index + 1).to_string(),
             name,
             option.kind.as_str().to_string(),
@@ -68,78 +57,115 @@ pub fn value_table(valuation: &Valuation, sweep: Option<&Sweep>) -> String {
             usd(e.breakeven_power_price_usd_per_mwh),
         ]);
     }
-    if !valuation.options.is_empty() {
-        text.push_str(&format!("{table}\n(USD per MWh of site energy)\n"));
+    if !report.options.is_empty() {
+        document.grid(grid);
+        document.line("(USD per MWh of site energy)");
     }
-    text.push_str(&verdict(valuation, price));
-    for u in &valuation.unpriceable {
-        text.push_str(&format!("unpriceable: {}: {}\n", u.name, u.reason));
+    document.line(verdict(report));
+    for u in &report.unpriceable {
+        document.line(format!("unpriceable: {}: {}", u.name, u.reason));
     }
-    if let Some(sweep) = sweep {
-        text.push_str(&sweep_table(valuation, sweep));
+    for note in &report.notes {
+        document.line(format!("note: {note}"));
     }
-    text
+    if let Some(sweep) = &report.sweep {
+        document.line("Margin per MWh of site energy by power price (#: the options above):");
+        let mut header = vec!["USD/MWh".to_string()];
+        header.extend((1..=report.options.len()).map(|i| format!("#{i}")));
+        header.push("best".into());
+        let mut grid = Grid::new(header);
+        for row in sweep {
+            let mut cells = vec![usd(row.power_price_usd_per_mwh)];
+            cells.extend(row.margins_usd_per_mwh.iter().map(|m| usd(*m)));
+            cells.push(match &row.best {
+                Some(best) if row.best_pays => best.clone(),
+                Some(_) => "none pays".into(),
+                None => "-".into(),
+            });
+            grid.row(cells);
+        }
+        document.grid(grid);
+    }
+    document
 }
 
-/// Which option wins at `price`, and by how much.
-fn verdict(valuation: &Valuation, price: f64) -> String {
-    let Some(best) = valuation.best_at(price) else {
-        return "nothing could be priced\n".into();
+/// Which option wins at the power price, and by how much.
+fn verdict(report: &ValueReport) -> String {
+    let price = report.power_price_usd_per_mwh;
+    let (Some(best), Some(margin)) = (&report.best, report.best_margin_usd_per_mwh) else {
+        return "nothing could be priced".into();
     };
-    let margin = best.economics.margin_usd_per_mwh;
+    let per_year = usd_per_mw_year(margin);
     let mut line = if margin > 0.0 {
         format!(
-            "best at {} USD/MWh: {}, margin {} USD/MWh ({} USD per MW-year)",
+            "best at {} USD/MWh: {best}, margin {} USD/MWh ({} USD per MW-year)",
             usd(price),
-            best.option.name,
             usd(margin),
-            si(best.economics.usd_per_mw_year, "")
+            si(per_year, "")
         )
     } else {
         format!(
-            "no option pays at {} USD/MWh: the smallest loss is {}, {} USD/MWh; \
+            "no option pays at {} USD/MWh: the smallest loss is {best}, {} USD/MWh; \
              curtailing earns more",
             usd(price),
-            best.option.name,
             usd(margin)
         )
     };
-    if let Some((runner_up, lead)) = best.runner_up {
+    if let (Some(runner_up), Some(lead)) = (&report.best_runner_up, report.best_lead_usd_per_mwh) {
         line.push_str(&format!(
-            ", {} USD/MWh ({} USD per MW-year) ahead of {}",
+            ", {} USD/MWh ({} USD per MW-year) ahead of {runner_up}",
             usd(lead),
-            si(lead * crate::economics::model::HOURS_PER_YEAR, ""),
-            runner_up.name
+            si(lead * HOURS_PER_YEAR, ""),
         ));
     }
-    if best.option.estimated() {
+    if report
+        .options
+        .iter()
+        .any(|o| &o.name == best && o.estimated)
+    {
         line.push_str(" (its watts are an estimate)");
     }
-    line.push('\n');
     line
 }
 
-/// Margin of every option at each swept price.
-fn sweep_table(valuation: &Valuation, sweep: &Sweep) -> String {
-    let mut table = Table::new();
-    let mut header = vec!["USD/MWh".to_string()];
-    header.extend((1..=valuation.options.len()).map(|i| format!("#{i}")));
-    header.push("best".into());
-    table.load_style(UTF8_FULL_CONDENSED).set_header(header);
-    for price in sweep.prices() {
-        let mut row = vec![usd(price)];
-        row.extend(
-            valuation
-                .options
-                .iter()
-                .map(|o| usd(o.at(price).margin_usd_per_mwh)),
-        );
-        row.push(match valuation.best_at(price) {
-            Some(best) if best.economics.margin_usd_per_mwh > 0.0 => best.option.name.clone(),
-            Some(_) => "none pays".into(),
-            None => "-".into(),
-        });
-        table.add_row(row);
+/// One CSV record per priced option, at the power price.
+pub fn value_records(report: &ValueReport) -> Grid {
+    let mut grid = Grid::new([
+        "option",
+        "kind",
+        "watts",
+        "watts_provenance",
+        "efficiency",
+        "efficiency_unit",
+        "power_price_usd_per_mwh",
+        "revenue_usd_per_mwh",
+        "power_cost_usd_per_mwh",
+        "capex_usd_per_mwh",
+        "margin_usd_per_mwh",
+        "usd_per_mw_year",
+        "breakeven_power_price_usd_per_mwh",
+    ]);
+    for option in &report.options {
+        let e = &option.economics;
+        let efficiency = option.efficiency.first();
+        grid.row([
+            option.name.clone(),
+            option.kind.as_str().to_string(),
+            option.watts.to_string(),
+            serde_json::to_value(option.watts_provenance)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
+            efficiency.map(|f| f.value.to_string()).unwrap_or_default(),
+            efficiency.map(|f| f.unit.clone()).unwrap_or_default(),
+            report.power_price_usd_per_mwh.to_string(),
+            e.revenue_usd_per_mwh.to_string(),
+            e.power_cost_usd_per_mwh.to_string(),
+            e.capex_usd_per_mwh.to_string(),
+            e.margin_usd_per_mwh.to_string(),
+            e.usd_per_mw_year.to_string(),
+            e.breakeven_power_price_usd_per_mwh.to_string(),
+        ]);
     }
-    format!("\nMargin per MWh of site energy by power price (#: the options above):\n{table}\n")
+    grid
 }

@@ -2,12 +2,17 @@
 
 mod read;
 mod schema;
+mod units;
 mod write;
 
 pub use read::{MAX_FILE_BYTES, interrupted_note, read_file};
 
 pub use schema::{
-    CeilingFraction, Figure, Machine, OLDEST_READABLE, ResultDevice, ResultFile, SCHEMA_VERSION,
-    Settings, Status, Throughput, WorkloadResult, json_schema,
+    Backend, CeilingFraction, DeviceType, Figure, Machine, OLDEST_READABLE, ResultDevice,
+    ResultFile, SCHEMA_VERSION, Settings, Status, Throughput, WorkloadResult, json_schema,
+    per_watt,
 };
-pub use write::{check_writable, default_path, write_atomic};
+pub use units::{
+    MAX_WATTS, MIN_WATTS, PowerReading, Provenance, Summary, TimingMethod, Unit, plausible_watts,
+};
+pub use write::{DEFAULT_DIRECTORY, check_writable, default_path, write_atomic};

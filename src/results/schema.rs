@@ -14,11 +14,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::units::{PowerReading, Summary, TimingMethod, Unit};
 use crate::error::shown;
-use crate::gpu::{AdapterSummary, TimingMethod};
-use crate::measure::{SamplePlan, Summary};
-use crate::power::PowerReading;
-use crate::workloads::{Measurement, Unit};
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = 3;
@@ -94,32 +91,64 @@ fn cpu_description() -> String {
     format!("{model} ({threads} threads)")
 }
 
+/// What kind of adapter ran the workloads, as wgpu classifies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceType {
+    Discrete,
+    Integrated,
+    Virtual,
+    /// A software rasterizer such as lavapipe: it shares the CPU with
+    /// everything else.
+    Cpu,
+    Other,
+}
+
+/// The graphics API wgpu ran the workloads through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Vulkan,
+    Metal,
+    Dx12,
+    /// OpenGL (ES) through EGL: no timestamp queries, few limits.
+    Gl,
+    #[serde(rename = "webgpu")]
+    WebGpu,
+    Noop,
+}
+
+/// Shows the name result files use.
+fn serde_name<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+impl std::fmt::Display for DeviceType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(&serde_name(self))
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(&serde_name(self))
+    }
+}
+
 /// The adapter the results were measured on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ResultDevice {
     pub name: String,
-    pub backend: String,
-    pub device_type: String,
+    pub backend: Backend,
+    pub device_type: DeviceType,
     pub driver: String,
     pub driver_info: String,
     pub vendor_id: u32,
     pub pci_bus_id: String,
     pub timing: TimingMethod,
-}
-
-impl ResultDevice {
-    pub fn new(adapter: &AdapterSummary, timing: TimingMethod) -> Self {
-        ResultDevice {
-            name: adapter.name.clone(),
-            backend: adapter.backend.clone(),
-            device_type: adapter.device_type.clone(),
-            driver: adapter.driver.clone(),
-            driver_info: adapter.driver_info.clone(),
-            vendor_id: adapter.vendor_id,
-            pci_bus_id: adapter.pci_bus_id.clone(),
-            timing,
-        }
-    }
 }
 
 /// How the run was sampled.
@@ -130,18 +159,6 @@ pub struct Settings {
     pub warm_up_seconds: f64,
     pub sample_seconds: f64,
     pub min_samples: usize,
-}
-
-impl Settings {
-    pub fn new(plan: &SamplePlan, quick: bool) -> Self {
-        Settings {
-            quick,
-            measure_seconds: plan.measure.as_secs_f64(),
-            warm_up_seconds: plan.warm_up.as_secs_f64(),
-            sample_seconds: plan.sample.as_secs_f64(),
-            min_samples: plan.min_samples,
-        }
-    }
 }
 
 /// Whether a workload produced a figure.
@@ -215,56 +232,6 @@ pub struct CeilingFraction {
 }
 
 impl WorkloadResult {
-    /// A verified measurement with its power reading.
-    pub fn measured(
-        workload: &str,
-        unit: Unit,
-        measurement: Measurement,
-        power: PowerReading,
-    ) -> Self {
-        let samples = measurement.rates(unit);
-        let median = Summary::of(&samples).map(|s| s.median);
-        let efficiency = match (median, power.watts) {
-            (Some(rate), Some(watts)) if watts > 0.0 => per_watt(unit, rate, watts),
-            _ => Vec::new(),
-        };
-        // Within 1% of idle the difference is sensor noise, and figures
-        // per watt of it would be absurd: none are given.
-        let efficiency_above_idle = match (median, power.watts, power.idle_watts) {
-            (Some(rate), Some(watts), Some(idle)) if watts - idle > 0.01 * watts => {
-                per_watt(unit, rate, watts - idle)
-            }
-            _ => Vec::new(),
-        };
-        let also = median.map_or(Vec::new(), |rate| {
-            measurement
-                .also
-                .iter()
-                .map(|a| Figure {
-                    value: rate * a.factor,
-                    unit: a.unit.to_string(),
-                })
-                .collect()
-        });
-        WorkloadResult {
-            workload: workload.to_string(),
-            status: Status::Ok,
-            params: measurement.params,
-            throughput: Throughput {
-                value: median,
-                unit,
-            },
-            samples,
-            verified: true,
-            check: measurement.check,
-            power,
-            efficiency,
-            efficiency_above_idle,
-            also,
-            ceiling: None,
-        }
-    }
-
     /// A workload that failed or could not run (`status`): no figure, and
     /// the reason.
     pub fn without_figure(
@@ -297,7 +264,7 @@ impl WorkloadResult {
 }
 
 /// Per-watt figures for a throughput `rate` (in `unit`) at `watts`.
-fn per_watt(unit: Unit, rate: f64, watts: f64) -> Vec<Figure> {
+pub fn per_watt(unit: Unit, rate: f64, watts: f64) -> Vec<Figure> {
     let mut figures = vec![Figure {
         value: rate / watts,
         unit: unit.per_joule().to_string(),
@@ -473,32 +440,9 @@ impl WorkloadResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::measure::Sample;
-    use crate::power::Provenance;
+    use crate::results::Provenance;
 
     fn example() -> ResultFile {
-        let measurement = Measurement {
-            params: serde_json::Map::from_iter([("bits".to_string(), "1b04864c".into())]),
-            samples: vec![
-                Sample {
-                    work: 4.2e7,
-                    seconds: 1.0,
-                },
-                Sample {
-                    work: 4.0e7,
-                    seconds: 1.0,
-                },
-                Sample {
-                    work: 1.0,
-                    seconds: 3.0,
-                },
-            ],
-            also: vec![crate::workloads::AlsoReported {
-                unit: "kH/s",
-                factor: 1e-3,
-            }],
-            check: "found the real nonce".into(),
-        };
         let power = PowerReading {
             provenance: Provenance::Sensor,
             source: "rapl: CPU package energy".into(),
@@ -520,23 +464,43 @@ mod tests {
             machine: Machine::current(),
             device: ResultDevice {
                 name: "llvmpipe (LLVM 15.0.6, 256 bits)".into(),
-                backend: "vulkan".into(),
-                device_type: "cpu".into(),
+                backend: Backend::Vulkan,
+                device_type: DeviceType::Cpu,
                 driver: "llvmpipe".into(),
                 driver_info: "Mesa 22.3.6".into(),
                 vendor_id: 0x10005,
                 pci_bus_id: String::new(),
                 timing: TimingMethod::GpuTimestamps,
             },
-            settings: Settings::new(&SamplePlan::quick(), true),
+            settings: Settings {
+                quick: true,
+                measure_seconds: 0.6,
+                warm_up_seconds: 0.2,
+                sample_seconds: 0.1,
+                min_samples: 3,
+            },
             interrupted: false,
             results: vec![
-                WorkloadResult::measured(
-                    "sha256d",
-                    Unit::HashesPerSecond,
-                    measurement,
-                    power.clone(),
-                ),
+                WorkloadResult {
+                    workload: "sha256d".into(),
+                    status: Status::Ok,
+                    params: serde_json::Map::from_iter([("bits".to_string(), "1b04864c".into())]),
+                    throughput: Throughput {
+                        value: Some(4.0e7),
+                        unit: Unit::HashesPerSecond,
+                    },
+                    samples: vec![4.2e7, 4.0e7, 1.0 / 3.0],
+                    verified: true,
+                    check: "found the real nonce".into(),
+                    efficiency: per_watt(Unit::HashesPerSecond, 4.0e7, 200.0),
+                    efficiency_above_idle: per_watt(Unit::HashesPerSecond, 4.0e7, 160.0),
+                    also: vec![Figure {
+                        value: 4.0e4,
+                        unit: "kH/s".into(),
+                    }],
+                    power: power.clone(),
+                    ceiling: None,
+                },
                 WorkloadResult::without_figure(
                     "peak-fma-f32",
                     Status::Failed,

@@ -163,7 +163,12 @@ fn parent_directory(path: &Path) -> &Path {
     }
 }
 
-/// `results/<host>-<adapter>-<time>.json`, each part reduced to
+/// Where `run` writes without `--out`, under the current directory: not
+/// `results/`, which in this repository holds the committed reference
+/// files that a new run must not be mistaken for.
+pub const DEFAULT_DIRECTORY: &str = "mwbench-runs";
+
+/// `<directory>/<host>-<adapter>-<time>.json`, each part reduced to
 /// `[a-z0-9-]` so the name is safe on every filesystem.
 pub fn default_path(directory: &Path, hostname: &str, adapter: &str, created: &str) -> PathBuf {
     let time: String = created

@@ -57,6 +57,11 @@ pub struct Attention {
 impl Attention {
     /// Decode at KV caches of 512, 4096 and 32768 tokens; prefill of
     /// prompts of 512 and 2048.
+    /// `run --quick`'s shape: 256 keys (decode) or a 256-token prompt.
+    pub fn quick(phase: Phase) -> Attention {
+        Attention { phase, len: 256 }
+    }
+
     pub fn at_llm_shapes(phase: Phase) -> Vec<Attention> {
         let lens: &[u32] = match phase {
             Phase::Decode => &[512, 4096, 32768],

@@ -68,7 +68,7 @@ impl Path {
         let summary = &gpu.summary;
         if precision == Precision::F16 && gpu.has_f16_cooperative_matrix() {
             Path::CooperativeMatrix
-        } else if summary.device_type == "cpu"
+        } else if summary.device_type == crate::results::DeviceType::Cpu
             && summary.subgroups
             && summary.subgroup_sizes == [8, 8]
         {
@@ -172,6 +172,18 @@ pub struct Gemm {
 impl Gemm {
     /// A square shape, and the feed-forward down projection of Llama 3 8B
     /// over a 512-token prompt (M = 512 tokens, K = 14336, N = 4096).
+    /// `run --quick`'s shape: 256 x 256 x 256, a multiple of every path's
+    /// block.
+    pub fn quick(precision: Precision) -> Gemm {
+        Gemm {
+            precision,
+            m: 256,
+            n: 256,
+            k: 256,
+            path: None,
+        }
+    }
+
     pub fn at_shapes(precision: Precision) -> Vec<Gemm> {
         [(4096, 4096, 4096), (512, 4096, 14336)]
             .into_iter()

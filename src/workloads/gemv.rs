@@ -181,7 +181,7 @@ impl Launch {
     /// blocks of 32 (gemv-f16 5.5 -> 9.7 GB/s).
     pub fn best_for(gpu: &Gpu, cols: u32) -> Launch {
         let summary = &gpu.summary;
-        if summary.device_type != "cpu" {
+        if summary.device_type != crate::results::DeviceType::Cpu {
             return Launch {
                 threads_per_row: 32,
                 shares_x: false,
@@ -267,6 +267,16 @@ pub struct Gemv {
 impl Gemv {
     /// The LLM shapes of the issue: 4096x4096 (attention projections) and
     /// 14336x4096 (Llama 3 8B's feed-forward).
+    /// `run --quick`'s shape: 1024 x 1024.
+    pub fn quick(format: Format) -> Gemv {
+        Gemv {
+            format,
+            rows: 1024,
+            cols: 1024,
+            launch: None,
+        }
+    }
+
     pub fn at_llm_shapes(format: Format) -> Vec<Gemv> {
         [(4096, 4096), (14336, 4096)]
             .into_iter()

@@ -13,65 +13,12 @@ pub mod rows;
 pub mod sha256d;
 pub mod timing;
 
-use serde::{Deserialize, Serialize};
-
 use crate::gpu::Gpu;
 use crate::measure::{Observer, Sample, SamplePlan};
+use crate::results::{self, PowerReading, WorkloadResult};
 use crate::{Error, Result};
 
-/// The unit a workload's throughput is reported in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub enum Unit {
-    #[serde(rename = "H/s")]
-    HashesPerSecond,
-    #[serde(rename = "GFLOP/s")]
-    GflopPerSecond,
-    #[serde(rename = "GB/s")]
-    GigabytesPerSecond,
-    #[serde(rename = "tokens/s")]
-    TokensPerSecond,
-}
-
-impl Unit {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Unit::HashesPerSecond => "H/s",
-            Unit::GflopPerSecond => "GFLOP/s",
-            Unit::GigabytesPerSecond => "GB/s",
-            Unit::TokensPerSecond => "tokens/s",
-        }
-    }
-
-    /// Units of work per joule: this unit divided by watts.
-    pub fn per_joule(self) -> &'static str {
-        match self {
-            Unit::HashesPerSecond => "H/J",
-            Unit::GflopPerSecond => "GFLOP/J",
-            Unit::GigabytesPerSecond => "GB/J",
-            Unit::TokensPerSecond => "tokens/J",
-        }
-    }
-
-    /// More than any one adapter can do, by orders of magnitude (an S21
-    /// ASIC hashes 2e14 H/s, an H200 peaks near 2e6 GFLOP/s and 5e3 GB/s):
-    /// a figure above it in a file is a fault, never a measurement.
-    pub fn max_plausible(self) -> f64 {
-        match self {
-            Unit::HashesPerSecond => 1e16,
-            Unit::GflopPerSecond => 1e9,
-            Unit::GigabytesPerSecond => 1e7,
-            Unit::TokensPerSecond => 1e9,
-        }
-    }
-
-    /// How much work one raw unit of [`Sample::work`] is in this unit.
-    pub fn scale(self) -> f64 {
-        match self {
-            Unit::HashesPerSecond | Unit::TokensPerSecond => 1.0,
-            Unit::GflopPerSecond | Unit::GigabytesPerSecond => 1e-9,
-        }
-    }
-}
+pub use crate::results::Unit;
 
 /// What a workload measured, before power and reporting are added.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,6 +42,53 @@ pub struct AlsoReported {
 }
 
 impl Measurement {
+    /// The result of this verified measurement of `workload`, with its
+    /// power reading.
+    pub fn into_result(self, workload: &str, unit: Unit, power: PowerReading) -> WorkloadResult {
+        let measurement = self;
+        let samples = measurement.rates(unit);
+        let median = results::Summary::of(&samples).map(|s| s.median);
+        let efficiency = match (median, power.watts) {
+            (Some(rate), Some(watts)) if watts > 0.0 => results::per_watt(unit, rate, watts),
+            _ => Vec::new(),
+        };
+        // Within 1% of idle the difference is sensor noise, and figures
+        // per watt of it would be absurd: none are given.
+        let efficiency_above_idle = match (median, power.watts, power.idle_watts) {
+            (Some(rate), Some(watts), Some(idle)) if watts - idle > 0.01 * watts => {
+                results::per_watt(unit, rate, watts - idle)
+            }
+            _ => Vec::new(),
+        };
+        let also = median.map_or(Vec::new(), |rate| {
+            measurement
+                .also
+                .iter()
+                .map(|a| results::Figure {
+                    value: rate * a.factor,
+                    unit: a.unit.to_string(),
+                })
+                .collect()
+        });
+        WorkloadResult {
+            workload: workload.to_string(),
+            status: results::Status::Ok,
+            params: measurement.params,
+            throughput: results::Throughput {
+                value: median,
+                unit,
+            },
+            samples,
+            verified: true,
+            check: measurement.check,
+            power,
+            efficiency,
+            efficiency_above_idle,
+            also,
+            ceiling: None,
+        }
+    }
+
     /// Per-sample throughput in `unit`.
     pub fn rates(&self, unit: Unit) -> Vec<f64> {
         self.samples
@@ -148,7 +142,18 @@ pub fn ceiling_for(unit: Unit) -> Option<&'static str> {
 /// Every workload, one instance per shape, in the order `--workloads all`
 /// runs them: the ceilings come before the kernels measured against them.
 pub fn all() -> Vec<Box<dyn Workload>> {
-    all_for(LlmChoice::default())
+    all_for(LlmChoice::default(), Sizes::Full)
+}
+
+/// Which shapes the kernels run at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sizes {
+    /// The shapes of Llama 3 8B's layers: what a site would run.
+    Full,
+    /// One small shape per kernel (`run --quick`): every kernel built,
+    /// checked and timed in seconds, even on lavapipe. Their figures are
+    /// not a GPU's throughput, and their shapes say so.
+    Quick,
 }
 
 /// The model `llm-decode` and `llm-prefill` run (`--preset`, `--weights`).
@@ -168,8 +173,9 @@ impl Default for LlmChoice {
     }
 }
 
-/// Every workload, with the LLM workloads on `llm`'s model.
-pub fn all_for(llm: LlmChoice) -> Vec<Box<dyn Workload>> {
+/// Every workload at `sizes`, with the LLM workloads on `llm`'s model.
+pub fn all_for(llm: LlmChoice, sizes: Sizes) -> Vec<Box<dyn Workload>> {
+    let quick = sizes == Sizes::Quick;
     use gemv::{Format, Gemv};
     use rows::{RowKernel, RowOp};
     let mut workloads: Vec<Box<dyn Workload>> = vec![
@@ -178,22 +184,42 @@ pub fn all_for(llm: LlmChoice) -> Vec<Box<dyn Workload>> {
         Box::new(copy_bandwidth::CopyBandwidth),
     ];
     for precision in [gemm::Precision::F32, gemm::Precision::F16] {
-        for gemm in gemm::Gemm::at_shapes(precision) {
+        let shapes = if quick {
+            vec![gemm::Gemm::quick(precision)]
+        } else {
+            gemm::Gemm::at_shapes(precision)
+        };
+        for gemm in shapes {
             workloads.push(Box::new(gemm));
         }
     }
     for format in [Format::F32, Format::F16, Format::Q8, Format::Q4] {
-        for gemv in Gemv::at_llm_shapes(format) {
+        let shapes = if quick {
+            vec![Gemv::quick(format)]
+        } else {
+            Gemv::at_llm_shapes(format)
+        };
+        for gemv in shapes {
             workloads.push(Box::new(gemv));
         }
     }
     for phase in [attention::Phase::Decode, attention::Phase::Prefill] {
-        for attention in attention::Attention::at_llm_shapes(phase) {
+        let shapes = if quick {
+            vec![attention::Attention::quick(phase)]
+        } else {
+            attention::Attention::at_llm_shapes(phase)
+        };
+        for attention in shapes {
             workloads.push(Box::new(attention));
         }
     }
     for op in [RowOp::RmsNorm, RowOp::Softmax] {
-        for kernel in RowKernel::at_llm_shapes(op) {
+        let shapes = if quick {
+            vec![RowKernel::quick(op)]
+        } else {
+            RowKernel::at_llm_shapes(op)
+        };
+        for kernel in shapes {
             workloads.push(Box::new(kernel));
         }
     }
@@ -207,9 +233,37 @@ pub fn all_for(llm: LlmChoice) -> Vec<Box<dyn Workload>> {
     workloads
 }
 
+/// One workload as `run --list` shows it: every shape it runs at.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
+pub struct CatalogueEntry {
+    pub name: String,
+    pub unit: String,
+    /// Empty for single-shape workloads.
+    pub shapes: Vec<String>,
+    pub description: String,
+}
+
+/// `workloads` grouped by name, in order, with their shapes.
+pub fn catalogue(workloads: &[Box<dyn Workload>]) -> Vec<CatalogueEntry> {
+    let mut entries: Vec<CatalogueEntry> = Vec::new();
+    for workload in workloads {
+        let shape = workload.shape();
+        match entries.iter_mut().find(|e| e.name == workload.name()) {
+            Some(entry) => entry.shapes.extend(shape),
+            None => entries.push(CatalogueEntry {
+                name: workload.name().to_string(),
+                unit: workload.unit().as_str().to_string(),
+                shapes: shape.into_iter().collect(),
+                description: workload.description().to_string(),
+            }),
+        }
+    }
+    entries
+}
+
 /// Parses `--workloads`: a comma-separated list of names, or `all`.
-pub fn parse_list(list: &str, llm: LlmChoice) -> Result<Vec<Box<dyn Workload>>> {
-    let known = all_for(llm);
+pub fn parse_list(list: &str, llm: LlmChoice, sizes: Sizes) -> Result<Vec<Box<dyn Workload>>> {
+    let known = all_for(llm, sizes);
     let names: Vec<&str> = list
         .split(',')
         .map(str::trim)
@@ -235,7 +289,7 @@ pub fn parse_list(list: &str, llm: LlmChoice) -> Result<Vec<Box<dyn Workload>>> 
         .filter(|w| names.contains(&w.name()))
         .filter_map(|w| ceiling_for(w.unit()))
         .collect();
-    Ok(all_for(llm)
+    Ok(all_for(llm, sizes)
         .into_iter()
         .filter(|w| names.contains(&w.name()) || ceilings.contains(&w.name()))
         .collect())
@@ -249,7 +303,7 @@ mod tests {
     #[test]
     fn workload_lists_parse() {
         let names = |list| {
-            parse_list(list, LlmChoice::default())
+            parse_list(list, LlmChoice::default(), Sizes::Full)
                 .unwrap()
                 .iter()
                 .map(|w| w.name())
@@ -263,13 +317,13 @@ mod tests {
         // Ceilings join the kernels measured against them.
         assert_eq!(names("copy-bandwidth"), ["copy-bandwidth"]);
         assert_eq!(names("peak-fma-f32,sha256d"), ["sha256d", "peak-fma-f32"]);
-        let err = parse_list("sha256d,gemm-f64", LlmChoice::default())
+        let err = parse_list("sha256d,gemm-f64", LlmChoice::default(), Sizes::Full)
             .err()
             .unwrap();
         assert!(err.to_string().contains("'gemm-f64'"));
         assert!(err.to_string().contains("sha256d"));
         assert_eq!(err.exit_code(), 2);
-        assert!(parse_list(",", LlmChoice::default()).is_err());
+        assert!(parse_list(",", LlmChoice::default(), Sizes::Full).is_err());
     }
 
     /// Every workload, at every shape the adapter can hold, runs and passes
@@ -284,7 +338,7 @@ mod tests {
             preset: llm::Preset::named("tiny").unwrap(),
             weights: gemv::Format::Q8,
         };
-        for workload in all_for(tiny) {
+        for workload in all_for(tiny, Sizes::Full) {
             match workload.run(&gpu, &plan, &mut Unobserved) {
                 Ok(measurement) => {
                     let rates = measurement.rates(workload.unit());
@@ -296,6 +350,20 @@ mod tests {
                 Err(error) => panic!("{} failed: {error}", workload.name()),
             }
         }
+    }
+
+    #[test]
+    fn the_catalogue_lists_each_workload_once_with_its_shapes() {
+        let listed = catalogue(&all());
+        let names: Vec<&str> = listed.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names[..3], ["sha256d", "peak-fma-f32", "copy-bandwidth"]);
+        let mut unique = names.clone();
+        unique.dedup();
+        assert_eq!(unique, names, "each name once");
+        let gemv = listed.iter().find(|e| e.name == "gemv-f16").unwrap();
+        assert_eq!(gemv.unit, "GB/s");
+        assert!(gemv.shapes.len() >= 2, "{:?}", gemv.shapes);
+        assert!(listed.iter().all(|e| !e.description.is_empty()));
     }
 
     #[test]

@@ -51,6 +51,15 @@ pub struct RowKernel {
 impl RowKernel {
     /// Rows of 4096 (hidden size) and of 128256 (Llama 3's vocabulary),
     /// about 16 M elements each.
+    /// `run --quick`'s shape: 256 rows of 4096.
+    pub fn quick(op: RowOp) -> RowKernel {
+        RowKernel {
+            op,
+            rows: 256,
+            cols: 4096,
+        }
+    }
+
     pub fn at_llm_shapes(op: RowOp) -> Vec<RowKernel> {
         [(4096, 4096), (128, 128_256)]
             .into_iter()
@@ -65,7 +74,7 @@ const EPSILON: f64 = 1e-5;
 /// 16384 elements a lane: lavapipe ends any loop after 65535 iterations,
 /// and 128256-wide rows failed their check that way. 64 on GPUs.
 fn threads_per_row(gpu: &Gpu, cols: u32) -> u32 {
-    if gpu.summary.device_type == "cpu" {
+    if gpu.summary.device_type == crate::results::DeviceType::Cpu {
         (cols / 16384).next_power_of_two()
     } else {
         64

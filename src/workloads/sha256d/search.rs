@@ -177,7 +177,6 @@ impl<'g> NonceSearch<'g> {
                 ("WORKGROUP_SIZE", f64::from(tuning.workgroup_size)),
                 ("NONCES_PER_THREAD", f64::from(tuning.nonces_per_thread)),
             ],
-            true,
         )?;
         let job_buffer = gpu.buffer(
             "sha256d job",

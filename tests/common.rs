@@ -1,6 +1,5 @@
 //! What every end-to-end test file uses: the real binary, run the way the
 //! tests need it.
-#![allow(dead_code)] // each test file uses only some of these
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,226 @@
+//! What `mwbench run` prints for one result file: a table of workloads,
+//! the power source, and why any workload has no figure.
+
+use super::markup::{Document, Grid, si};
+use crate::power::{PowerReading, Provenance};
+use crate::results::{CeilingFraction, Figure, ResultFile, Status, WorkloadResult};
+
+/// The table of one result file, with the adapter above it and notes below.
+pub fn run_document(file: &ResultFile) -> Document {
+    let mut document = Document::default();
+    document.line(format!(
+        "{} [{}, {}] on {}, timing: {:?}",
+        file.device.name,
+        file.device.backend,
+        file.device.device_type,
+        file.machine.hostname,
+        file.device.timing
+    ));
+    let mut grid = Grid::new([
+        "workload",
+        "status",
+        "median",
+        "min .. max",
+        "samples",
+        "power",
+        "efficiency",
+    ]);
+    for result in &file.results {
+        grid.row(row(result));
+    }
+    document.grid(grid);
+    if let Some(first) = file.results.first() {
+        document.line(power_line(&first.power));
+    }
+    for result in file.results.iter().filter(|r| r.status != Status::Ok) {
+        let what = match result.status {
+            Status::Unsupported => "unsupported",
+            _ => "failed",
+        };
+        document.line(format!("{} {what}: {}", result.workload, result.check));
+    }
+    document
+}
+
+fn row(result: &WorkloadResult) -> Vec<String> {
+    let unit = result.throughput.unit.as_str();
+    let (median, spread, samples) = match (result.status, result.summary()) {
+        (Status::Ok, Some(s)) => (
+            si(s.median, unit),
+            format!("{} .. {}", si(s.min, ""), si(s.max, "")),
+            s.count.to_string(),
+        ),
+        (Status::Unsupported, _) => ("unsupported".into(), "-".into(), "-".into()),
+        _ => ("FAILED".into(), "-".into(), "-".into()),
+    };
+    let median = match &result.ceiling {
+        Some(CeilingFraction {
+            fraction: Some(fraction),
+            workload,
+            ..
+        }) => format!("{median} ({:.0}% of {workload})", fraction * 100.0),
+        Some(CeilingFraction {
+            note: Some(note), ..
+        }) => format!("{median} ({note})"),
+        _ => median,
+    };
+    let median = result.also.iter().fold(median, |text, f| {
+        format!("{text}\n{}", si(f.value, &f.unit))
+    });
+    let figures = |list: &[Figure]| {
+        list.iter()
+            .map(|f| si(f.value, &f.unit))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut efficiency = figures(&result.efficiency);
+    if !result.efficiency_above_idle.is_empty() {
+        efficiency.push_str(&format!(
+            "\nabove idle: {}",
+            figures(&result.efficiency_above_idle)
+        ));
+    }
+    if result.power.provenance == Provenance::Estimated && !efficiency.is_empty() {
+        efficiency = format!("~{efficiency} (estimate)");
+    }
+    vec![
+        workload_label(result),
+        status_word(result.status).into(),
+        median,
+        spread,
+        samples,
+        power_cell(&result.power),
+        if efficiency.is_empty() {
+            "-".into()
+        } else {
+            efficiency
+        },
+    ]
+}
+
+/// `gemv-f16 4096x4096`: the workload and its shape.
+fn workload_label(result: &WorkloadResult) -> String {
+    match result.params.get("shape").and_then(|s| s.as_str()) {
+        Some(shape) => format!("{} {shape}", result.workload),
+        None => result.workload.clone(),
+    }
+}
+
+fn status_word(status: Status) -> &'static str {
+    match status {
+        Status::Ok => "verified",
+        Status::Failed => "FAILED",
+        Status::Unsupported => "unsupported",
+    }
+}
+
+/// One CSV record per workload and adapter, with plain numbers (no
+/// prefixes) and empty cells where there is no figure.
+pub fn run_records(files: &[ResultFile]) -> Grid {
+    let mut grid = Grid::new([
+        "device",
+        "workload",
+        "shape",
+        "status",
+        "unit",
+        "median",
+        "min",
+        "max",
+        "samples",
+        "ceiling_fraction",
+        "watts",
+        "watts_provenance",
+        "energy_j",
+        "idle_watts",
+        "efficiency",
+        "efficiency_unit",
+    ]);
+    let number = |value: Option<f64>| value.map(|v| v.to_string()).unwrap_or_default();
+    for file in files {
+        for result in &file.results {
+            let summary = (result.status == Status::Ok)
+                .then(|| result.summary())
+                .flatten();
+            let summary = summary.as_ref();
+            let efficiency = result.efficiency.first();
+            grid.row([
+                file.device.name.clone(),
+                result.workload.clone(),
+                result
+                    .params
+                    .get("shape")
+                    .and_then(|s| s.as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+                status_word(result.status).to_string(),
+                result.throughput.unit.as_str().to_string(),
+                number(summary.map(|s| s.median)),
+                number(summary.map(|s| s.min)),
+                number(summary.map(|s| s.max)),
+                summary.map(|s| s.count.to_string()).unwrap_or_default(),
+                number(result.ceiling.as_ref().and_then(|c| c.fraction)),
+                number(result.power.watts),
+                provenance_word(result.power.provenance).to_string(),
+                number(result.power.energy_j),
+                number(result.power.idle_watts),
+                number(efficiency.map(|f| f.value)),
+                efficiency.map(|f| f.unit.clone()).unwrap_or_default(),
+            ]);
+        }
+    }
+    grid
+}
+
+/// Mean watts with where they came from; a sensor's spread and idle power
+/// below. An estimate is marked as one.
+fn power_cell(power: &PowerReading) -> String {
+    let Some(watts) = power.watts else {
+        return "-".into();
+    };
+    let mut cell = match power.provenance {
+        Provenance::Estimated => format!("~{watts:.0} W (estimate)"),
+        provenance => format!("{watts:.1} W ({})", provenance_word(provenance)),
+    };
+    if let (Some(min), Some(max)) = (power.watts_min, power.watts_max) {
+        cell.push_str(&format!(
+            "\n{min:.0} .. {max:.0} W, {} samples",
+            power.samples
+        ));
+    }
+    if let Some(energy) = power.energy_j
+        && power.provenance != Provenance::Estimated
+    {
+        cell.push_str(&format!("\n{}", si(energy, "J")));
+    }
+    if let Some(idle) = power.idle_watts {
+        cell.push_str(&format!("\nidle {idle:.1} W"));
+    }
+    cell
+}
+
+/// The line under the table that names the power source once.
+fn power_line(power: &PowerReading) -> String {
+    let mut line = format!("power: {}", power.source);
+    match power.provenance {
+        Provenance::Estimated => line.push_str(" [ESTIMATE, not a measurement]"),
+        Provenance::None => {}
+        provenance => line.push_str(&format!(" [{}]", provenance_word(provenance))),
+    }
+    if power.shared {
+        line.push_str("; measures the whole host, shared by its adapters");
+    }
+    if let Some(interval) = power.interval_ms {
+        line.push_str(&format!("; sampled every {interval} ms while measuring"));
+    }
+    line
+}
+
+fn provenance_word(provenance: Provenance) -> &'static str {
+    match provenance {
+        Provenance::Sensor => "sensor",
+        Provenance::External => "meter",
+        Provenance::User => "user",
+        Provenance::Estimated => "estimate",
+        Provenance::None => "none",
+    }
+}

@@ -1,0 +1,14 @@
+//! End-to-end tests of the real `mwbench` binary on the default adapter
+//! (lavapipe on CI), in one test binary as ripgrep's are: wgpu is linked
+//! once. Tests that need an adapter fail, never skip, without one.
+
+mod common;
+
+mod cli;
+mod compare;
+mod docs;
+mod hostile;
+mod interrupt;
+mod nvml;
+mod power;
+mod value;
