@@ -221,201 +221,252 @@ struct Model {
     head_bytes: f64,
 }
 
-impl Llm {
-    fn tokens(&self) -> usize {
-        match self.phase {
-            Phase::Decode => 1,
-            Phase::Prefill => self.preset.prompt,
-        }
-    }
+/// One kernel over its grid: a step of a layer or of the head.
+type Step = (Kernel, [u32; 3]);
 
-    fn layout(&self) -> Layout {
-        if self.phase == Phase::Prefill && self.weights == Format::F16 {
-            Layout::Columns
-        } else {
-            Layout::Rows
-        }
-    }
+/// The LM head's kernels and what the check reads of them.
+struct Head {
+    steps: Vec<Step>,
+    normed: wgpu::Buffer,
+    logits: Vec<(usize, wgpu::Buffer)>,
+    matrix: Matrix,
+    final_norm: Vec<f32>,
+}
 
-    fn layers_run(&self) -> usize {
-        self.preset.layers.min(MEASURED_LAYERS)
-    }
+/// The activations every layer reads and writes (each layer's output
+/// stream is its own), shared by all layers.
+struct Scratch {
+    normed: wgpu::Buffer,
+    q: wgpu::Buffer,
+    k: wgpu::Buffer,
+    v: wgpu::Buffer,
+    attended: wgpu::Buffer,
+    projected: wgpu::Buffer,
+    mid: wgpu::Buffer,
+    gate: wgpu::Buffer,
+    up: wgpu::Buffer,
+    gated: wgpu::Buffer,
+    down: wgpu::Buffer,
+    /// The rotary (cos, sin) table of the positions this pass covers.
+    rope: wgpu::Buffer,
+    /// One f16 matrix every dequantised GEMM writes into (prefill of Q8_0
+    /// and Q4_0 weights).
+    dequantized: Option<wgpu::Buffer>,
+}
 
-    /// `x`: the input tokens' hidden states.
-    fn build(&self, gpu: &Gpu, layers: &[Layer], x: &[f32]) -> Result<Model> {
-        let p = &self.preset;
-        let tokens = self.tokens();
-        let (hidden, ffn, q_dim, kv_dim) = (p.hidden, p.ffn, p.heads * DIM, KV_HEADS * DIM);
-        let activation = |label: &str, width: usize| gpu.output(label, (tokens * width * 4) as u64);
-        let mut streams = vec![gpu.upload("x", x)];
-        let normed_x = activation("normed", hidden);
-        let (q, k, v) = (
-            activation("q", q_dim),
-            activation("k", kv_dim),
-            activation("v", kv_dim),
-        );
-        let attended = activation("attended", q_dim);
-        let projected = activation("projected", hidden);
-        let mid = activation("mid", hidden);
-        let (gate, up, gated) = (
-            activation("gate", ffn),
-            activation("up", ffn),
-            activation("gated", ffn),
-        );
-        let down = activation("down", hidden);
-        let (start, cache_len) = match self.phase {
+/// Builds the kernels of one pass: the layer's steps and the head.
+struct Builder<'a> {
+    llm: &'a Llm,
+    gpu: &'a Gpu,
+    tokens: usize,
+    /// The first position of this pass, and the KV cache's length after it.
+    start: usize,
+    cache_len: usize,
+    scratch: Scratch,
+}
+
+impl<'a> Builder<'a> {
+    /// `layer`: any layer, for the size of the largest matrix.
+    fn new(llm: &'a Llm, gpu: &'a Gpu, layer: &Layer) -> Result<Builder<'a>> {
+        let p = &llm.preset;
+        let tokens = llm.tokens();
+        let (start, cache_len) = match llm.phase {
             Phase::Decode => (p.context, p.context + 1),
             Phase::Prefill => (0, p.prompt),
         };
-        let rope = gpu.upload("rope", &rope_table(start..start + tokens).concat());
-        // One f16 scratch matrix, reused by every dequantised GEMM.
-        let largest = layers[0]
+        let activation = |label: &str, width: usize| gpu.output(label, (tokens * width * 4) as u64);
+        let (hidden, ffn, q_dim, kv_dim) = (p.hidden, p.ffn, p.heads * DIM, KV_HEADS * DIM);
+        let largest = layer
             .matrices()
             .iter()
             .map(|m| m.rows * m.cols)
             .max()
             .unwrap_or(0);
-        let dequantized = if self.phase == Phase::Prefill && self.weights != Format::F16 {
+        let dequantized = if llm.phase == Phase::Prefill && llm.weights != Format::F16 {
             gpu.check_fits(
-                &format!("{} dequantised weights", self.name()),
+                &format!("{} dequantised weights", llm.name()),
                 (largest * 2) as u64,
             )?;
             Some(gpu.output("dequantized", (largest * 2) as u64))
         } else {
             None
         };
-        // A kernel of llm_ops.wgsl: `params` are its Params (count, seed,
-        // a, b), one invocation per `threads`.
-        let ops =
-            |entry: &str, params: [u32; 4], threads: usize, bindings: &[(u32, &wgpu::Buffer)]| {
-                let params = gpu.upload("ops params", &params);
-                let mut all = vec![(0, &params)];
-                all.extend_from_slice(bindings);
-                let kernel = gpu.kernel_at(entry, OPS, entry, &[], &all)?;
-                Ok::<_, Error>((kernel, gpu.workgroup_grid(threads.div_ceil(64) as u64)))
-            };
-        // The element-wise ones: one invocation per element.
-        let each = |entry: &str, count: usize, bindings: &[(u32, &wgpu::Buffer)]| {
-            ops(entry, [count as u32, 0, 0, 0], count, bindings)
+        let scratch = Scratch {
+            normed: activation("normed", hidden),
+            q: activation("q", q_dim),
+            k: activation("k", kv_dim),
+            v: activation("v", kv_dim),
+            attended: activation("attended", q_dim),
+            projected: activation("projected", hidden),
+            mid: activation("mid", hidden),
+            gate: activation("gate", ffn),
+            up: activation("up", ffn),
+            gated: activation("gated", ffn),
+            down: activation("down", hidden),
+            rope: gpu.upload("rope", &rope_table(start..start + tokens).concat()),
+            dequantized,
         };
-        let mut steps = Vec::new();
-        for layer in layers {
-            for matrix in layer.matrices() {
-                gpu.check_fits(&format!("{} weights", self.name()), matrix.largest_buffer())?;
-            }
-            let input = streams.last().expect("the input stream");
-            let output = activation("stream", hidden);
-            let cache_words = cache_len * KV_HEADS * DIM / 2;
-            let halves = Stream::Halves { exponent: 14 };
-            let k_cache = halves.upload(gpu, "k cache", layer.wq.seed + 10, cache_words)?;
-            let v_cache = halves.upload(gpu, "v cache", layer.wq.seed + 11, cache_words)?;
-            let attention_norm = gpu.upload("norm", &layer.attention_norm);
-            let ffn_norm = gpu.upload("norm", &layer.ffn_norm);
-            // One matrix product of `matrix` from `x` into `y`.
-            let product = |matrix: &Matrix,
-                           x: &wgpu::Buffer,
-                           y: &wgpu::Buffer|
-             -> Result<Vec<(Kernel, [u32; 3])>> {
-                let buffers = matrix.upload(gpu)?;
-                let (m, n, k) = (tokens as u32, matrix.rows as u32, matrix.cols as u32);
-                let path = Path::best_for(gpu, Precision::F32);
-                let types = [Precision::F32, Precision::F16];
-                Ok(match (self.phase, &dequantized) {
-                    (Phase::Decode, _) => {
-                        vec![gemv::gemv_kernel(
-                            gpu,
-                            self.weights,
-                            [n, k],
-                            x,
-                            y,
-                            &buffers,
-                        )?]
-                    }
-                    (Phase::Prefill, None) => {
-                        vec![gemm::gemm_kernel(
-                            gpu,
-                            path,
-                            types,
-                            [m, n, k],
-                            [x, &buffers[0], y],
-                        )?]
-                    }
-                    (Phase::Prefill, Some(scratch)) => vec![
-                        matrix.dequantize_kernel(gpu, &buffers, scratch)?,
-                        gemm::gemm_kernel(gpu, path, types, [m, n, k], [x, scratch, y])?,
-                    ],
-                })
-            };
-            steps.push(rows::row_kernel(
-                gpu,
-                RowOp::RmsNorm,
-                tokens as u32,
-                hidden as u32,
-                input,
-                &normed_x,
-                Some(&attention_norm),
-            )?);
-            steps.extend(product(&layer.wq, &normed_x, &q)?);
-            steps.extend(product(&layer.wk, &normed_x, &k)?);
-            steps.extend(product(&layer.wv, &normed_x, &v)?);
-            // One invocation per (token, query or KV head, pair of dims).
-            steps.push(ops(
-                "rope_kv",
-                [tokens as u32, 0, start as u32, p.heads as u32],
-                tokens * (p.heads + KV_HEADS) * DIM / 2,
-                &[
-                    (3, &k),
-                    (4, &v),
-                    (5, &q),
-                    (6, &k_cache),
-                    (7, &v_cache),
-                    (8, &rope),
-                ],
-            )?);
-            steps.extend(attention::attention_kernels(
-                gpu,
-                self.phase,
-                cache_len as u32,
-                p.heads as u32,
-                [&q, &k_cache, &v_cache, &attended],
-            )?);
-            steps.extend(product(&layer.wo, &attended, &projected)?);
-            steps.push(each(
-                "add",
-                tokens * hidden,
-                &[(2, &mid), (3, input), (4, &projected)],
-            )?);
-            steps.push(rows::row_kernel(
-                gpu,
-                RowOp::RmsNorm,
-                tokens as u32,
-                hidden as u32,
-                &mid,
-                &normed_x,
-                Some(&ffn_norm),
-            )?);
-            steps.extend(product(&layer.wg, &normed_x, &gate)?);
-            steps.extend(product(&layer.wu, &normed_x, &up)?);
-            steps.push(each(
-                "silu_mul",
-                tokens * ffn,
-                &[(2, &gated), (3, &gate), (4, &up)],
-            )?);
-            steps.extend(product(&layer.wd, &gated, &down)?);
-            steps.push(each(
-                "add",
-                tokens * hidden,
-                &[(2, &output), (3, &mid), (4, &down)],
-            )?);
-            streams.push(output);
-        }
+        Ok(Builder {
+            llm,
+            gpu,
+            tokens,
+            start,
+            cache_len,
+            scratch,
+        })
+    }
 
+    /// A buffer of `width` f32 per token.
+    fn activation(&self, label: &str, width: usize) -> wgpu::Buffer {
+        self.gpu.output(label, (self.tokens * width * 4) as u64)
+    }
+
+    /// A kernel of llm_ops.wgsl: `params` are its Params (count, seed, a,
+    /// b), one invocation per `threads`.
+    fn ops(
+        &self,
+        entry: &str,
+        params: [u32; 4],
+        threads: usize,
+        bindings: &[(u32, &wgpu::Buffer)],
+    ) -> Result<Step> {
+        let params = self.gpu.upload("ops params", &params);
+        let mut all = vec![(0, &params)];
+        all.extend_from_slice(bindings);
+        let kernel = self.gpu.kernel_at(entry, OPS, entry, &[], &all)?;
+        Ok((kernel, self.gpu.workgroup_grid(threads.div_ceil(64) as u64)))
+    }
+
+    /// An element-wise kernel of llm_ops.wgsl: one invocation per element.
+    fn each(&self, entry: &str, count: usize, bindings: &[(u32, &wgpu::Buffer)]) -> Result<Step> {
+        self.ops(entry, [count as u32, 0, 0, 0], count, bindings)
+    }
+
+    /// One matrix product of `matrix` from `x` into `y`: a GEMV in decode,
+    /// a GEMM in prefill (after dequantising Q8_0 and Q4_0 weights to f16).
+    fn product(&self, matrix: &Matrix, x: &wgpu::Buffer, y: &wgpu::Buffer) -> Result<Vec<Step>> {
+        let gpu = self.gpu;
+        let buffers = matrix.upload(gpu)?;
+        let (m, n, k) = (self.tokens as u32, matrix.rows as u32, matrix.cols as u32);
+        let path = Path::best_for(gpu, Precision::F32);
+        let types = [Precision::F32, Precision::F16];
+        Ok(match (self.llm.phase, &self.scratch.dequantized) {
+            (Phase::Decode, _) => {
+                vec![gemv::gemv_kernel(
+                    gpu,
+                    self.llm.weights,
+                    [n, k],
+                    x,
+                    y,
+                    &buffers,
+                )?]
+            }
+            (Phase::Prefill, None) => {
+                vec![gemm::gemm_kernel(
+                    gpu,
+                    path,
+                    types,
+                    [m, n, k],
+                    [x, &buffers[0], y],
+                )?]
+            }
+            (Phase::Prefill, Some(scratch)) => vec![
+                matrix.dequantize_kernel(gpu, &buffers, scratch)?,
+                gemm::gemm_kernel(gpu, path, types, [m, n, k], [x, scratch, y])?,
+            ],
+        })
+    }
+
+    /// One decoder layer from `input` into `output`: attention with its
+    /// residual, then the feed-forward block with its residual.
+    fn layer(
+        &self,
+        layer: &Layer,
+        input: &wgpu::Buffer,
+        output: &wgpu::Buffer,
+    ) -> Result<Vec<Step>> {
+        let (gpu, p, s) = (self.gpu, &self.llm.preset, &self.scratch);
+        let (tokens, hidden) = (self.tokens, p.hidden);
+        for matrix in layer.matrices() {
+            gpu.check_fits(
+                &format!("{} weights", self.llm.name()),
+                matrix.largest_buffer(),
+            )?;
+        }
+        let cache_words = self.cache_len * KV_HEADS * DIM / 2;
+        let halves = Stream::Halves { exponent: 14 };
+        let k_cache = halves.upload(gpu, "k cache", layer.wq.seed + 10, cache_words)?;
+        let v_cache = halves.upload(gpu, "v cache", layer.wq.seed + 11, cache_words)?;
+        let attention_norm = gpu.upload("norm", &layer.attention_norm);
+        let ffn_norm = gpu.upload("norm", &layer.ffn_norm);
+        let norm = |x: &wgpu::Buffer, weight: &wgpu::Buffer| {
+            rows::row_kernel(
+                gpu,
+                RowOp::RmsNorm,
+                tokens as u32,
+                hidden as u32,
+                x,
+                &s.normed,
+                Some(weight),
+            )
+        };
+        let mut steps = vec![norm(input, &attention_norm)?];
+        steps.extend(self.product(&layer.wq, &s.normed, &s.q)?);
+        steps.extend(self.product(&layer.wk, &s.normed, &s.k)?);
+        steps.extend(self.product(&layer.wv, &s.normed, &s.v)?);
+        // One invocation per (token, query or KV head, pair of dims).
+        steps.push(self.ops(
+            "rope_kv",
+            [tokens as u32, 0, self.start as u32, p.heads as u32],
+            tokens * (p.heads + KV_HEADS) * DIM / 2,
+            &[
+                (3, &s.k),
+                (4, &s.v),
+                (5, &s.q),
+                (6, &k_cache),
+                (7, &v_cache),
+                (8, &s.rope),
+            ],
+        )?);
+        steps.extend(attention::attention_kernels(
+            gpu,
+            self.llm.phase,
+            self.cache_len as u32,
+            p.heads as u32,
+            [&s.q, &k_cache, &v_cache, &s.attended],
+        )?);
+        steps.extend(self.product(&layer.wo, &s.attended, &s.projected)?);
+        steps.push(self.each(
+            "add",
+            tokens * hidden,
+            &[(2, &s.mid), (3, input), (4, &s.projected)],
+        )?);
+        steps.push(norm(&s.mid, &ffn_norm)?);
+        steps.extend(self.product(&layer.wg, &s.normed, &s.gate)?);
+        steps.extend(self.product(&layer.wu, &s.normed, &s.up)?);
+        steps.push(self.each(
+            "silu_mul",
+            tokens * p.ffn,
+            &[(2, &s.gated), (3, &s.gate), (4, &s.up)],
+        )?);
+        steps.extend(self.product(&layer.wd, &s.gated, &s.down)?);
+        steps.push(self.each(
+            "add",
+            tokens * hidden,
+            &[(2, output), (3, &s.mid), (4, &s.down)],
+        )?);
+        Ok(steps)
+    }
+
+    /// The final norm of the last token of `last` and the LM head.
+    fn head(&self, last: &wgpu::Buffer) -> Result<Head> {
         // The final norm of the last token, and the LM head in row chunks
         // that each fit one storage binding.
+        let (gpu, p) = (self.gpu, &self.llm.preset);
+        let (tokens, hidden) = (self.tokens, p.hidden);
         let mut head = Vec::new();
-        let last = streams.last().expect("the output stream");
         let last_row = gpu.output("last row", (hidden * 4) as u64);
-        head.push(ops(
+        head.push(self.ops(
             "copy",
             [hidden as u32, ((tokens - 1) * hidden) as u32, 0, 0],
             hidden,
@@ -439,7 +490,7 @@ impl Llm {
         let head_matrix = Matrix {
             rows: p.vocab,
             cols: hidden,
-            format: self.weights,
+            format: self.llm.weights,
             layout: Layout::Rows,
             seed: 7,
         };
@@ -464,7 +515,7 @@ impl Llm {
             let out = gpu.output("logits", (rows * 4) as u64);
             head.push(gemv::gemv_kernel(
                 gpu,
-                self.weights,
+                self.llm.weights,
                 [rows as u32, hidden as u32],
                 &normed,
                 &out,
@@ -472,18 +523,58 @@ impl Llm {
             )?);
             logits.push((first, out));
         }
-        let layer_bytes = layers[0].matrices().iter().map(|m| m.bytes()).sum();
-        let head_bytes = head_matrix.bytes();
-        Ok(Model {
-            layers: steps,
-            head,
-            streams,
+        Ok(Head {
+            steps: head,
             normed,
             logits,
-            head_matrix,
+            matrix: head_matrix,
             final_norm,
-            layer_bytes,
-            head_bytes,
+        })
+    }
+}
+
+impl Llm {
+    fn tokens(&self) -> usize {
+        match self.phase {
+            Phase::Decode => 1,
+            Phase::Prefill => self.preset.prompt,
+        }
+    }
+
+    fn layout(&self) -> Layout {
+        if self.phase == Phase::Prefill && self.weights == Format::F16 {
+            Layout::Columns
+        } else {
+            Layout::Rows
+        }
+    }
+
+    fn layers_run(&self) -> usize {
+        self.preset.layers.min(MEASURED_LAYERS)
+    }
+
+    /// `x`: the input tokens' hidden states.
+    fn build(&self, gpu: &Gpu, layers: &[Layer], x: &[f32]) -> Result<Model> {
+        let builder = Builder::new(self, gpu, &layers[0])?;
+        let mut streams = vec![gpu.upload("x", x)];
+        let mut steps = Vec::new();
+        for layer in layers {
+            let input = streams.last().expect("the input stream");
+            let output = builder.activation("stream", self.preset.hidden);
+            steps.extend(builder.layer(layer, input, &output)?);
+            streams.push(output);
+        }
+        let head = builder.head(streams.last().expect("the output stream"))?;
+        Ok(Model {
+            layers: steps,
+            head: head.steps,
+            streams,
+            normed: head.normed,
+            logits: head.logits,
+            layer_bytes: layers[0].matrices().iter().map(|m| m.bytes()).sum(),
+            head_bytes: head.matrix.bytes(),
+            head_matrix: head.matrix,
+            final_norm: head.final_norm,
         })
     }
 
