@@ -10,8 +10,8 @@
 use half::f16;
 use serde_json::json;
 
-use super::check::{random_f32, verify};
-use super::timing::sample_verified;
+use super::check::random_f32;
+use super::timing::{OutputCheck, sample_checked};
 use super::{AlsoReported, Measurement, Unit, Workload};
 use crate::gpu::{Dispatch, Gpu, Kernel};
 use crate::measure::{Observer, SamplePlan};
@@ -280,15 +280,15 @@ impl Workload for Attention {
             [&q_buffer, &k_buffer, &v_buffer, &out],
         )?;
         let dispatch = || Dispatch::chain(&steps);
-        let check = || -> Result<f64> {
-            gpu.poison(&out);
-            gpu.run_timed(&dispatch(), &[])?;
-            let all: Vec<f32> = bytemuck::pod_collect_to_vec(&gpu.download(&out)?);
-            let got: Vec<f32> = rows
+        let check = OutputCheck {
+            workload: name,
+            output: &out,
+            ranges: rows
                 .iter()
-                .flat_map(|&(i, h)| all[(i * HEADS + h) * DIM..][..DIM].iter().copied())
-                .collect();
-            verify(name, &got, &expected, BOUND)
+                .map(|&(i, h)| (i * HEADS + h) * DIM..(i * HEADS + h + 1) * DIM)
+                .collect(),
+            expected: &expected,
+            bound: BOUND,
         };
         let (work, also) = match self.phase {
             Phase::Decode => (
@@ -300,7 +300,7 @@ impl Workload for Attention {
             ),
             Phase::Prefill => (self.flops(), Vec::new()),
         };
-        let (samples, error) = sample_verified(gpu, dispatch(), work, plan, observer, check)?;
+        let (samples, error) = sample_checked(gpu, dispatch(), work, plan, observer, &check)?;
         let mut params = serde_json::Map::new();
         params.insert("len".into(), json!(self.len));
         params.insert("heads".into(), json!(HEADS));

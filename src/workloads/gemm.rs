@@ -13,8 +13,8 @@
 use half::f16;
 use serde_json::json;
 
-use super::check::{random_f32, verify};
-use super::timing::sample_verified;
+use super::check::random_f32;
+use super::timing::{OutputCheck, sample_checked};
 use super::{Measurement, Unit, Workload};
 use crate::gpu::{Gpu, Kernel};
 use crate::measure::{Observer, SamplePlan};
@@ -289,21 +289,24 @@ impl Workload for Gemm {
             })
             .collect();
         let bound = self.precision.bound();
-        let check = || -> Result<f64> {
-            gpu.poison(&c);
-            gpu.run_timed(&kernel.dispatch(workgroups), &[])?;
-            let out: Vec<f32> = bytemuck::pod_collect_to_vec(&gpu.download(&c)?);
-            let out: Vec<f32> = entries.iter().map(|&(i, j)| out[i * n + j]).collect();
-            verify(name, &out, &expected, bound)
+        let check = OutputCheck {
+            workload: name,
+            output: &c,
+            ranges: entries
+                .iter()
+                .map(|&(i, j)| i * n + j..i * n + j + 1)
+                .collect(),
+            expected: &expected,
+            bound,
         };
         let flops = 2.0 * m as f64 * n as f64 * k as f64;
-        let (samples, error) = sample_verified(
+        let (samples, error) = sample_checked(
             gpu,
             kernel.dispatch(workgroups),
             flops,
             plan,
             observer,
-            check,
+            &check,
         )?;
         let mut params = serde_json::Map::new();
         params.insert("m".into(), json!(self.m));

@@ -5,8 +5,8 @@
 use half::f16;
 use serde_json::json;
 
-use super::check::{random_f32, verify};
-use super::timing::sample_verified;
+use super::check::random_f32;
+use super::timing::{OutputCheck, sample_checked};
 use super::{AlsoReported, Measurement, Unit, Workload};
 use crate::Result;
 use crate::gpu::{Gpu, Kernel};
@@ -348,20 +348,20 @@ impl Workload for Gemv {
         // Every row up to 4096 rows; a spread sample of larger matrices.
         let checked: Vec<usize> = (0..rows).step_by(rows.div_ceil(4096)).collect();
         let expected = reference(&weights.decoded, &x, &checked);
-        let check = || -> Result<f64> {
-            gpu.poison(&y);
-            gpu.run_timed(&kernel.dispatch(workgroups), &[])?;
-            let out: Vec<f32> = bytemuck::pod_collect_to_vec(&gpu.download(&y)?);
-            let out: Vec<f32> = checked.iter().map(|&r| out[r]).collect();
-            verify(self.name(), &out, &expected, BOUND)
+        let check = OutputCheck {
+            workload: self.name(),
+            output: &y,
+            ranges: checked.iter().map(|&r| r..r + 1).collect(),
+            expected: &expected,
+            bound: BOUND,
         };
-        let (samples, error) = sample_verified(
+        let (samples, error) = sample_checked(
             gpu,
             kernel.dispatch(workgroups),
             weight_bytes,
             plan,
             observer,
-            check,
+            &check,
         )?;
         let mut params = serde_json::Map::new();
         params.insert("rows".into(), json!(self.rows));

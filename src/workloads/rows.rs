@@ -4,8 +4,8 @@
 
 use serde_json::json;
 
-use super::check::{random_f32, verify};
-use super::timing::sample_verified;
+use super::check::random_f32;
+use super::timing::{OutputCheck, sample_checked};
 use super::{Measurement, Unit, Workload};
 use crate::Result;
 use crate::gpu::{Gpu, Kernel};
@@ -195,23 +195,20 @@ impl Workload for RowKernel {
         // 64 rows spread over the matrix (every row when there are fewer).
         let checked: Vec<usize> = (0..rows).step_by(rows.div_ceil(64)).collect();
         let expected = reference(self.op, &x, &weight, cols, &checked);
-        let check = || -> Result<f64> {
-            gpu.poison(&y);
-            gpu.run_timed(&kernel.dispatch(workgroups), &[])?;
-            let out: Vec<f32> = bytemuck::pod_collect_to_vec(&gpu.download(&y)?);
-            let out: Vec<f32> = checked
-                .iter()
-                .flat_map(|&r| out[r * cols..(r + 1) * cols].iter().copied())
-                .collect();
-            verify(self.name(), &out, &expected, BOUND)
+        let check = OutputCheck {
+            workload: self.name(),
+            output: &y,
+            ranges: checked.iter().map(|&r| r * cols..(r + 1) * cols).collect(),
+            expected: &expected,
+            bound: BOUND,
         };
-        let (samples, error) = sample_verified(
+        let (samples, error) = sample_checked(
             gpu,
             kernel.dispatch(workgroups),
             2.0 * bytes as f64,
             plan,
             observer,
-            check,
+            &check,
         )?;
         let mut params = serde_json::Map::new();
         params.insert("rows".into(), json!(self.rows));

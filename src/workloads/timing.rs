@@ -1,6 +1,9 @@
 //! Sampling kernels that need no host work between launches: each sample
 //! repeats the dispatch (one kernel, or a short chain) in one compute pass.
 
+use std::ops::Range;
+
+use super::check::verify;
 use crate::Result;
 use crate::gpu::{Dispatch, Gpu};
 use crate::measure::{Observer, Sample, SamplePlan, sample_loop};
@@ -47,6 +50,49 @@ pub fn sample_verified(
     let samples = sample_kernel(gpu, &dispatch, work_per_dispatch, plan, observer)?;
     let error = check()?;
     Ok((samples, error))
+}
+
+/// What a kernel workload compares with its CPU reference: `ranges` of
+/// the f32 elements of `output`, in order, against `expected`.
+pub struct OutputCheck<'a> {
+    pub workload: &'a str,
+    pub output: &'a wgpu::Buffer,
+    pub ranges: Vec<Range<usize>>,
+    pub expected: &'a [f64],
+    pub bound: f64,
+}
+
+impl OutputCheck<'_> {
+    /// Poisons the output, runs `dispatch` once, and compares: the
+    /// relative error, or the workload's failure.
+    pub fn run(&self, gpu: &Gpu, dispatch: &Dispatch) -> Result<f64> {
+        gpu.poison(self.output);
+        gpu.run_timed(dispatch, &[])?;
+        let all: Vec<f32> = bytemuck::pod_collect_to_vec(&gpu.download(self.output)?);
+        let got: Vec<f32> = self
+            .ranges
+            .iter()
+            .flat_map(|range| all[range.clone()].iter().copied())
+            .collect();
+        verify(self.workload, &got, self.expected, self.bound)
+    }
+}
+
+/// The harness's loop for a kernel checked element by element (as
+/// cubecl's `Benchmark` owns its loop): checked before timing, sampled,
+/// checked after. Returns the samples and the last relative error.
+pub fn sample_checked(
+    gpu: &Gpu,
+    dispatch: Dispatch,
+    work_per_dispatch: f64,
+    plan: &SamplePlan,
+    observer: &mut dyn Observer,
+    check: &OutputCheck,
+) -> Result<(Vec<Sample>, f64)> {
+    let once = dispatch.clone();
+    sample_verified(gpu, dispatch, work_per_dispatch, plan, observer, || {
+        check.run(gpu, &once)
+    })
 }
 
 /// Shortest sample a probe times: long enough for a host clock and for a
