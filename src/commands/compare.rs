@@ -24,9 +24,10 @@ pub fn compare(options: &CompareOptions) -> Result<Outcome> {
     let files = options
         .files
         .iter()
-        .map(|path| results::read_file(path).map(|file| (path.as_path(), file)))
-        .collect::<Result<Vec<(_, ResultFile)>>>()?;
-    let comparison = Comparison::of(&files, options.threshold_percent);
+        .map(|path| results::read_file(path))
+        .collect::<Result<Vec<ResultFile>>>()?;
+    let paths: Vec<&std::path::Path> = options.files.iter().map(PathBuf::as_path).collect();
+    let comparison = Comparison::of(&paths, &files, options.threshold_percent);
     let output = Output::new(&comparison, report::compare_document(&comparison))
         .with_records(report::compare_records(&comparison));
     let regressions = comparison.regression_lines();

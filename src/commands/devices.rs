@@ -35,10 +35,11 @@ pub fn devices(format: Format) -> Result<Outcome> {
     if listings.is_empty() && format != Format::Json {
         return Err(Error::NoAdapter);
     }
-    let pairs: Vec<(AdapterSummary, Vec<SourceStatus>)> = listings
-        .iter()
-        .map(|l| (l.adapter.clone(), l.power_sources.clone()))
-        .collect();
-    let output = Output::new(&listings, report::devices_document(&pairs));
+    let document = report::devices_document(
+        listings
+            .iter()
+            .map(|l| (&l.adapter, l.power_sources.as_slice())),
+    );
+    let output = Output::new(&listings, document);
     Ok(Outcome::printed(report::render(&output, format)?))
 }

@@ -133,10 +133,9 @@ impl ComparedFile {
 }
 
 impl Comparison {
-    /// Compares `files` (path and contents, the base first).
-    pub fn of(files: &[(&Path, ResultFile)], threshold_percent: f64) -> Comparison {
-        let contents: Vec<ResultFile> = files.iter().map(|(_, f)| f.clone()).collect();
-        let rows = compare(&contents, threshold_percent);
+    /// Compares `files`, read from `paths` (the base first).
+    pub fn of(paths: &[&Path], files: &[ResultFile], threshold_percent: f64) -> Comparison {
+        let rows = compare(files, threshold_percent);
         let regressions = gate(&rows)
             .into_iter()
             .map(|(row, file)| {
@@ -152,7 +151,11 @@ impl Comparison {
             })
             .collect();
         Comparison {
-            files: files.iter().map(|(p, f)| ComparedFile::of(p, f)).collect(),
+            files: paths
+                .iter()
+                .zip(files)
+                .map(|(p, f)| ComparedFile::of(p, f))
+                .collect(),
             threshold_percent,
             method: format!(
                 "{:.0}% bootstrap interval of the ratio of medians, {} resamples",
@@ -161,8 +164,9 @@ impl Comparison {
             ),
             rows,
             regressions,
-            notes: files
+            notes: paths
                 .iter()
+                .zip(files)
                 .filter_map(|(path, file)| crate::results::interrupted_note(path, file))
                 .collect(),
         }

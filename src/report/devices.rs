@@ -5,7 +5,9 @@ use super::markup::{Document, Grid, si};
 use crate::gpu::AdapterSummary;
 use crate::power::SourceStatus;
 
-pub fn devices_document(adapters: &[(AdapterSummary, Vec<SourceStatus>)]) -> Document {
+pub fn devices_document<'a>(
+    adapters: impl IntoIterator<Item = (&'a AdapterSummary, &'a [SourceStatus])>,
+) -> Document {
     let mut grid = Grid::new([
         "#", "name", "type", "backend", "driver", "vendor", "pci bus", "features", "limits",
     ]);

@@ -233,6 +233,11 @@ struct Head {
     final_norm: Vec<f32>,
 }
 
+/// An output buffer of `width` f32 for each of `tokens`.
+fn activation(gpu: &Gpu, tokens: usize, label: &str, width: usize) -> wgpu::Buffer {
+    gpu.output(label, (tokens * width * 4) as u64)
+}
+
 /// The activations every layer reads and writes (each layer's output
 /// stream is its own), shared by all layers.
 struct Scratch {
@@ -274,7 +279,7 @@ impl<'a> Builder<'a> {
             Phase::Decode => (p.context, p.context + 1),
             Phase::Prefill => (0, p.prompt),
         };
-        let activation = |label: &str, width: usize| gpu.output(label, (tokens * width * 4) as u64);
+        let activation = |label: &str, width: usize| activation(gpu, tokens, label, width);
         let (hidden, ffn, q_dim, kv_dim) = (p.hidden, p.ffn, p.heads * DIM, KV_HEADS * DIM);
         let largest = layer
             .matrices()
@@ -318,7 +323,7 @@ impl<'a> Builder<'a> {
 
     /// A buffer of `width` f32 per token.
     fn activation(&self, label: &str, width: usize) -> wgpu::Buffer {
-        self.gpu.output(label, (self.tokens * width * 4) as u64)
+        activation(self.gpu, self.tokens, label, width)
     }
 
     /// A kernel of llm_ops.wgsl: `params` are its Params (count, seed, a,
