@@ -97,14 +97,24 @@ impl Error {
     }
 }
 
-/// A number for a message: as written where it is short, in scientific
-/// notation where plain digits would run to hundreds (`1e308`).
-pub fn shown(value: f64) -> String {
-    let plain = value.to_string();
-    if plain.len() > 16 {
-        format!("{value:e}")
-    } else {
-        plain
+pub use mwbench_results::shown;
+
+/// Errors of the result files, compare and value keep their kind, and so
+/// their exit code.
+impl From<mwbench_results::Error> for Error {
+    fn from(error: mwbench_results::Error) -> Self {
+        match error {
+            mwbench_results::Error::Usage(message) => Error::Usage(message),
+            mwbench_results::Error::Io {
+                action,
+                path,
+                source,
+            } => Error::Io {
+                action,
+                path,
+                source,
+            },
+        }
     }
 }
 
@@ -125,10 +135,16 @@ mod tests {
     }
 
     #[test]
-    fn huge_numbers_are_shown_short() {
-        assert_eq!(shown(1e308), "1e308");
-        assert_eq!(shown(245.5), "245.5");
-        assert_eq!(shown(-5.0), "-5");
+    fn errors_of_the_result_files_keep_their_exit_code() {
+        let usage: Error = mwbench_results::Error::usage("bad").into();
+        assert_eq!(usage.exit_code(), 2);
+        let io: Error = mwbench_results::Error::Io {
+            action: "read",
+            path: "x".into(),
+            source: std::io::Error::other("gone"),
+        }
+        .into();
+        assert_eq!(io.exit_code(), 1);
     }
 
     #[test]

@@ -14,20 +14,21 @@
 //! - [`compare`]: result files side by side, and the regression gate.
 //! - [`economics`]: value per MWh of hashing and of inference, as pure
 //!   functions over result files and prices.
+//!
+//!   These three are the crate `mwbench-results` (`crates/`), which
+//!   names no GPU type and builds without wgpu; they are re-exported here
+//!   under the same paths.
 //! - [`report`]: tables and progress for people at a terminal.
 //! - [`commands`]: one function per subcommand, called by the binary.
 //! - [`cli`]: the command line, parsed once into the commands' options.
 
 pub mod cli;
 pub mod commands;
-pub mod compare;
-pub mod economics;
 pub mod error;
 pub mod gpu;
 pub mod measure;
 pub mod power;
 pub mod report;
-pub mod results;
 pub mod signals;
 pub mod workloads;
 
@@ -35,3 +36,6 @@ pub mod workloads;
 mod fixtures;
 
 pub use error::{Error, Result};
+// The bottom layers, in their own crate so analysts' tools can use them
+// without building wgpu; here under the same paths.
+pub use mwbench_results::{compare, economics, results};

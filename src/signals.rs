@@ -5,10 +5,9 @@
 //! exits at once, removing any temporary file a write had not finished.
 //!
 //! This is the bottom layer: the sampling loop asks [`requested`] after
-//! every sample, and file writers register their temporaries here.
+//! every sample; result files register their temporaries with
+//! [`crate::results`], which removes them on the immediate exit.
 
-use std::path::PathBuf;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use signal_hook::consts::{SIGINT, SIGTERM};
@@ -17,24 +16,6 @@ use crate::{Error, Result};
 
 /// The first stop signal received, 0 for none.
 static REQUESTED: AtomicI32 = AtomicI32::new(0);
-
-/// Temporary files being written, removed on an immediate exit (which
-/// runs no destructors).
-static UNFINISHED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-
-fn unfinished() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
-    UNFINISHED.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// A temporary file is being written at `path`.
-pub fn writing(path: PathBuf) {
-    unfinished().push(path);
-}
-
-/// The temporary at `path` was renamed into place, or removed.
-pub fn written(path: &std::path::Path) {
-    unfinished().retain(|p| p != path);
-}
 
 /// From now on SIGINT and SIGTERM stop the run gracefully, and a second
 /// one at once. Installs its handler once per process.
@@ -66,9 +47,7 @@ fn install_handler() {
                 );
                 continue;
             }
-            for path in unfinished().drain(..) {
-                let _ = std::fs::remove_file(path);
-            }
+            crate::results::remove_unfinished();
             eprintln!(
                 "\nmwbench: {}: stopped at once; no result file written",
                 name(signal)

@@ -25,7 +25,7 @@ pub fn compare(options: &CompareOptions) -> Result<Outcome> {
         .files
         .iter()
         .map(|path| results::read_file(path))
-        .collect::<Result<Vec<ResultFile>>>()?;
+        .collect::<mwbench_results::Result<Vec<ResultFile>>>()?;
     let paths: Vec<&std::path::Path> = options.files.iter().map(PathBuf::as_path).collect();
     let comparison = Comparison::of(&paths, &files, options.threshold_percent);
     let output = Output::new(&comparison, report::compare_document(&comparison))

@@ -39,7 +39,7 @@ pub fn value(options: &ValueOptions) -> Result<Outcome> {
         .files
         .iter()
         .map(|path| results::read_file(path).map(|file| (path.clone(), file)))
-        .collect::<Result<Vec<_>>>()?;
+        .collect::<mwbench_results::Result<Vec<_>>>()?;
     let priced = economics::options::options(&files, &inputs)?;
     let valuation = Valuation {
         inputs,

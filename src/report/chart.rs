@@ -68,7 +68,7 @@ pub fn write_chart(valuation: &Valuation, sweep: Option<&Sweep>, path: &Path) ->
         }
     }
     let bytes = std::fs::read(temporary.path()).map_err(|e| failed(&e))?;
-    crate::results::write_atomic(path, &bytes)
+    Ok(crate::results::write_atomic(path, &bytes)?)
 }
 
 /// Text is laid out (and, in PNGs, drawn) with a font; DejaVu Sans is

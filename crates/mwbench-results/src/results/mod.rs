@@ -15,4 +15,4 @@ pub use schema::{
 pub use units::{
     MAX_WATTS, MIN_WATTS, PowerReading, Provenance, Summary, TimingMethod, Unit, plausible_watts,
 };
-pub use write::{DEFAULT_DIRECTORY, check_writable, default_path, write_atomic};
+pub use write::{DEFAULT_DIRECTORY, check_writable, default_path, remove_unfinished, write_atomic};

@@ -552,7 +552,7 @@ mod tests {
     /// schema version wrote it.
     #[test]
     fn committed_result_files_of_every_version_read() {
-        let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("results");
+        let directory = crate::fixtures::repository_root().join("results");
         let mut versions = std::collections::BTreeSet::new();
         for entry in std::fs::read_dir(directory).unwrap().flatten() {
             let path = entry.path();
@@ -610,7 +610,7 @@ mod tests {
     fn committed_and_fixture_files_validate_against_the_schema() {
         let schema: serde_json::Value = serde_json::from_str(&json_schema()).unwrap();
         let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = crate::fixtures::repository_root();
         let mut checked = 0;
         for directory in ["results", "tests/fixtures/results"] {
             for entry in std::fs::read_dir(root.join(directory)).unwrap().flatten() {
@@ -643,7 +643,7 @@ mod tests {
         use proptest::prelude::*;
 
         fn fixture() -> serde_json::Value {
-            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            let path = crate::fixtures::repository_root()
                 .join("tests/fixtures/results/lavapipe-tiny-100w.json");
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
         }

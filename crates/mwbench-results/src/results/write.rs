@@ -5,6 +5,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
 use crate::{Error, Result};
 
@@ -89,13 +90,30 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     }
 }
 
+/// Temporaries being written, which a process that must exit at once
+/// (a second SIGTERM: no destructors run) removes with
+/// [`remove_unfinished`].
+static UNFINISHED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn unfinished() -> MutexGuard<'static, Vec<PathBuf>> {
+    UNFINISHED.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Removes every temporary a write has not yet renamed into place: call it
+/// just before `std::process::exit`, which runs no destructors.
+pub fn remove_unfinished() {
+    for path in unfinished().drain(..) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
 fn replace(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let mut file = tempfile::Builder::new()
         .prefix(".mwbench-")
         .suffix(".tmp")
         .tempfile_in(parent_directory(path))?;
     let temporary = file.path().to_path_buf();
-    crate::signals::writing(temporary.clone());
+    unfinished().push(temporary.clone());
     let written = (|| {
         file.write_all(contents)?;
         file.as_file().sync_all()?;
@@ -110,7 +128,7 @@ fn replace(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         file.persist(path).map_err(|e| e.error)
     })();
     // Renamed into place, or removed by its destructor on failure.
-    crate::signals::written(&temporary);
+    unfinished().retain(|p| *p != temporary);
     written.map(drop)
 }
 

@@ -67,8 +67,8 @@ mod tests {
             std::fs::write(&path, bytes).unwrap();
             path
         };
-        let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("results/llvmpipe-vulkan-2026-11-25.json");
+        let committed =
+            crate::fixtures::repository_root().join("results/llvmpipe-vulkan-2026-11-25.json");
         let whole = std::fs::read(&committed).unwrap();
         let cases = [
             (
