@@ -19,8 +19,9 @@ use mwbench::measure::{SamplePlan, Unobserved};
 use mwbench::workloads::attention::{Attention, Phase};
 use mwbench::workloads::copy_bandwidth::CopyBandwidth;
 use mwbench::workloads::gemm::{Gemm, Precision};
+use mwbench::workloads::gemm_skinny::GemmSkinny;
 use mwbench::workloads::gemv::{Format, Gemv};
-use mwbench::workloads::llm::{Llm, Preset};
+use mwbench::workloads::llm::{Batch, Llm, Preset};
 use mwbench::workloads::peak_fma::PeakFma;
 use mwbench::workloads::rows::{RowKernel, RowOp};
 use mwbench::workloads::{Unit, Workload};
@@ -69,14 +70,21 @@ fn kernels() -> Vec<Box<dyn Workload>> {
             all.push(Box::new(RowKernel { op, rows, cols }));
         }
     }
-    // Whole models: the tiny preset and Llama 3 8B, in Q4_0.
-    for phase in [Phase::Decode, Phase::Prefill] {
+    // Skinny GEMMs of a decode batch, Llama 3 8B's down projection.
+    for skinny in GemmSkinny::at_llm_shapes() {
+        all.push(Box::new(skinny));
+    }
+    // Whole models: the tiny preset and Llama 3 8B, in Q4_0; decode at
+    // batches 1 and 16.
+    for (phase, batch) in [(Phase::Decode, 1), (Phase::Decode, 16), (Phase::Prefill, 1)] {
         for preset in ["tiny", "llama3-8b"] {
             let preset = Preset::named(preset).expect("a preset");
             all.push(Box::new(Llm {
                 phase,
                 preset,
                 weights: Format::Q4,
+                batch: Batch::Sequences(batch),
+                context: preset.context,
             }));
         }
     }

@@ -1,5 +1,7 @@
-// Decode attention: one query token of `heads` heads against a KV cache
-// of `len` tokens with `kv_heads` KV heads (grouped-query: heads / kv_heads
+// Decode attention: for each sequence of a decode batch, its one query
+// token of `heads` heads against its own KV cache (`sequences`: each one's
+// length and first row in the shared cache buffer, lengths differing)
+// with `kv_heads` KV heads (grouped-query: heads / kv_heads
 // query heads, 4 or more, share each KV head), head dimension 128, keys and values in f16 (two to a word,
 // decoded with unpack2x16float, so no shader-f16 feature is needed).
 //
@@ -18,6 +20,7 @@ const CHUNK: u32 = 64u; // keys per workgroup = invocations per workgroup
 const RECORD: u32 = 130u; // per (query head, chunk): max, sum, 128 outputs
 
 struct Shape {
+    // The longest sequence's length, and its chunks.
     len: u32,
     chunks: u32,
     kv_heads: u32,
@@ -31,6 +34,8 @@ struct Shape {
 @group(0) @binding(3) var<storage, read> q: array<f32>;
 @group(0) @binding(4) var<storage, read> k: array<u32>;
 @group(0) @binding(5) var<storage, read> v: array<u32>;
+// Per sequence: (length, first row of k and v).
+@group(0) @binding(6) var<storage, read> sequences: array<vec2<u32>>;
 
 var<workgroup> probs: array<f32, 256>; // [GROUP][CHUNK]: scores, then exp
 var<workgroup> stats: array<f32, 8>; // max, then sum, per query head
@@ -42,14 +47,20 @@ fn partial(
 ) {
     let chunk = group.x;
     let head0 = group.y * GROUP; // first of this workgroup's query heads
+    let sequence = group.z;
+    let len = sequences[sequence].x;
+    let first_row = sequences[sequence].y;
+    // Shorter sequences than the longest leave their last chunks idle
+    // (computing nothing they store: barriers need every invocation).
+    let has_keys = chunk * CHUNK < len;
     let g = head0 / (shape.heads / shape.kv_heads);
     let key = chunk * CHUNK + t;
-    let valid = key < shape.len;
+    let valid = key < len;
     // Each invocation scores one key against the four query heads.
     var s = vec4<f32>(0.0);
     if (valid) {
-        let kb = (key * shape.kv_heads + g) * WORDS;
-        let qb = head0 * DIM;
+        let kb = ((first_row + key) * shape.kv_heads + g) * WORDS;
+        let qb = (sequence * shape.heads + head0) * DIM;
         for (var w = 0u; w < WORDS; w++) {
             let kv = unpack2x16float(k[kb + w]);
             let d = qb + 2u * w;
@@ -82,21 +93,24 @@ fn partial(
     }
     workgroupBarrier();
     // Each invocation sums output dimensions 2t and 2t+1 over the chunk.
-    let keys = min(CHUNK, shape.len - chunk * CHUNK);
+    let keys = select(0u, min(CHUNK, len - chunk * CHUNK), has_keys);
     var o0 = vec2<f32>(0.0);
     var o1 = vec2<f32>(0.0);
     var o2 = vec2<f32>(0.0);
     var o3 = vec2<f32>(0.0);
     for (var j = 0u; j < keys; j++) {
-        let vv = unpack2x16float(v[((chunk * CHUNK + j) * shape.kv_heads + g) * WORDS + t]);
+        let vv = unpack2x16float(v[((first_row + chunk * CHUNK + j) * shape.kv_heads + g) * WORDS + t]);
         o0 += probs[j] * vv;
         o1 += probs[CHUNK + j] * vv;
         o2 += probs[2u * CHUNK + j] * vv;
         o3 += probs[3u * CHUNK + j] * vv;
     }
     let outs = array<vec2<f32>, 4>(o0, o1, o2, o3);
+    if (!has_keys) {
+        return;
+    }
     for (var h = 0u; h < GROUP; h++) {
-        let head = head0 + h;
+        let head = (sequence * shape.heads) + head0 + h;
         let at = (head * shape.chunks + chunk) * RECORD;
         if (t == 0u) {
             partials[at] = stats[h];
@@ -112,15 +126,17 @@ fn combine(
     @builtin(local_invocation_index) d: u32,
     @builtin(workgroup_id) group: vec3<u32>,
 ) {
-    let head = group.x;
+    let sequence = group.y;
+    let chunks = (sequences[sequence].x + CHUNK - 1u) / CHUNK;
+    let head = sequence * shape.heads + group.x;
     let base = head * shape.chunks * RECORD;
     var m = -3.4028235e38;
-    for (var c = 0u; c < shape.chunks; c++) {
+    for (var c = 0u; c < chunks; c++) {
         m = max(m, partials[base + c * RECORD]);
     }
     var l = 0.0;
     var o = 0.0;
-    for (var c = 0u; c < shape.chunks; c++) {
+    for (var c = 0u; c < chunks; c++) {
         let at = base + c * RECORD;
         let w = exp(partials[at] - m);
         l += w * partials[at + 1u];

@@ -18,13 +18,24 @@ fn f16x4(packed: vec2<u32>) -> vec4<f32> {
     return vec4<f32>(unpack2x16float(packed.x), unpack2x16float(packed.y));
 }
 
+// The 32 weights of block b of `row`, as eight vec4, and their scale (1
+// for f16): shared by block_dot and the skinny GEMM (gemm_skinny.wgsl).
+fn block_weights(row: u32, b: u32) -> Block {
+    let w = row * (shape.cols / 4u) + b * 8u;
+    return Block(f16x4(weights[w]), f16x4(weights[w + 1u]),
+        f16x4(weights[w + 2u]), f16x4(weights[w + 3u]), f16x4(weights[w + 4u]),
+        f16x4(weights[w + 5u]), f16x4(weights[w + 6u]), f16x4(weights[w + 7u]));
+}
+
+fn block_scale(row: u32, b: u32) -> f32 {
+    return 1.0;
+}
+
 // The dot product of block b (32 columns) of `row` with x's block, given
 // as eight vec4 (gemv_broadcast.wgsl).
 fn block_dot(row: u32, b: u32, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>,
              x4: vec4<f32>, x5: vec4<f32>, x6: vec4<f32>, x7: vec4<f32>) -> f32 {
-    let w = row * (shape.cols / 4u) + b * 8u;
-    return dot(f16x4(weights[w]), x0) + dot(f16x4(weights[w + 1u]), x1)
-        + dot(f16x4(weights[w + 2u]), x2) + dot(f16x4(weights[w + 3u]), x3)
-        + dot(f16x4(weights[w + 4u]), x4) + dot(f16x4(weights[w + 5u]), x5)
-        + dot(f16x4(weights[w + 6u]), x6) + dot(f16x4(weights[w + 7u]), x7);
+    let w = block_weights(row, b);
+    return dot(w.w0, x0) + dot(w.w1, x1) + dot(w.w2, x2) + dot(w.w3, x3)
+        + dot(w.w4, x4) + dot(w.w5, x5) + dot(w.w6, x6) + dot(w.w7, x7);
 }

@@ -34,21 +34,27 @@ fn row_partial(row: u32, lane: u32) -> f32 {
     return acc;
 }
 
+// The 32 quants of block b of `row` less 8, as eight vec4 in column
+// order, and their scale: shared by block_dot and the skinny GEMM
+// (gemm_skinny.wgsl). Word k holds weights 4k..4k+3 in its low nibbles and
+// 16+4k..16+4k+3 in its high ones.
+fn block_weights(row: u32, b: u32) -> Block {
+    let words = quants[row * (shape.cols / 32u) + b];
+    return Block(low_nibbles(words.x), low_nibbles(words.y),
+        low_nibbles(words.z), low_nibbles(words.w), high_nibbles(words.x),
+        high_nibbles(words.y), high_nibbles(words.z), high_nibbles(words.w));
+}
+
+fn block_scale(row: u32, b: u32) -> f32 {
+    let block = row * (shape.cols / 32u) + b;
+    return unpack2x16float(scales[block / 2u])[block % 2u];
+}
+
 // The dot product of block b (32 columns) of `row` with x's block, given
-// as eight vec4 (gemv_broadcast.wgsl): word k holds weights 4k..4k+3 in its
-// low nibbles and 16+4k..16+4k+3 in its high ones.
+// as eight vec4 (gemv_broadcast.wgsl).
 fn block_dot(row: u32, b: u32, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>,
              x4: vec4<f32>, x5: vec4<f32>, x6: vec4<f32>, x7: vec4<f32>) -> f32 {
-    let block = row * (shape.cols / 32u) + b;
-    let scale = unpack2x16float(scales[block / 2u])[block % 2u];
-    let words = quants[block];
-    let w0 = words.x;
-    let w1 = words.y;
-    let w2 = words.z;
-    let w3 = words.w;
-    let dot_q = dot(low_nibbles(w0), x0) + dot(low_nibbles(w1), x1)
-        + dot(low_nibbles(w2), x2) + dot(low_nibbles(w3), x3)
-        + dot(high_nibbles(w0), x4) + dot(high_nibbles(w1), x5)
-        + dot(high_nibbles(w2), x6) + dot(high_nibbles(w3), x7);
-    return scale * dot_q;
+    let w = block_weights(row, b);
+    return block_scale(row, b) * (dot(w.w0, x0) + dot(w.w1, x1) + dot(w.w2, x2)
+        + dot(w.w3, x3) + dot(w.w4, x4) + dot(w.w5, x5) + dot(w.w6, x6) + dot(w.w7, x7));
 }

@@ -22,6 +22,7 @@ struct Params {
 @group(0) @binding(8) var<storage, read> rope: array<vec2<f32>>;
 @group(0) @binding(9) var<storage, read> quants: array<u32>;
 @group(0) @binding(10) var<storage, read> scales: array<u32>;
+@group(0) @binding(11) var<storage, read> slots: array<u32>;
 
 const WORDS: u32 = 64u; // f16 pairs per head vector of 128
 
@@ -60,9 +61,11 @@ fn fill(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g
 
 // Rotary embedding of `count` tokens' queries (in place) and new keys
 // (interleaved pairs, as Meta's Llama does: dims 2p and 2p+1 rotate by
-// the angle of pair p, cos and sin from the host's table), and the keys
-// and values stored in the f16 cache at positions a + token. b = query
-// heads; the KV heads are 8. One invocation per (token, head, pair).
+// the angle of pair p, cos and sin from the host's table for the token's
+// own position), and the keys and values stored in the f16 cache at the
+// token's row, `slots[token]` (each sequence of a decode batch has its own
+// rows). b = query heads; the KV heads are 8. One invocation per (token,
+// head, pair).
 @compute @workgroup_size(64)
 fn rope_kv(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let i = index(id, groups);
@@ -86,7 +89,7 @@ fn rope_kv(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups
     let at = (token * 8u + kv) * 128u + 2u * pair;
     let x = vec2<f32>(in_a[at], in_a[at + 1u]);
     let rotated = vec2<f32>(x.x * cs.x - x.y * cs.y, x.x * cs.y + x.y * cs.x);
-    let slot = ((params.a + token) * 8u + kv) * WORDS + pair;
+    let slot = (slots[token] * 8u + kv) * WORDS + pair;
     k_cache[slot] = pack2x16float(rotated);
     v_cache[slot] = pack2x16float(vec2<f32>(in_b[at], in_b[at + 1u]));
 }

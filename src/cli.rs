@@ -162,6 +162,16 @@ pub struct RunArgs {
     /// Weight format of the LLM workloads: f16, q8 (Q8_0) or q4 (Q4_0).
     #[arg(long, value_name = "FORMAT", default_value = "f16")]
     pub weights: String,
+    /// Sequences llm-decode decodes together, one result each: a list, or
+    /// max for the largest batch whose weights and KV caches fit the
+    /// adapter.
+    #[arg(long, value_name = "LIST", default_value = "1,16,64")]
+    pub batch: String,
+    /// Tokens in each decoded sequence's KV cache; a batch's sequences
+    /// spread from 3/4 to 5/4 of it [default: the preset's, 4096 for the
+    /// Llama presets].
+    #[arg(long, value_name = "TOKENS", value_parser = clap::value_parser!(u32).range(1..=131_072))]
+    pub context: Option<u32>,
     /// Result file to write (default: mwbench-runs/<host>-<adapter>-<time>.json
     /// under the current directory).
     #[arg(long, value_name = "FILE")]
@@ -310,10 +320,12 @@ impl Cli {
                 let llm = workloads::LlmChoice {
                     preset: workloads::llm::Preset::named(preset)?,
                     weights: workloads::llm::parse_weights(&args.weights)?,
+                    batches: workloads::llm::parse_batches(&args.batch)?,
+                    context: args.context.map(|c| c as usize),
                 };
                 if args.list {
                     return commands::list_workloads(
-                        &workloads::all_for(llm, sizes),
+                        &workloads::all_for(&llm, sizes),
                         args.format.get(),
                     );
                 }

@@ -315,7 +315,9 @@ fn formats_that_do_not_fit_are_usage_errors() {
 }
 
 #[test]
-fn llm_workloads_report_tokens_per_second_for_the_preset() {
+fn llm_workloads_report_tokens_per_second_for_the_preset_and_each_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
     let output = run(&[
         "run",
         "--workloads",
@@ -324,29 +326,97 @@ fn llm_workloads_report_tokens_per_second_for_the_preset() {
         "tiny",
         "--weights",
         "q4",
+        "--batch",
+        "1,3",
         "--quick",
         "--out",
-        tempfile::tempdir()
-            .unwrap()
-            .path()
-            .join("r.json")
-            .to_str()
-            .unwrap(),
+        out.to_str().unwrap(),
         "--json",
     ]);
     output.clone().assert().success();
     let file = json(&output);
     let results = file["results"].as_array().unwrap();
-    assert_eq!(results.len(), 2, "{file}");
-    for (result, name) in results.iter().zip(["llm-decode", "llm-prefill"]) {
+    assert_eq!(results.len(), 3, "{file}");
+    let expected = [
+        ("llm-decode", "tiny q4 batch 1", 1, "output"),
+        ("llm-decode", "tiny q4 batch 3", 3, "output"),
+        ("llm-prefill", "tiny q4", 1, "prompt"),
+    ];
+    for (result, (name, shape, batch, tokens)) in results.iter().zip(expected) {
         assert_eq!(result["workload"], name);
+        assert_eq!(result["params"]["shape"], shape);
         assert_eq!(result["verified"], true);
         assert_eq!(result["throughput"]["unit"], "tokens/s");
         assert_eq!(result["params"]["preset"], "tiny");
         assert_eq!(result["params"]["weights"], "q4");
+        assert_eq!(result["params"]["batch"], batch);
+        assert_eq!(result["params"]["tokens"], tokens);
         assert_eq!(result["params"]["layers_run"], 2);
         assert!(result["params"]["context"].as_u64().unwrap() > 0);
     }
+    // Decode: its sequences spread around the context, and the latency
+    // each user sees is one step of the batch.
+    let batch_of_3 = &results[1];
+    assert_eq!(batch_of_3["params"]["context_min"], 75);
+    assert_eq!(batch_of_3["params"]["context_max"], 125);
+    let rate = batch_of_3["throughput"]["value"].as_f64().unwrap();
+    let latency = batch_of_3["also"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["unit"] == "ms/token")
+        .expect("ms/token among the figures");
+    let ms = latency["value"].as_f64().unwrap();
+    assert!(
+        (ms - 3000.0 / rate).abs() < 1e-6 * ms,
+        "{ms} ms at {rate} tokens/s"
+    );
+}
+
+/// A batch whose weights and caches cannot fit is unsupported, naming
+/// the bytes, and nothing is allocated; `--batch max` finds one that fits;
+/// a bad list is a usage error.
+#[test]
+fn batches_that_do_not_fit_are_refused_and_max_finds_one_that_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    let run_decode = |extra: &[&str]| {
+        let mut args = vec!["run", "--workloads", "llm-decode", "--quick", "--json"];
+        args.extend_from_slice(&["--out", out.to_str().unwrap()]);
+        args.extend_from_slice(extra);
+        let output = run(&args);
+        output.clone().assert().success();
+        json(&output)
+    };
+    // Llama 3 70B in f16 at 131072 tokens: 141 GB of weights and more of
+    // caches, beyond this machine's memory.
+    let file = run_decode(&[
+        "--preset",
+        "llama3-70b",
+        "--batch",
+        "2",
+        "--context",
+        "131072",
+    ]);
+    let refused = &file["results"][0];
+    assert_eq!(refused["status"], "unsupported", "{file}");
+    let reason = refused["check"].as_str().unwrap();
+    assert!(reason.contains("bytes"), "{reason}");
+    assert_eq!(refused["throughput"]["value"], serde_json::Value::Null);
+
+    let file = run_decode(&["--preset", "tiny", "--batch", "max", "--context", "4096"]);
+    let largest = &file["results"][0];
+    assert_eq!(largest["params"]["shape"], "tiny f16 batch max");
+    assert_eq!(largest["verified"], true, "{file}");
+    assert!(
+        largest["params"]["batch"].as_u64().unwrap() > 1,
+        "{largest}"
+    );
+
+    for bad in ["0", "1,x", ""] {
+        assert_one_line_error(&["run", "--batch", bad], 2, "--batch");
+    }
+    assert_one_line_error(&["run", "--context", "0"], 2, "--context");
 }
 
 const HEADER: &str = GENESIS.header_hex;

@@ -40,7 +40,24 @@ fn json_prices_every_option_and_names_the_best() {
         .iter()
         .map(|o| o["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names.len(), 5, "{names:?}");
+    // sha256d, llm-decode at its one batch, GPU-hours and the ASIC;
+    // llm-prefill's prompt tokens are not priced as output tokens.
+    assert_eq!(names.len(), 4, "{names:?}");
+    assert!(
+        names
+            .iter()
+            .any(|n| n
+                .starts_with("llm-decode tiny f16 at batch 1 (6 ms/token; within 100 ms/token)")),
+        "{names:?}"
+    );
+    let unpriced = value["unpriceable"].as_array().unwrap();
+    assert!(
+        unpriced
+            .iter()
+            .any(|u| u["name"].as_str().unwrap().starts_with("llm-prefill")
+                && u["reason"].as_str().unwrap().contains("prompt")),
+        "{unpriced:?}"
+    );
     for option in options {
         for key in [
             "revenue_usd_per_mwh",

@@ -70,6 +70,10 @@ pub fn run(options: &RunOptions) -> Result<Outcome> {
             continue;
         }
         let mut gpu = Gpu::open(&adapter, summary)?;
+        if gpu.summary.device_type != results::DeviceType::Cpu {
+            let memory = power::nvml::memory(&gpu.summary);
+            gpu = gpu.with_memory(memory);
+        }
         if let Some(timeout) = options.kernel_timeout {
             gpu = gpu.with_kernel_timeout(timeout);
         }

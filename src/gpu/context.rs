@@ -104,6 +104,36 @@ pub struct Gpu {
     kernel_timeout: Duration,
     /// Cooperative matrix configurations the device was opened with.
     cooperative_matrix: Vec<wgpu::CooperativeMatrixProperties>,
+    /// The memory the device's buffers come from, where known (wgpu does
+    /// not say): what bounds an LLM's batch.
+    pub memory: Option<DeviceMemory>,
+}
+
+/// How much memory an adapter has, and who said so.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceMemory {
+    pub bytes: u64,
+    pub source: String,
+}
+
+impl DeviceMemory {
+    /// A CPU adapter's memory is the host's: `MemTotal` of /proc/meminfo.
+    fn of_host() -> Option<DeviceMemory> {
+        let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+        let kib: u64 = meminfo
+            .lines()
+            .find_map(|line| line.strip_prefix("MemTotal:"))?
+            .trim()
+            .strip_suffix("kB")?
+            .trim()
+            .parse()
+            .ok()?;
+        // Below 64 MiB or above 1 PiB is not a real host's memory.
+        (65_536..=1 << 40).contains(&kib).then(|| DeviceMemory {
+            bytes: kib * 1024,
+            source: "host memory, /proc/meminfo".into(),
+        })
+    }
 }
 
 /// How long a submission may take before the GPU counts as hung: far
@@ -167,6 +197,11 @@ impl Gpu {
         } else {
             DEFAULT_KERNEL_TIMEOUT
         };
+        let memory = if summary.device_type == crate::results::DeviceType::Cpu {
+            DeviceMemory::of_host()
+        } else {
+            None
+        };
         Ok(Gpu {
             summary,
             device,
@@ -176,7 +211,16 @@ impl Gpu {
             lost,
             kernel_timeout,
             cooperative_matrix,
+            memory,
         })
+    }
+
+    /// The same device, with its memory as a sensor (NVML) reports it.
+    pub fn with_memory(mut self, memory: Option<DeviceMemory>) -> Self {
+        if memory.is_some() {
+            self.memory = memory;
+        }
+        self
     }
 
     /// The same device, waiting at most `timeout` for any submission.

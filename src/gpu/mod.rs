@@ -8,7 +8,7 @@ mod timing;
 pub use adapters::{
     AdapterSummary, DeviceSelector, Limits, enumerate, select, selected, summaries,
 };
-pub use context::{BufferCopy, Dispatch, Gpu, Kernel, compiler_panic_is_caught};
+pub use context::{BufferCopy, DeviceMemory, Dispatch, Gpu, Kernel, compiler_panic_is_caught};
 pub use timing::TimingMethod;
 
 use crate::{Error, Result};

@@ -109,6 +109,24 @@ impl NvmlGpu {
     }
 }
 
+/// The memory of the NVIDIA GPU that is `adapter`, where NVML reports it:
+/// what bounds an LLM's batch (wgpu does not say).
+pub fn memory(adapter: &AdapterSummary) -> Option<crate::gpu::DeviceMemory> {
+    let nvml = library().ok()?;
+    let device = nvml
+        .device_by_index(device_index(&nvml, adapter).ok()?)
+        .ok()?;
+    let bytes = device.memory_info().ok()?.total;
+    let name = device.name().unwrap_or_default();
+    // Above 64 MiB and below 64 TiB: a GPU's, not a broken driver's.
+    (64 << 20..64u64 << 40)
+        .contains(&bytes)
+        .then(|| crate::gpu::DeviceMemory {
+            bytes,
+            source: format!("NVML memory of {name}"),
+        })
+}
+
 /// Which NVML device is `adapter`: the one at its PCI address, else the
 /// only one with its name.
 fn device_index(nvml: &Nvml, adapter: &AdapterSummary) -> std::result::Result<u32, String> {

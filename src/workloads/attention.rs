@@ -147,18 +147,32 @@ fn random_f16(seed: u64, count: usize) -> (Vec<f16>, Vec<f32>) {
     (halves, widened)
 }
 
-/// The kernels of one attention pass, in order, with their grids: `q` is
-/// tokens x `heads` x 128 (f32; heads a multiple of 4 x 8), `k` and `v`
-/// are `len` x 8 x 128 (f16),
-/// `out` is shaped like `q` (f32). Decode has one query token, at position
-/// `len - 1`; prefill has `len`. Also used by the LLM layer.
+/// One sequence of a decode batch, as the attention kernel finds it in
+/// the cache buffers it shares with the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
+pub struct CachedSequence {
+    /// Keys and values cached, the new token's included.
+    pub len: u32,
+    /// Its first row (of 8 x 128 halves) in the cache buffers.
+    pub first_row: u32,
+}
+
+/// The kernels of one attention pass, in order, with their grids.
+///
+/// Decode: each of `sequences` has one query token (`q` and `out`:
+/// sequences x `heads` x 128 f32, heads a multiple of 4 x 8) against its
+/// own keys and values in `k` and `v` (rows of 8 x 128 f16), the last of
+/// them its own. Prefill: one sequence of `len` tokens (`q`, `out`: len x
+/// heads x 128), each against those before it. Also used by the LLM layer.
 pub fn attention_kernels(
     gpu: &Gpu,
     phase: Phase,
-    len: u32,
+    sequences: &[CachedSequence],
     heads: u32,
     [q, k, v, out]: [&wgpu::Buffer; 4],
 ) -> Result<Vec<(Kernel, [u32; 3])>> {
+    let len = sequences.iter().map(|s| s.len).max().unwrap_or(0);
     let name = Attention { phase, len }.name();
     let chunks = (len as usize).div_ceil(CHUNK) as u32;
     let scale = 1.0 / (DIM as f32).sqrt();
@@ -172,15 +186,26 @@ pub fn attention_kernels(
     );
     Ok(match phase {
         Phase::Decode => {
-            let partials = gpu.output(
-                "attention partials",
-                (heads * chunks) as u64 * (RECORD * 4) as u64,
-            );
-            let buffers = [(0, &shape), (1, &partials), (3, q), (4, k), (5, v)];
+            let batch = sequences.len() as u32;
+            let partials_bytes = u64::from(batch * heads * chunks) * (RECORD * 4) as u64;
+            gpu.check_fits(&format!("{name} partial results"), partials_bytes)?;
+            let partials = gpu.output("attention partials", partials_bytes);
+            let sequences = gpu.upload("attention sequences", sequences);
+            let buffers = [
+                (0, &shape),
+                (1, &partials),
+                (3, q),
+                (4, k),
+                (5, v),
+                (6, &sequences),
+            ];
             let partial = gpu.kernel_at(name, DECODE, "partial", &[], &buffers)?;
-            let buffers = [(0, &shape), (1, &partials), (2, out)];
+            let buffers = [(0, &shape), (1, &partials), (2, out), (6, &sequences)];
             let combine = gpu.kernel_at(name, DECODE, "combine", &[], &buffers)?;
-            vec![(partial, [chunks, heads / 4, 1]), (combine, [heads, 1, 1])]
+            vec![
+                (partial, [chunks, heads / 4, batch]),
+                (combine, [heads, batch, 1]),
+            ]
         }
         Phase::Prefill => {
             let kernel = gpu.kernel(name, PREFILL, "main", &[], &[&shape, q, k, v, out])?;
@@ -275,7 +300,10 @@ impl Workload for Attention {
         let steps = attention_kernels(
             gpu,
             self.phase,
-            self.len,
+            &[CachedSequence {
+                len: self.len,
+                first_row: 0,
+            }],
             HEADS as u32,
             [&q_buffer, &k_buffer, &v_buffer, &out],
         )?;
@@ -296,6 +324,7 @@ impl Workload for Attention {
                 vec![AlsoReported {
                     unit: "GFLOP/s",
                     factor: self.flops() / self.kv_bytes(),
+                    inverse: false,
                 }],
             ),
             Phase::Prefill => (self.flops(), Vec::new()),

@@ -33,30 +33,46 @@ impl Format {
         }
     }
 
-    /// The shared entry point, then this format's `row_partial`.
-    fn shader(self) -> &'static str {
+    /// This format's file alone: its bindings, `row_partial`,
+    /// `block_weights` and `block_scale`, for a shader that declares
+    /// `shape`, `x` and `THREADS_PER_ROW` (gemv_common or gemm_skinny.wgsl).
+    pub(super) fn body(self) -> &'static str {
         match self {
-            Format::F32 => concat!(
-                include_str!("../../shaders/gemv_common.wgsl"),
-                include_str!("../../shaders/gemv_f32.wgsl")
-            ),
-            Format::F16 => concat!(
-                include_str!("../../shaders/gemv_common.wgsl"),
-                include_str!("../../shaders/gemv_f16.wgsl")
-            ),
-            Format::Q8 => concat!(
-                include_str!("../../shaders/gemv_common.wgsl"),
-                include_str!("../../shaders/gemv_q8.wgsl")
-            ),
-            Format::Q4 => concat!(
-                include_str!("../../shaders/gemv_common.wgsl"),
-                include_str!("../../shaders/gemv_q4.wgsl")
-            ),
+            Format::F32 => include_str!("../../shaders/gemv_f32.wgsl"),
+            Format::F16 => include_str!("../../shaders/gemv_f16.wgsl"),
+            Format::Q8 => include_str!("../../shaders/gemv_q8.wgsl"),
+            Format::Q4 => include_str!("../../shaders/gemv_q4.wgsl"),
+        }
+    }
+
+    /// The shared GEMV entry point, then this format's file.
+    fn shader(self) -> String {
+        [include_str!("../../shaders/gemv_common.wgsl"), self.body()].concat()
+    }
+
+    /// The name `--weights`, shapes and result files use.
+    pub fn weights_name(self) -> &'static str {
+        match self {
+            Format::F16 => "f16",
+            Format::Q8 => "q8",
+            Format::Q4 => "q4",
+            Format::F32 => "f32",
+        }
+    }
+
+    /// Bytes of the largest buffer `weights` weights take (the quants
+    /// of a quantised matrix, its scales being smaller).
+    pub(super) fn largest_buffer(self, weights: usize) -> usize {
+        match self {
+            Format::F32 => weights * 4,
+            Format::F16 => weights * 2,
+            Format::Q8 => weights,
+            Format::Q4 => weights / 2,
         }
     }
 
     /// Bytes of weights and scales per weight.
-    fn bytes_per_weight(self) -> f64 {
+    pub(super) fn bytes_per_weight(self) -> f64 {
         match self {
             Format::F32 => 4.0,
             Format::F16 => 2.0,
@@ -67,11 +83,11 @@ impl Format {
 }
 
 /// Weights as the GPU reads them, and as the CPU reference sees them.
-struct Weights {
+pub(super) struct Weights {
     /// The buffers after the shape, x and y: weights, then scales if any.
-    buffers: Vec<Vec<u32>>,
+    pub buffers: Vec<Vec<u32>>,
     /// Every weight as the kernel will decode it.
-    decoded: Vec<f32>,
+    pub decoded: Vec<f32>,
 }
 
 /// Quantises one block of 32 weights as ggml's `quantize_row_q8_0` does.
@@ -106,7 +122,8 @@ fn pack_scales(scales: &[f16]) -> Vec<u32> {
         .collect()
 }
 
-fn weights(format: Format, values: &[f32]) -> Weights {
+/// `values` in `format`, and as the kernels decode them.
+pub(super) fn encode(format: Format, values: &[f32]) -> Weights {
     match format {
         Format::F32 => Weights {
             buffers: vec![bytemuck::cast_slice(values).to_vec()],
@@ -231,9 +248,9 @@ fn launch_kernel(
     bindings.extend(weights.iter());
     let workgroup_size = 64;
     let (wgsl, entry) = if launch.shares_x {
-        ([format.shader(), BROADCAST].concat(), "main_broadcast")
+        (format.shader() + BROADCAST, "main_broadcast")
     } else {
-        (format.shader().to_string(), "main")
+        (format.shader(), "main")
     };
     let kernel = gpu.kernel(
         format.name(),
@@ -315,17 +332,12 @@ impl Workload for Gemv {
     ) -> Result<Measurement> {
         let (rows, cols) = (self.rows as usize, self.cols as usize);
         let weight_bytes = (rows * cols) as f64 * self.format.bytes_per_weight();
-        let largest = match self.format {
-            Format::F32 => rows * cols * 4,
-            Format::F16 => rows * cols * 2,
-            Format::Q8 => rows * cols,
-            Format::Q4 => rows * cols / 2,
-        };
+        let largest = self.format.largest_buffer(rows * cols);
         gpu.check_fits(&format!("{} at {rows}x{cols}", self.name()), largest as u64)?;
 
         let values = random_f32(10 + rows as u64, rows * cols);
         let x = random_f32(11, cols);
-        let weights = weights(self.format, &values);
+        let weights = encode(self.format, &values);
         drop(values);
         let x_buffer = gpu.upload("gemv x", &x);
         let y = gpu.output("gemv y", rows as u64 * 4);
@@ -375,6 +387,7 @@ impl Workload for Gemv {
             also: vec![AlsoReported {
                 unit: "GFLOP/s",
                 factor: 2.0 / self.format.bytes_per_weight(),
+                inverse: false,
             }],
             check: format!(
                 "{} of {rows} rows against an f64 CPU reference of the decoded weights, \
@@ -418,7 +431,7 @@ mod tests {
     #[test]
     fn q4_packs_weight_j_low_and_j_plus_16_high() {
         let values: Vec<f32> = (0..32).map(|i| (i as f32 - 16.0) / 4.0).collect();
-        let packed = weights(Format::Q4, &values);
+        let packed = encode(Format::Q4, &values);
         let bytes: &[u8] = bytemuck::cast_slice(&packed.buffers[0]);
         let (_, q) = quantize_q4(&values);
         assert_eq!(bytes[0] & 15, q[0]);

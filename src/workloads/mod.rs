@@ -6,6 +6,7 @@ pub mod attention;
 pub mod check;
 pub mod copy_bandwidth;
 pub mod gemm;
+pub mod gemm_skinny;
 pub mod gemv;
 pub mod llm;
 pub mod peak_fma;
@@ -34,11 +35,13 @@ pub struct Measurement {
     pub check: String,
 }
 
-/// A second figure a workload reports, proportional to its throughput.
+/// A second figure a workload reports: `factor` x its throughput, or with
+/// `inverse`, `factor` / its throughput (a time per unit of work).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlsoReported {
     pub unit: &'static str,
     pub factor: f64,
+    pub inverse: bool,
 }
 
 impl Measurement {
@@ -65,7 +68,11 @@ impl Measurement {
                 .also
                 .iter()
                 .map(|a| results::Figure {
-                    value: rate * a.factor,
+                    value: if a.inverse {
+                        a.factor / rate
+                    } else {
+                        rate * a.factor
+                    },
                     unit: a.unit.to_string(),
                 })
                 .collect()
@@ -142,7 +149,7 @@ pub fn ceiling_for(unit: Unit) -> Option<&'static str> {
 /// Every workload, one instance per shape, in the order `--workloads all`
 /// runs them: the ceilings come before the kernels measured against them.
 pub fn all() -> Vec<Box<dyn Workload>> {
-    all_for(LlmChoice::default(), Sizes::Full)
+    all_for(&LlmChoice::default(), Sizes::Full)
 }
 
 /// Which shapes the kernels run at.
@@ -156,25 +163,31 @@ pub enum Sizes {
     Quick,
 }
 
-/// The model `llm-decode` and `llm-prefill` run (`--preset`, `--weights`).
-#[derive(Debug, Clone, Copy)]
+/// The model `llm-decode` and `llm-prefill` run (`--preset`, `--weights`),
+/// and decode's batches and context (`--batch`, `--context`).
+#[derive(Debug, Clone)]
 pub struct LlmChoice {
     pub preset: llm::Preset,
     pub weights: gemv::Format,
+    pub batches: Vec<llm::Batch>,
+    /// None: the preset's.
+    pub context: Option<usize>,
 }
 
 impl Default for LlmChoice {
-    /// Llama 3 8B in f16.
+    /// Llama 3 8B in f16, decoding 1, 16 and 64 sequences at its context.
     fn default() -> Self {
         LlmChoice {
             preset: llm::PRESETS[0],
             weights: gemv::Format::F16,
+            batches: llm::DEFAULT_BATCHES.map(llm::Batch::Sequences).to_vec(),
+            context: None,
         }
     }
 }
 
 /// Every workload at `sizes`, with the LLM workloads on `llm`'s model.
-pub fn all_for(llm: LlmChoice, sizes: Sizes) -> Vec<Box<dyn Workload>> {
+pub fn all_for(llm: &LlmChoice, sizes: Sizes) -> Vec<Box<dyn Workload>> {
     let quick = sizes == Sizes::Quick;
     use gemv::{Format, Gemv};
     use rows::{RowKernel, RowOp};
@@ -203,6 +216,14 @@ pub fn all_for(llm: LlmChoice, sizes: Sizes) -> Vec<Box<dyn Workload>> {
             workloads.push(Box::new(gemv));
         }
     }
+    let skinny = if quick {
+        gemm_skinny::GemmSkinny::quick()
+    } else {
+        gemm_skinny::GemmSkinny::at_llm_shapes()
+    };
+    for gemm in skinny {
+        workloads.push(Box::new(gemm));
+    }
     for phase in [attention::Phase::Decode, attention::Phase::Prefill] {
         let shapes = if quick {
             vec![attention::Attention::quick(phase)]
@@ -223,13 +244,23 @@ pub fn all_for(llm: LlmChoice, sizes: Sizes) -> Vec<Box<dyn Workload>> {
             workloads.push(Box::new(kernel));
         }
     }
-    for phase in [attention::Phase::Decode, attention::Phase::Prefill] {
+    let context = llm.context.unwrap_or(llm.preset.context);
+    for &batch in &llm.batches {
         workloads.push(Box::new(llm::Llm {
-            phase,
+            phase: attention::Phase::Decode,
             preset: llm.preset,
             weights: llm.weights,
+            batch,
+            context,
         }));
     }
+    workloads.push(Box::new(llm::Llm {
+        phase: attention::Phase::Prefill,
+        preset: llm.preset,
+        weights: llm.weights,
+        batch: llm::Batch::Sequences(1),
+        context,
+    }));
     workloads
 }
 
@@ -263,7 +294,7 @@ pub fn catalogue(workloads: &[Box<dyn Workload>]) -> Vec<CatalogueEntry> {
 
 /// Parses `--workloads`: a comma-separated list of names, or `all`.
 pub fn parse_list(list: &str, llm: LlmChoice, sizes: Sizes) -> Result<Vec<Box<dyn Workload>>> {
-    let known = all_for(llm, sizes);
+    let known = all_for(&llm, sizes);
     let names: Vec<&str> = list
         .split(',')
         .map(str::trim)
@@ -289,7 +320,7 @@ pub fn parse_list(list: &str, llm: LlmChoice, sizes: Sizes) -> Result<Vec<Box<dy
         .filter(|w| names.contains(&w.name()))
         .filter_map(|w| ceiling_for(w.unit()))
         .collect();
-    Ok(all_for(llm, sizes)
+    Ok(all_for(&llm, sizes)
         .into_iter()
         .filter(|w| names.contains(&w.name()) || ceilings.contains(&w.name()))
         .collect())
@@ -337,8 +368,22 @@ mod tests {
         let tiny = LlmChoice {
             preset: llm::Preset::named("tiny").unwrap(),
             weights: gemv::Format::Q8,
+            ..LlmChoice::default()
         };
-        for workload in all_for(tiny, Sizes::Full) {
+        // gemm-skinny's batches of 64 and 256 take minutes a launch on
+        // lavapipe (0.5 GFLOP/s); their kernel is the one batches of 16
+        // run, and gemm_skinny's own test checks every tile shape.
+        let affordable = |workload: &dyn Workload| {
+            let batch = workload.shape().and_then(|shape| {
+                let m = shape.split('x').next()?;
+                m.parse::<u32>().ok()
+            });
+            workload.name() != "gemm-skinny" || batch.is_some_and(|m| m <= 16)
+        };
+        for workload in all_for(&tiny, Sizes::Full)
+            .into_iter()
+            .filter(|w| affordable(w.as_ref()))
+        {
             match workload.run(&gpu, &plan, &mut Unobserved) {
                 Ok(measurement) => {
                     let rates = measurement.rates(workload.unit());

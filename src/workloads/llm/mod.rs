@@ -6,9 +6,11 @@
 //! whole model = one token's (or one prompt's) pass through every layer
 //! plus the final norm and the LM head.
 //!
-//! Decode runs one token at batch 1 after a cache of `context` tokens, with
-//! the GEMV kernels; prefill runs a prompt of `prompt` tokens with the GEMM
-//! kernels (quantised weights are dequantised to f16 before each GEMM, and
+//! Decode runs one step of a batch of sequences, as a server does: one
+//! token for each, every weight read once for all of them (the skinny GEMM
+//! kernels; the GEMV at batch 1), each sequence attending to its own KV
+//! cache, whose lengths spread around `context`. Prefill runs a prompt of
+//! `prompt` tokens with the GEMM kernels (quantised weights are dequantised to f16 before each GEMM, and
 //! that is timed too). Two distinct layers are run (each with its own
 //! weights, so the second does not find the first's in cache) and their
 //! time is scaled to the model's layer count: the layers are identical in
@@ -20,15 +22,17 @@ pub mod weights;
 use serde_json::json;
 
 use self::weights::{Layout, Matrix, OPS, Stream};
-use super::attention::{self, Phase};
+use super::attention::{self, CachedSequence, Phase};
 use super::check::{random_f32, verify};
 use super::gemm::{self, Path, Precision};
-use super::gemv::{self, Format};
+use super::gemm_skinny::skinny_kernel;
+use super::gemv::Format;
 use super::rows::{self, RowOp};
 use super::timing::sample_kernel;
 use super::{AlsoReported, Measurement, Unit, Workload};
 use crate::gpu::{Dispatch, Gpu, Kernel};
 use crate::measure::{MeasuringOnly, Observer, Sample, SamplePlan};
+use crate::results::MS_PER_TOKEN;
 use crate::{Error, Result};
 
 /// Layers run and timed; the rest are scaled from them.
@@ -39,6 +43,7 @@ const DIM: usize = 128;
 const KV_HEADS: usize = 8;
 /// Logits checked against the CPU.
 const CHECKED_LOGITS: usize = 64;
+
 /// The layer's output is the input plus two projections, all f32 sums of
 /// up to 28672 terms, through f16 keys and values both sides round alike:
 /// errors near 1e-6 were seen on lavapipe.
@@ -53,7 +58,7 @@ pub struct Preset {
     pub layers: usize,
     pub heads: usize,
     pub vocab: usize,
-    /// Tokens in the KV cache before the decoded token.
+    /// Tokens in the KV cache before the decoded token, by default.
     pub context: usize,
     /// Tokens in a prefill prompt.
     pub prompt: usize,
@@ -116,18 +121,8 @@ impl Preset {
 pub fn parse_weights(name: &str) -> Result<Format> {
     [Format::F16, Format::Q8, Format::Q4]
         .into_iter()
-        .find(|&f| weights_name(f) == name)
+        .find(|f| f.weights_name() == name)
         .ok_or_else(|| Error::usage(format!("unknown weight format '{name}'; use f16, q8 or q4")))
-}
-
-/// The name `--weights` and result files use for a weight format.
-fn weights_name(format: Format) -> &'static str {
-    match format {
-        Format::F16 => "f16",
-        Format::Q8 => "q8",
-        Format::Q4 => "q4",
-        Format::F32 => "f32",
-    }
 }
 
 /// One layer's weights: matrices (rows = outputs) and norm weights.
@@ -182,17 +177,132 @@ impl Layer {
     }
 }
 
-/// The workload: a phase of one preset with one weight format.
+/// The workload: a phase of one preset with one weight format; decode at
+/// one batch size.
 #[derive(Debug, Clone)]
 pub struct Llm {
     pub phase: Phase,
     pub preset: Preset,
     pub weights: Format,
+    /// Sequences decoded together (prefill runs one prompt: 1).
+    pub batch: Batch,
+    /// Decode: tokens in each sequence's KV cache, around which the
+    /// sequences' own lengths spread.
+    pub context: usize,
+}
+
+/// `run --batch`'s default: one user, and the batches of a light and a
+/// busy server.
+pub const DEFAULT_BATCHES: [usize; 3] = [1, 16, 64];
+
+/// Parses `--batch`: a comma-separated list of batch sizes (1 to
+/// 4096), or `max` for the largest that fits.
+pub fn parse_batches(list: &str) -> Result<Vec<Batch>> {
+    let mut batches = Vec::new();
+    for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let batch = if item.eq_ignore_ascii_case("max") {
+            Batch::Largest
+        } else {
+            match item.parse::<usize>() {
+                Ok(n) if (1..=LARGEST_BATCH).contains(&n) => Batch::Sequences(n),
+                _ => {
+                    return Err(Error::usage(format!(
+                        "--batch: '{item}' is not a batch size from 1 to {LARGEST_BATCH} or max"
+                    )));
+                }
+            }
+        };
+        if !batches.contains(&batch) {
+            batches.push(batch);
+        }
+    }
+    if batches.is_empty() {
+        return Err(Error::usage(
+            "--batch needs at least one batch size, e.g. 1,16,64",
+        ));
+    }
+    Ok(batches)
+}
+
+/// How many sequences decode runs together (`run --batch`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Batch {
+    Sequences(usize),
+    /// The largest batch whose weights and KV caches fit the adapter.
+    Largest,
+}
+
+/// The tokens one timed pass runs, and each one's place in its sequence
+/// and in the KV cache buffers (one per layer for K and for V, shared by
+/// every sequence of the batch).
+struct Pass {
+    tokens: usize,
+    /// Each token's position in its sequence: its rotary angle.
+    positions: Vec<usize>,
+    /// Each token's row (of 8 x 128 halves) in the cache buffers.
+    slots: Vec<u32>,
+    /// The sequences as attention sees them, new tokens included.
+    sequences: Vec<CachedSequence>,
+    /// Rows of each cache buffer.
+    cache_rows: usize,
+}
+
+impl Pass {
+    /// One token for each of `batch` sequences, with `contexts(batch,
+    /// context)` tokens already cached, each sequence after the other in
+    /// the cache buffers.
+    fn decode(batch: usize, context: usize) -> Pass {
+        let mut pass = Pass {
+            tokens: batch,
+            positions: Vec::new(),
+            slots: Vec::new(),
+            sequences: Vec::new(),
+            cache_rows: 0,
+        };
+        for cached in contexts(batch, context) {
+            let first_row = pass.cache_rows;
+            pass.positions.push(cached);
+            pass.slots.push((first_row + cached) as u32);
+            pass.sequences.push(CachedSequence {
+                len: (cached + 1) as u32,
+                first_row: first_row as u32,
+            });
+            pass.cache_rows += cached + 1;
+        }
+        pass
+    }
+
+    /// One prompt of `prompt` tokens from position 0.
+    fn prefill(prompt: usize) -> Pass {
+        Pass {
+            tokens: prompt,
+            positions: (0..prompt).collect(),
+            slots: (0..prompt as u32).collect(),
+            sequences: vec![CachedSequence {
+                len: prompt as u32,
+                first_row: 0,
+            }],
+            cache_rows: prompt,
+        }
+    }
+}
+
+/// The tokens cached for each of `batch` sequences: `context` for one;
+/// for more, spread evenly from 3/4 to 5/4 of it, so that no kernel can
+/// assume equal lengths.
+fn contexts(batch: usize, context: usize) -> Vec<usize> {
+    if batch <= 1 {
+        return vec![context];
+    }
+    (0..batch)
+        .map(|i| context * 3 / 4 + context / 2 * i / (batch - 1))
+        .collect()
 }
 
 /// (cos, sin) of each pair of dimensions at each position.
-fn rope_table(positions: std::ops::Range<usize>) -> Vec<[f32; 2]> {
+fn rope_table(positions: impl IntoIterator<Item = usize>) -> Vec<[f32; 2]> {
     positions
+        .into_iter()
         .flat_map(|pos| {
             (0..DIM / 2).map(move |p| {
                 let angle = pos as f64 * ROPE_THETA.powf(-2.0 * p as f64 / DIM as f64);
@@ -209,9 +319,13 @@ struct Model {
     head: Vec<(Kernel, [u32; 3])>,
     /// The residual stream before each layer and after the last.
     streams: Vec<wgpu::Buffer>,
-    /// The final norm's output (prefill: the last token's only).
+    /// The final norm's output, one row per token through the head.
     normed: wgpu::Buffer,
-    /// The LM head's logits, in row chunks that fit a storage binding.
+    /// Tokens through the head: every sequence's (decode), or the
+    /// prompt's last (prefill).
+    head_tokens: usize,
+    /// The LM head's logits, in row chunks that fit a storage binding,
+    /// each tokens through the head x its rows.
     logits: Vec<(usize, wgpu::Buffer)>,
     /// The LM head's weights (rows = vocabulary).
     head_matrix: Matrix,
@@ -228,6 +342,7 @@ type Step = (Kernel, [u32; 3]);
 struct Head {
     steps: Vec<Step>,
     normed: wgpu::Buffer,
+    tokens: usize,
     logits: Vec<(usize, wgpu::Buffer)>,
     matrix: Matrix,
     final_norm: Vec<f32>,
@@ -252,8 +367,10 @@ struct Scratch {
     up: wgpu::Buffer,
     gated: wgpu::Buffer,
     down: wgpu::Buffer,
-    /// The rotary (cos, sin) table of the positions this pass covers.
+    /// The rotary (cos, sin) table of each token's position.
     rope: wgpu::Buffer,
+    /// Each token's row in the cache buffers.
+    slots: wgpu::Buffer,
     /// One f16 matrix every dequantised GEMM writes into (prefill of Q8_0
     /// and Q4_0 weights).
     dequantized: Option<wgpu::Buffer>,
@@ -263,22 +380,16 @@ struct Scratch {
 struct Builder<'a> {
     llm: &'a Llm,
     gpu: &'a Gpu,
+    pass: &'a Pass,
     tokens: usize,
-    /// The first position of this pass, and the KV cache's length after it.
-    start: usize,
-    cache_len: usize,
     scratch: Scratch,
 }
 
 impl<'a> Builder<'a> {
     /// `layer`: any layer, for the size of the largest matrix.
-    fn new(llm: &'a Llm, gpu: &'a Gpu, layer: &Layer) -> Result<Builder<'a>> {
+    fn new(llm: &'a Llm, gpu: &'a Gpu, layer: &Layer, pass: &'a Pass) -> Result<Builder<'a>> {
         let p = &llm.preset;
-        let tokens = llm.tokens();
-        let (start, cache_len) = match llm.phase {
-            Phase::Decode => (p.context, p.context + 1),
-            Phase::Prefill => (0, p.prompt),
-        };
+        let tokens = pass.tokens;
         let activation = |label: &str, width: usize| activation(gpu, tokens, label, width);
         let (hidden, ffn, q_dim, kv_dim) = (p.hidden, p.ffn, p.heads * DIM, KV_HEADS * DIM);
         let largest = layer
@@ -308,15 +419,15 @@ impl<'a> Builder<'a> {
             up: activation("up", ffn),
             gated: activation("gated", ffn),
             down: activation("down", hidden),
-            rope: gpu.upload("rope", &rope_table(start..start + tokens).concat()),
+            rope: gpu.upload("rope", &rope_table(pass.positions.iter().copied()).concat()),
+            slots: gpu.upload("cache slots", &pass.slots),
             dequantized,
         };
         Ok(Builder {
             llm,
             gpu,
+            pass,
             tokens,
-            start,
-            cache_len,
             scratch,
         })
     }
@@ -347,8 +458,8 @@ impl<'a> Builder<'a> {
         self.ops(entry, [count as u32, 0, 0, 0], count, bindings)
     }
 
-    /// One matrix product of `matrix` from `x` into `y`: a GEMV in decode,
-    /// a GEMM in prefill (after dequantising Q8_0 and Q4_0 weights to f16).
+    /// One matrix product of `matrix` from `x` into `y`: a skinny GEMM (a
+    /// GEMV at batch 1) in decode, a GEMM in prefill (after dequantising Q8_0 and Q4_0 weights to f16).
     fn product(&self, matrix: &Matrix, x: &wgpu::Buffer, y: &wgpu::Buffer) -> Result<Vec<Step>> {
         let gpu = self.gpu;
         let buffers = matrix.upload(gpu)?;
@@ -357,10 +468,10 @@ impl<'a> Builder<'a> {
         let types = [Precision::F32, Precision::F16];
         Ok(match (self.llm.phase, &self.scratch.dequantized) {
             (Phase::Decode, _) => {
-                vec![gemv::gemv_kernel(
+                vec![skinny_kernel(
                     gpu,
                     self.llm.weights,
-                    [n, k],
+                    [m, n, k],
                     x,
                     y,
                     &buffers,
@@ -398,7 +509,11 @@ impl<'a> Builder<'a> {
                 matrix.largest_buffer(),
             )?;
         }
-        let cache_words = self.cache_len * KV_HEADS * DIM / 2;
+        let cache_words = self.pass.cache_rows * KV_HEADS * DIM / 2;
+        gpu.check_fits(
+            &format!("{} KV cache of one layer", self.llm.name()),
+            (cache_words * 4) as u64,
+        )?;
         let halves = Stream::Halves { exponent: 14 };
         let k_cache = halves.upload(gpu, "k cache", layer.wq.seed + 10, cache_words)?;
         let v_cache = halves.upload(gpu, "v cache", layer.wq.seed + 11, cache_words)?;
@@ -422,7 +537,7 @@ impl<'a> Builder<'a> {
         // One invocation per (token, query or KV head, pair of dims).
         steps.push(self.ops(
             "rope_kv",
-            [tokens as u32, 0, self.start as u32, p.heads as u32],
+            [tokens as u32, 0, 0, p.heads as u32],
             tokens * (p.heads + KV_HEADS) * DIM / 2,
             &[
                 (3, &s.k),
@@ -431,12 +546,13 @@ impl<'a> Builder<'a> {
                 (6, &k_cache),
                 (7, &v_cache),
                 (8, &s.rope),
+                (11, &s.slots),
             ],
         )?);
         steps.extend(attention::attention_kernels(
             gpu,
             self.llm.phase,
-            self.cache_len as u32,
+            &self.pass.sequences,
             p.heads as u32,
             [&s.q, &k_cache, &v_cache, &s.attended],
         )?);
@@ -463,32 +579,42 @@ impl<'a> Builder<'a> {
         Ok(steps)
     }
 
-    /// The final norm of the last token of `last` and the LM head.
+    /// The final norm and the LM head of the tokens that need logits:
+    /// each sequence's one (decode), or the prompt's last (prefill).
     fn head(&self, last: &wgpu::Buffer) -> Result<Head> {
-        // The final norm of the last token, and the LM head in row chunks
+        // The final norm of those tokens, and the LM head in row chunks
         // that each fit one storage binding.
         let (gpu, p) = (self.gpu, &self.llm.preset);
         let (tokens, hidden) = (self.tokens, p.hidden);
+        let head_tokens = match self.llm.phase {
+            Phase::Decode => tokens,
+            Phase::Prefill => 1,
+        };
         let mut head = Vec::new();
-        let last_row = gpu.output("last row", (hidden * 4) as u64);
+        let last_rows = gpu.output("last rows", (head_tokens * hidden * 4) as u64);
         head.push(self.ops(
             "copy",
-            [hidden as u32, ((tokens - 1) * hidden) as u32, 0, 0],
-            hidden,
-            &[(2, &last_row), (3, last)],
+            [
+                (head_tokens * hidden) as u32,
+                ((tokens - head_tokens) * hidden) as u32,
+                0,
+                0,
+            ],
+            head_tokens * hidden,
+            &[(2, &last_rows), (3, last)],
         )?);
         let final_norm: Vec<f32> = random_f32(51, hidden)
             .iter()
             .map(|v| 1.0 + 0.1 * v)
             .collect();
         let final_norm_buffer = gpu.upload("final norm", &final_norm);
-        let normed = gpu.output("final normed", (hidden * 4) as u64);
+        let normed = gpu.output("final normed", (head_tokens * hidden * 4) as u64);
         head.push(rows::row_kernel(
             gpu,
             RowOp::RmsNorm,
-            1,
+            head_tokens as u32,
             hidden as u32,
-            &last_row,
+            &last_rows,
             &normed,
             Some(&final_norm_buffer),
         )?);
@@ -504,7 +630,8 @@ impl<'a> Builder<'a> {
             .limits
             .max_storage_buffer_binding_size
             .min(gpu.summary.limits.max_buffer_size);
-        let row_bytes = head_matrix.largest_buffer() / p.vocab as u64;
+        // A row's weights, or its logits for every token, whichever is more.
+        let row_bytes = (head_matrix.largest_buffer() / p.vocab as u64).max(head_tokens as u64 * 4);
         let chunk_rows = ((limit / row_bytes) as usize / 64 * 64)
             .min(p.vocab)
             .max(64);
@@ -517,11 +644,11 @@ impl<'a> Builder<'a> {
                 ..head_matrix
             };
             let buffers = chunk.upload(gpu)?;
-            let out = gpu.output("logits", (rows * 4) as u64);
-            head.push(gemv::gemv_kernel(
+            let out = gpu.output("logits", (head_tokens * rows * 4) as u64);
+            head.push(skinny_kernel(
                 gpu,
                 self.llm.weights,
-                [rows as u32, hidden as u32],
+                [head_tokens as u32, rows as u32, hidden as u32],
                 &normed,
                 &out,
                 &buffers,
@@ -531,6 +658,7 @@ impl<'a> Builder<'a> {
         Ok(Head {
             steps: head,
             normed,
+            tokens: head_tokens,
             logits,
             matrix: head_matrix,
             final_norm,
@@ -539,10 +667,11 @@ impl<'a> Builder<'a> {
 }
 
 impl Llm {
-    fn tokens(&self) -> usize {
+    /// What one pass of `batch` sequences runs.
+    fn pass(&self, batch: usize) -> Pass {
         match self.phase {
-            Phase::Decode => 1,
-            Phase::Prefill => self.preset.prompt,
+            Phase::Decode => Pass::decode(batch, self.context),
+            Phase::Prefill => Pass::prefill(self.preset.prompt),
         }
     }
 
@@ -559,8 +688,8 @@ impl Llm {
     }
 
     /// `x`: the input tokens' hidden states.
-    fn build(&self, gpu: &Gpu, layers: &[Layer], x: &[f32]) -> Result<Model> {
-        let builder = Builder::new(self, gpu, &layers[0])?;
+    fn build(&self, gpu: &Gpu, layers: &[Layer], x: &[f32], pass: &Pass) -> Result<Model> {
+        let builder = Builder::new(self, gpu, &layers[0], pass)?;
         let mut streams = vec![gpu.upload("x", x)];
         let mut steps = Vec::new();
         for layer in layers {
@@ -575,6 +704,7 @@ impl Llm {
             head: head.steps,
             streams,
             normed: head.normed,
+            head_tokens: head.tokens,
             logits: head.logits,
             layer_bytes: layers[0].matrices().iter().map(|m| m.bytes()).sum(),
             head_bytes: head.matrix.bytes(),
@@ -583,10 +713,11 @@ impl Llm {
         })
     }
 
-    /// Runs the model once and compares the first layer's output (every
-    /// token up to 64, else the first two: causal, so they depend on
-    /// nothing later), the final norm and a spread of logits with the CPU.
-    fn check(&self, gpu: &Gpu, model: &Model, cpu: &[Vec<f64>], checked: usize) -> Result<f64> {
+    /// Runs the model once and compares the first layer's output for the
+    /// `checked` tokens (`cpu`, in that order) with the CPU's, then the
+    /// final norm of the last token through the head and a spread of its
+    /// logits.
+    fn check(&self, gpu: &Gpu, model: &Model, cpu: &[Vec<f64>], checked: &[usize]) -> Result<f64> {
         let name = self.name();
         for buffer in model.streams.iter().skip(1).chain([&model.normed]) {
             gpu.poison(buffer);
@@ -598,35 +729,43 @@ impl Llm {
         gpu.run_timed(&Dispatch::chain(&model.head), &[])?;
         let hidden = self.preset.hidden;
         let after_first: Vec<f32> = bytemuck::pod_collect_to_vec(&gpu.download(&model.streams[1])?);
-        let error = verify(name, &after_first[..checked * hidden], &cpu.concat(), BOUND)?;
-        // The final norm, from the GPU's own last stream.
+        let got: Vec<f32> = checked
+            .iter()
+            .flat_map(|&t| after_first[t * hidden..(t + 1) * hidden].iter().copied())
+            .collect();
+        let error = verify(name, &got, &cpu.concat(), BOUND)?;
+        // The final norm of the last token through the head, from the
+        // GPU's own last stream.
         let last: Vec<f32> =
             bytemuck::pod_collect_to_vec(&gpu.download(model.streams.last().expect("stream"))?);
-        let last_row: Vec<f64> = last[(self.tokens() - 1) * hidden..]
+        let last_row: Vec<f64> = last[last.len() - hidden..]
             .iter()
             .map(|&v| f64::from(v))
             .collect();
         let normed: Vec<f32> = bytemuck::pod_collect_to_vec(&gpu.download(&model.normed)?);
+        let normed = &normed[(model.head_tokens - 1) * hidden..];
         verify(
             name,
-            &normed,
+            normed,
             &reference::final_norm(&last_row, &model.final_norm),
             BOUND,
         )?;
-        // A spread of logits, from the GPU's own normed vector; each row
-        // block of the head is read back once.
+        // A spread of that token's logits, from the GPU's own normed
+        // vector; each row block of the head is read back once.
         let step = self.preset.vocab.div_ceil(CHECKED_LOGITS);
         let mut got = Vec::new();
         let mut expected = Vec::new();
         for (first, buffer) in &model.logits {
             let chunk: Vec<f32> = bytemuck::pod_collect_to_vec(&gpu.download(buffer)?);
+            let rows = chunk.len() / model.head_tokens;
+            let chunk = &chunk[(model.head_tokens - 1) * rows..];
             let weights = Matrix {
-                rows: chunk.len(),
+                rows,
                 seed: model.head_matrix.seed + *first as u32,
                 ..model.head_matrix
             }
             .reader(false);
-            for r in (first.next_multiple_of(step)..first + chunk.len()).step_by(step) {
+            for r in (first.next_multiple_of(step)..first + rows).step_by(step) {
                 got.push(chunk[r - first]);
                 let dot = (0..hidden)
                     .map(|c| f64::from(weights.value(r - first, c)) * f64::from(normed[c]));
@@ -635,6 +774,164 @@ impl Llm {
         }
         verify(name, &got, &expected, BOUND)?;
         Ok(error)
+    }
+
+    /// The tokens whose first-layer output the CPU checks. Decode: the
+    /// first, a middle and the last sequence (each at its own position);
+    /// prefill: every token up to 64, else the first two (causal: they
+    /// depend on nothing later).
+    fn checked_tokens(&self, pass: &Pass) -> Vec<usize> {
+        let tokens = pass.tokens;
+        match self.phase {
+            Phase::Decode => {
+                let mut checked = vec![0, tokens / 2, tokens - 1];
+                checked.dedup();
+                checked
+            }
+            Phase::Prefill if tokens <= 64 => (0..tokens).collect(),
+            Phase::Prefill => vec![0, 1],
+        }
+    }
+
+    /// The CPU's first layer on the `checked` tokens of `x`.
+    fn cpu_layer(&self, first: &Layer, x: &[f32], pass: &Pass, checked: &[usize]) -> Vec<Vec<f64>> {
+        let hidden = self.preset.hidden;
+        let row = |t: usize| -> Vec<f64> {
+            x[t * hidden..(t + 1) * hidden]
+                .iter()
+                .map(|&v| f64::from(v))
+                .collect()
+        };
+        let halves = Stream::Halves { exponent: 14 };
+        let row_halves = KV_HEADS * DIM;
+        let cached = |seed: u32, first_row: usize, rows: usize| -> Vec<f32> {
+            (first_row * row_halves..(first_row + rows) * row_halves)
+                .map(|i| halves.half(seed, i))
+                .collect()
+        };
+        let rounded = self.phase == Phase::Prefill && self.weights != Format::F16;
+        let sequences: Vec<reference::Sequence> = match self.phase {
+            // Each sequence its own: its cache, its position.
+            Phase::Decode => checked
+                .iter()
+                .map(|&t| {
+                    let sequence = pass.sequences[t];
+                    let (first_row, cached_rows) =
+                        (sequence.first_row as usize, sequence.len as usize - 1);
+                    reference::Sequence {
+                        xs: vec![row(t)],
+                        cached_k: cached(first.wq.seed + 10, first_row, cached_rows),
+                        cached_v: cached(first.wq.seed + 11, first_row, cached_rows),
+                        rope: rope_table([pass.positions[t]]),
+                    }
+                })
+                .collect(),
+            // The prompt's first tokens, from an empty cache.
+            Phase::Prefill => vec![reference::Sequence {
+                xs: checked.iter().map(|&t| row(t)).collect(),
+                cached_k: Vec::new(),
+                cached_v: Vec::new(),
+                rope: rope_table(checked.iter().map(|&t| pass.positions[t])),
+            }],
+        };
+        reference::layer(first, &sequences, rounded)
+    }
+}
+
+/// What a decode batch needs of the adapter: the whole model's weights and
+/// every layer's KV caches in its memory (the run allocates two layers; a
+/// server holds them all), and buffers within its limits.
+#[derive(Debug, Clone, PartialEq)]
+struct Memory {
+    weights: u64,
+    kv_cache: u64,
+    /// Single buffers, each within the adapter's buffer limits.
+    buffers: Vec<(&'static str, u64)>,
+}
+
+impl Memory {
+    /// Fails with [`Error::Unsupported`], naming the bytes needed, when
+    /// `what` does not fit `gpu`.
+    fn check(&self, gpu: &Gpu, what: &str) -> Result<()> {
+        for (buffer, bytes) in &self.buffers {
+            gpu.check_fits(&format!("{what} ({buffer})"), *bytes)?;
+        }
+        if let Some(memory) = &gpu.memory {
+            let needed = self.weights + self.kv_cache;
+            if needed > memory.bytes {
+                return Err(Error::Unsupported(format!(
+                    "{what} needs {needed} bytes ({} of weights, {} of KV caches), over the \
+                     adapter's {} bytes of memory ({})",
+                    self.weights, self.kv_cache, memory.bytes, memory.source
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Largest batch `--batch max` tries: beyond any server's.
+const LARGEST_BATCH: usize = 4096;
+
+impl Llm {
+    /// What decoding `batch` sequences needs.
+    fn memory(&self, batch: usize) -> Memory {
+        let p = &self.preset;
+        let layer = Layer::new(p, self.weights, self.layout(), 0);
+        let head = Matrix {
+            rows: p.vocab,
+            cols: p.hidden,
+            format: self.weights,
+            layout: Layout::Rows,
+            seed: 7,
+        };
+        let layer_bytes: f64 = layer.matrices().iter().map(|m| m.bytes()).sum();
+        let weights = (layer_bytes * p.layers as f64 + head.bytes()) as u64;
+        let cache_rows = Pass::decode(batch, self.context).cache_rows as u64;
+        let cache_buffer = cache_rows * (KV_HEADS * DIM * 2) as u64;
+        let chunks = (self.context * 5 / 4 + 1).div_ceil(64) as u64;
+        let largest_matrix = layer
+            .matrices()
+            .iter()
+            .map(|m| m.largest_buffer())
+            .max()
+            .unwrap_or(0);
+        Memory {
+            weights,
+            kv_cache: 2 * cache_buffer * p.layers as u64,
+            buffers: vec![
+                ("one layer's keys or values", cache_buffer),
+                ("activations", (batch * p.ffn.max(p.heads * DIM) * 4) as u64),
+                (
+                    "attention partial results",
+                    batch as u64 * p.heads as u64 * chunks * (DIM as u64 + 2) * 4,
+                ),
+                ("the largest weight matrix", largest_matrix),
+            ],
+        }
+    }
+
+    /// The largest batch that fits `gpu` (`run --batch max`), or the
+    /// reason not even one sequence does.
+    fn largest_batch(&self, gpu: &Gpu) -> Result<usize> {
+        let what = |batch: usize| format!("{} {} at batch {batch}", self.name(), self.preset.name);
+        let fits = |batch: usize| self.memory(batch).check(gpu, &what(batch)).is_ok();
+        self.memory(1).check(gpu, &what(1))?;
+        // Doubling, then halving the gap: what a batch needs grows with it.
+        let (mut low, mut high) = (1, 2);
+        while high <= LARGEST_BATCH && fits(high) {
+            (low, high) = (high, high * 2);
+        }
+        let mut high = high.min(LARGEST_BATCH + 1);
+        while high - low > 1 {
+            let middle = (low + high) / 2;
+            if fits(middle) {
+                low = middle;
+            } else {
+                high = middle;
+            }
+        }
+        Ok(low)
     }
 }
 
@@ -648,7 +945,10 @@ impl Workload for Llm {
 
     fn description(&self) -> &'static str {
         match self.phase {
-            Phase::Decode => "whole-model decode at batch 1 over a KV cache (tokens/s)",
+            Phase::Decode => {
+                "whole-model decode of a batch of sequences over their KV caches \
+                 (tokens/s for the batch, ms per token for one sequence)"
+            }
             Phase::Prefill => "whole-model prefill of a prompt (tokens/s)",
         }
     }
@@ -658,11 +958,12 @@ impl Workload for Llm {
     }
 
     fn shape(&self) -> Option<String> {
-        Some(format!(
-            "{} {}",
-            self.preset.name,
-            weights_name(self.weights)
-        ))
+        let model = format!("{} {}", self.preset.name, self.weights.weights_name());
+        Some(match (self.phase, self.batch) {
+            (Phase::Prefill, _) => model,
+            (Phase::Decode, Batch::Sequences(batch)) => format!("{model} batch {batch}"),
+            (Phase::Decode, Batch::Largest) => format!("{model} batch max"),
+        })
     }
 
     fn run(
@@ -674,38 +975,26 @@ impl Workload for Llm {
         if self.weights == Format::F32 {
             return Err(Error::Unsupported("LLM weights are f16, q8 or q4".into()));
         }
+        let batch = match (self.phase, self.batch) {
+            (Phase::Prefill, _) => 1,
+            (Phase::Decode, Batch::Sequences(batch)) => {
+                self.memory(batch)
+                    .check(gpu, &self.shape().unwrap_or_default())?;
+                batch
+            }
+            (Phase::Decode, Batch::Largest) => self.largest_batch(gpu)?,
+        };
+        let pass = self.pass(batch);
         let layers: Vec<Layer> = (0..self.layers_run())
             .map(|i| Layer::new(&self.preset, self.weights, self.layout(), i))
             .collect();
         let p = &self.preset;
-        let tokens = self.tokens();
+        let tokens = pass.tokens;
         let x = random_f32(50, tokens * p.hidden);
-        let model = self.build(gpu, &layers, &x)?;
-        // The CPU's first layer, on the tokens checked.
-        let checked = if tokens <= 64 { tokens } else { 2 };
-        let xs: Vec<Vec<f64>> = x
-            .chunks(p.hidden)
-            .take(checked)
-            .map(|r| r.iter().map(|&v| f64::from(v)).collect())
-            .collect();
-        let (start, cache_words) = match self.phase {
-            Phase::Decode => (p.context, p.context * KV_HEADS * DIM),
-            Phase::Prefill => (0, 0),
-        };
-        let halves = Stream::Halves { exponent: 14 };
-        let cached =
-            |seed: u32| -> Vec<f32> { (0..cache_words).map(|i| halves.half(seed, i)).collect() };
-        let first = &layers[0];
-        let rounded = self.phase == Phase::Prefill && self.weights != Format::F16;
-        let cpu = reference::layer(
-            first,
-            &xs,
-            &cached(first.wq.seed + 10),
-            &cached(first.wq.seed + 11),
-            &rope_table(start..start + checked),
-            rounded,
-        );
-        let error = self.check(gpu, &model, &cpu, checked)?;
+        let model = self.build(gpu, &layers, &x, &pass)?;
+        let checked = self.checked_tokens(&pass);
+        let cpu = self.cpu_layer(&layers[0], &x, &pass, &checked);
+        let error = self.check(gpu, &model, &cpu, &checked)?;
         let layer_samples =
             sample_kernel(gpu, &Dispatch::chain(&model.layers), 1.0, plan, observer)?;
         let head_samples = sample_kernel(
@@ -715,7 +1004,7 @@ impl Workload for Llm {
             plan,
             &mut MeasuringOnly(observer),
         )?;
-        self.check(gpu, &model, &cpu, checked)?;
+        self.check(gpu, &model, &cpu, &checked)?;
         // Per pass: the measured layers scaled to the model, plus the head.
         let scale = p.layers as f64 / self.layers_run() as f64;
         let samples: Vec<Sample> = layer_samples
@@ -728,16 +1017,31 @@ impl Workload for Llm {
             .collect();
         let mut params = serde_json::Map::new();
         params.insert("preset".into(), json!(p.name));
-        params.insert("weights".into(), json!(weights_name(self.weights)));
-        params.insert("batch".into(), json!(1));
+        params.insert("weights".into(), json!(self.weights.weights_name()));
+        params.insert("batch".into(), json!(batch));
         params.insert("tokens_per_pass".into(), json!(tokens));
-        params.insert(
-            "context".into(),
-            json!(match self.phase {
-                Phase::Decode => p.context,
-                Phase::Prefill => p.prompt,
-            }),
-        );
+        // What the tokens sell as: `value` prices output tokens.
+        let sold = match self.phase {
+            Phase::Decode => "output",
+            Phase::Prefill => "prompt",
+        };
+        params.insert("tokens".into(), json!(sold));
+        match self.phase {
+            Phase::Decode => {
+                params.insert("context".into(), json!(self.context));
+                let cached = pass.sequences.iter().map(|s| s.len - 1);
+                params.insert("context_min".into(), json!(cached.clone().min()));
+                params.insert("context_max".into(), json!(cached.max()));
+                let memory = self.memory(batch);
+                params.insert("model_bytes".into(), json!(memory.weights));
+                params.insert("kv_cache_bytes".into(), json!(memory.kv_cache));
+            }
+            Phase::Prefill => {
+                params.insert("context".into(), json!(p.prompt));
+                let path = Path::best_for(gpu, Precision::F32);
+                params.insert("gemm_path".into(), json!(format!("{path:?}")));
+            }
+        }
         params.insert("layers".into(), json!(p.layers));
         params.insert("layers_run".into(), json!(self.layers_run()));
         params.insert("hidden".into(), json!(p.hidden));
@@ -745,18 +1049,23 @@ impl Workload for Llm {
         params.insert("heads".into(), json!(p.heads));
         params.insert("kv_heads".into(), json!(KV_HEADS));
         params.insert("vocab".into(), json!(p.vocab));
-        if self.phase == Phase::Prefill {
-            let path = Path::best_for(gpu, Precision::F32);
-            params.insert("gemm_path".into(), json!(format!("{path:?}")));
-        }
-        // Decode reads every weight once per token: its GB/s of weights is
-        // the figure to hold against copy-bandwidth.
+        // Decode reads every weight once per step of the batch: its GB/s of
+        // weights is the figure to hold against copy-bandwidth; a step
+        // lasts batch / throughput, the time each user waits for a token.
         let model_bytes = model.layer_bytes * p.layers as f64 + model.head_bytes;
         let also = match self.phase {
-            Phase::Decode => vec![AlsoReported {
-                unit: "GB/s",
-                factor: model_bytes / 1e9,
-            }],
+            Phase::Decode => vec![
+                AlsoReported {
+                    unit: "GB/s",
+                    factor: model_bytes / 1e9 / tokens as f64,
+                    inverse: false,
+                },
+                AlsoReported {
+                    unit: MS_PER_TOKEN,
+                    factor: 1e3 * tokens as f64,
+                    inverse: true,
+                },
+            ],
             Phase::Prefill => Vec::new(),
         };
         Ok(Measurement {
@@ -764,9 +1073,14 @@ impl Workload for Llm {
             samples,
             also,
             check: format!(
-                "first layer's output for {checked} of {tokens} tokens, the final norm and \
+                "first layer's output for {} of {tokens} tokens{}, the final norm and \
                  {CHECKED_LOGITS} logits against an f64 CPU layer before and after timing: \
                  relative error {error:.1e} (bound {BOUND:.0e}); {} of {} layers run, time scaled",
+                checked.len(),
+                match self.phase {
+                    Phase::Decode => " (sequences at different positions)",
+                    Phase::Prefill => "",
+                },
                 self.layers_run(),
                 p.layers
             ),
@@ -778,22 +1092,104 @@ impl Workload for Llm {
 mod tests {
     use super::*;
 
-    /// The tiny preset, every weight format, both phases: the first layer
-    /// checked in full against the CPU layer.
+    fn tiny(phase: Phase, weights: Format, batch: usize) -> Llm {
+        let preset = Preset::named("tiny").unwrap();
+        Llm {
+            phase,
+            preset,
+            weights,
+            batch: Batch::Sequences(batch),
+            context: preset.context,
+        }
+    }
+
+    /// The tiny preset, every weight format, prefill and decode at batches
+    /// of 1, 3 and 8 (sequences of uneven lengths, 75 to 125 tokens):
+    /// the first layer checked against the CPU layer for sequences at
+    /// different positions.
     #[test]
     fn tiny_layers_match_the_cpu_layer() {
         let gpu = crate::gpu::default_for_tests();
-        let preset = Preset::named("tiny").unwrap();
-        for phase in [Phase::Decode, Phase::Prefill] {
-            for weights in [Format::F16, Format::Q8, Format::Q4] {
-                let llm = Llm {
-                    phase,
-                    preset,
-                    weights,
-                };
+        for weights in [Format::F16, Format::Q8, Format::Q4] {
+            crate::workloads::assert_verifies(&gpu, &tiny(Phase::Prefill, weights, 1), "");
+            for batch in [1, 3, 8] {
+                let llm = tiny(Phase::Decode, weights, batch);
                 crate::workloads::assert_verifies(&gpu, &llm, "");
             }
         }
+    }
+
+    #[test]
+    fn a_batch_spreads_its_sequences_around_the_context_one_after_another() {
+        assert_eq!(contexts(1, 4096), [4096]);
+        assert_eq!(contexts(3, 100), [75, 100, 125]);
+        let pass = Pass::decode(3, 100);
+        assert_eq!(pass.positions, [75, 100, 125]);
+        let firsts: Vec<u32> = pass.sequences.iter().map(|s| s.first_row).collect();
+        assert_eq!(firsts, [0, 76, 177]);
+        // Each new token goes in its own sequence's last row.
+        assert_eq!(pass.slots, [75, 176, 302]);
+        assert_eq!(pass.cache_rows, 303);
+    }
+
+    #[test]
+    fn batches_parse_as_a_list_or_max() {
+        let parsed = parse_batches("1, 16,64,max,16").unwrap();
+        assert_eq!(
+            parsed,
+            [
+                Batch::Sequences(1),
+                Batch::Sequences(16),
+                Batch::Sequences(64),
+                Batch::Largest
+            ]
+        );
+        for bad in ["0", "-1", "4097", "x", "", ",", "1.5"] {
+            let error = parse_batches(bad).unwrap_err();
+            assert!(matches!(error, Error::Usage(_)), "{bad}: {error}");
+        }
+    }
+
+    /// What does not fit is refused before anything is allocated, naming
+    /// the bytes; `--batch max` finds the edge.
+    #[test]
+    fn the_largest_batch_is_the_last_that_fits_the_memory() {
+        let mut gpu = crate::gpu::default_for_tests();
+        let preset = Preset::named("llama3-8b").unwrap();
+        let llm = Llm {
+            phase: Phase::Decode,
+            preset,
+            weights: Format::Q4,
+            batch: Batch::Largest,
+            context: 4096,
+        };
+        // Q4_0 weights and 10 sequences' caches, and no more.
+        let needed = |batch| {
+            let memory = llm.memory(batch);
+            memory.weights + memory.kv_cache
+        };
+        assert!(needed(11) > needed(10));
+        gpu.memory = Some(crate::gpu::DeviceMemory {
+            bytes: needed(10) + 1,
+            source: "a test".into(),
+        });
+        // Buffer limits are the adapter's: lavapipe's allow 10 sequences (84 MB of keys).
+        assert_eq!(llm.largest_batch(&gpu).unwrap(), 10);
+        let error = llm.memory(11).check(&gpu, "batch 11").unwrap_err();
+        let message = error.to_string();
+        assert!(matches!(error, Error::Unsupported(_)), "{message}");
+        assert!(
+            message.contains(&format!("needs {} bytes", needed(11))) && message.contains("a test"),
+            "{message}"
+        );
+        gpu.memory = Some(crate::gpu::DeviceMemory {
+            bytes: needed(1) - 1,
+            source: "a test".into(),
+        });
+        assert!(matches!(
+            llm.largest_batch(&gpu),
+            Err(Error::Unsupported(_))
+        ));
     }
 
     #[test]
@@ -805,7 +1201,7 @@ mod tests {
 
     #[test]
     fn rope_starts_unrotated_and_keeps_length() {
-        let table = rope_table(0..2);
+        let table = rope_table([0, 1]);
         assert!(table[..DIM / 2].iter().all(|[c, s]| *c == 1.0 && *s == 0.0));
         assert!(
             table

@@ -39,20 +39,26 @@ fn to_f16(v: f64) -> f32 {
     f16::from_f64(v).to_f32()
 }
 
-/// Runs `layer` on `xs` (tokens at positions `start`, `start` + 1, ...)
-/// after a cache holding `cached_k` and `cached_v` (`start` x 8 x 128);
-/// `rope[t]` holds token t's (cos, sin) per pair of dimensions. Returns
-/// each token's output (the residual stream after the layer).
-pub fn layer(
-    layer: &Layer,
-    xs: &[Vec<f64>],
-    cached_k: &[f32],
-    cached_v: &[f32],
-    rope: &[[f32; 2]],
-    rounded: bool,
-) -> Vec<Vec<f64>> {
+/// One sequence's tokens through the layer: their inputs (consecutive
+/// positions), what its cache held before them (rows of 8 x 128), and each
+/// token's rotary (cos, sin) per pair of dimensions.
+pub struct Sequence {
+    pub xs: Vec<Vec<f64>>,
+    pub cached_k: Vec<f32>,
+    pub cached_v: Vec<f32>,
+    pub rope: Vec<[f32; 2]>,
+}
+
+/// Runs `layer` on every token of `sequences` (the projections over all of
+/// them at once, attention per sequence against its own cache). Returns
+/// each token's output (the residual stream after the layer), sequences in
+/// order.
+pub fn layer(layer: &Layer, sequences: &[Sequence], rounded: bool) -> Vec<Vec<f64>> {
     let heads = layer.heads;
-    let tokens = xs.len();
+    let xs: Vec<Vec<f64>> = sequences
+        .iter()
+        .flat_map(|s| s.xs.iter().cloned())
+        .collect();
     let normed: Vec<Vec<f64>> = xs
         .iter()
         .map(|x| rmsnorm(x, &layer.attention_norm))
@@ -60,7 +66,7 @@ pub fn layer(
     let mut q = project(&layer.wq, &normed, rounded);
     let mut k = project(&layer.wk, &normed, rounded);
     let v = project(&layer.wv, &normed, rounded);
-    let rotate = |x: &mut [f64], t: usize| {
+    let rotate = |x: &mut [f64], rope: &[[f32; 2]], t: usize| {
         for (p, pair) in x.chunks_mut(2).enumerate() {
             let [c, s] = rope[t * (DIM / 2) + p % (DIM / 2)].map(f64::from);
             let (a, b) = (pair[0], pair[1]);
@@ -68,24 +74,34 @@ pub fn layer(
             pair[1] = a * s + b * c;
         }
     };
-    for t in 0..tokens {
-        rotate(&mut q[t], t);
-        rotate(&mut k[t], t);
+    let mut attended = Vec::with_capacity(xs.len());
+    let mut first = 0;
+    for sequence in sequences {
+        let tokens = first..first + sequence.xs.len();
+        for (t, token) in tokens.clone().enumerate() {
+            rotate(&mut q[token], &sequence.rope, t);
+            rotate(&mut k[token], &sequence.rope, t);
+        }
+        // The cache: what was there, then this pass's keys and values in f16.
+        let mut keys = sequence.cached_k.clone();
+        let mut values = sequence.cached_v.clone();
+        for token in tokens.clone() {
+            keys.extend(k[token].iter().map(|&x| to_f16(x)));
+            values.extend(v[token].iter().map(|&x| to_f16(x)));
+        }
+        let start = sequence.cached_k.len() / (KV_HEADS * DIM);
+        let q32: Vec<f32> = q[tokens.clone()]
+            .iter()
+            .flatten()
+            .map(|&x| x as f32)
+            .collect();
+        let rows: Vec<(usize, usize)> = (0..tokens.len())
+            .flat_map(|t| (0..heads).map(move |h| (t, h)))
+            .collect();
+        let out = attention::reference(&q32, &keys, &values, heads, start, &rows);
+        attended.extend(out.chunks(heads * DIM).map(<[f64]>::to_vec));
+        first = tokens.end;
     }
-    // The cache: what was there, then this pass's keys and values in f16.
-    let mut keys = cached_k.to_vec();
-    let mut values = cached_v.to_vec();
-    for t in 0..tokens {
-        keys.extend(k[t].iter().map(|&x| to_f16(x)));
-        values.extend(v[t].iter().map(|&x| to_f16(x)));
-    }
-    let start = cached_k.len() / (KV_HEADS * DIM);
-    let q32: Vec<f32> = q.iter().flatten().map(|&x| x as f32).collect();
-    let rows: Vec<(usize, usize)> = (0..tokens)
-        .flat_map(|t| (0..heads).map(move |h| (t, h)))
-        .collect();
-    let attended = attention::reference(&q32, &keys, &values, heads, start, &rows);
-    let attended: Vec<Vec<f64>> = attended.chunks(heads * DIM).map(<[f64]>::to_vec).collect();
     let o = project(&layer.wo, &attended, rounded);
     let mid: Vec<Vec<f64>> = xs
         .iter()

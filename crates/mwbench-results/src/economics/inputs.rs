@@ -59,6 +59,12 @@ pub struct Inputs {
     /// Share of hours a rented GPU is paid for, percent (default 100).
     #[arg(long, value_name = "PERCENT", allow_negative_numbers = true)]
     pub utilization: Option<f64>,
+    /// The slowest token a customer accepts, ms per output token (default
+    /// 100: 10 tokens/s per user, a common ceiling for chat). Each model's
+    /// tokens are priced at its batch with the most tokens per joule
+    /// within it.
+    #[arg(long, value_name = "MS", allow_negative_numbers = true)]
+    pub max_token_latency_ms: Option<f64>,
     /// Purchase price of one GPU, USD.
     #[arg(long, value_name = "USD", allow_negative_numbers = true)]
     pub gpu_capex: Option<f64>,
@@ -117,10 +123,14 @@ pub struct Resolved {
     pub token_price_usd_per_million: Option<f64>,
     pub gpu_hour_price_usd: Option<f64>,
     pub utilization_percent: f64,
+    pub max_token_latency_ms: f64,
     pub gpu_capex: Option<Capex>,
     pub asic_capex: Option<Capex>,
     pub asics: Vec<AsicChoice>,
 }
+
+/// 10 tokens/s for each user: a common ceiling for chat.
+pub const DEFAULT_MAX_TOKEN_LATENCY_MS: f64 = 100.0;
 
 /// Higher than any market has cleared (ERCOT's cap is 5,000 USD/MWh).
 pub const MAX_POWER_PRICE: f64 = 100_000.0;
@@ -229,6 +239,12 @@ impl Inputs {
                     "a percentage above 0, at most 100",
                 )
             })?;
+        let max_token_latency_ms = get("max_token_latency_ms", self.max_token_latency_ms, |i| {
+            i.max_token_latency_ms
+        })
+        .map_or(Ok(DEFAULT_MAX_TOKEN_LATENCY_MS), |v| {
+            v.positive(3_600_000.0)
+        })?;
         let gpu_capex = capex(
             get("gpu_capex", self.gpu_capex, |i| i.gpu_capex),
             get("gpu_life_years", self.gpu_life_years, |i| i.gpu_life_years),
@@ -285,6 +301,7 @@ impl Inputs {
             token_price_usd_per_million: token_price,
             gpu_hour_price_usd: gpu_hour_price,
             utilization_percent: utilization,
+            max_token_latency_ms,
             gpu_capex,
             asic_capex,
             asics,
@@ -605,7 +622,7 @@ mod tests {
         use super::super::*;
         use proptest::prelude::*;
 
-        const KEYS: [&str; 12] = [
+        const KEYS: [&str; 13] = [
             "power_price",
             "pue",
             "pue_ai",
@@ -618,6 +635,7 @@ mod tests {
             "gpu_life_years",
             "asic",
             "utilization",
+            "max_token_latency_ms",
         ];
 
         fn value() -> impl Strategy<Value = String> {

@@ -121,18 +121,43 @@ pub fn options(files: &[(PathBuf, ResultFile)], inputs: &Resolved) -> Result<Opt
                 format!("{what} on {}", file.device.name)
             }
         };
+        // Each model's decode results, one per batch, in order.
+        let mut models: Vec<(String, Vec<&WorkloadResult>)> = Vec::new();
         for result in &file.results {
-            let kind = match sells(result) {
-                Some(Kind::Mining) => Kind::Mining,
-                // Without a token price, priced by the GPU-hour instead.
-                Some(Kind::Ai) if inputs.token_price_usd_per_million.is_some() => Kind::Ai,
-                _ => continue,
-            };
             let what = match result.params.get("shape").and_then(|s| s.as_str()) {
                 Some(shape) => format!("{} {shape}", result.workload),
                 None => result.workload.clone(),
             };
-            options.add(name(&what), kind, priced_result(result, kind, inputs));
+            match sells(result) {
+                Some(Kind::Mining) => options.add(
+                    name(&what),
+                    Kind::Mining,
+                    priced_result(result, Kind::Mining, inputs),
+                ),
+                // Without a token price, priced by the GPU-hour instead.
+                Some(Kind::Ai) if inputs.token_price_usd_per_million.is_some() => {
+                    if !output_tokens(result) {
+                        options.add(
+                            name(&what),
+                            Kind::Ai,
+                            Err("its tokens are a prompt's (input tokens), which sell at \
+                                 another price than output tokens"
+                                .into()),
+                        );
+                        continue;
+                    }
+                    let model = model_of(result);
+                    match models.iter_mut().find(|(m, _)| *m == model) {
+                        Some((_, batches)) => batches.push(result),
+                        None => models.push((model, vec![result])),
+                    }
+                }
+                _ => continue,
+            }
+        }
+        for (model, batches) in models {
+            let (what, priced) = best_batch(&model, &batches, inputs);
+            options.add(name(&what), Kind::Ai, priced);
         }
         if let Some(price) = inputs.gpu_hour_price_usd {
             options.add(name("GPU-hours"), Kind::Ai, gpu_hours(file, price, inputs));
@@ -142,6 +167,119 @@ pub fn options(files: &[(PathBuf, ResultFile)], inputs: &Resolved) -> Result<Opt
         options.priced.push(asic_option(choice, inputs));
     }
     Ok(options)
+}
+
+/// Whether a tokens/s result makes output tokens (decode), not a prompt's
+/// (prefill: `"tokens": "prompt"`; files before that field name it
+/// llm-prefill).
+fn output_tokens(result: &WorkloadResult) -> bool {
+    match result.params.get("tokens").and_then(|t| t.as_str()) {
+        Some(tokens) => tokens != "prompt",
+        None => result.workload != "llm-prefill",
+    }
+}
+
+/// The model and weights a decode result ran, whatever its batch: its
+/// workload, preset and weights (files before batches: its shape).
+fn model_of(result: &WorkloadResult) -> String {
+    let param = |key: &str| result.params.get(key).and_then(|v| v.as_str());
+    match (param("preset"), param("weights")) {
+        (Some(preset), Some(weights)) => format!("{} {preset} {weights}", result.workload),
+        _ => match param("shape") {
+            Some(shape) => format!("{} {shape}", result.workload),
+            None => result.workload.clone(),
+        },
+    }
+}
+
+/// A decode result's batch (1 in files before batches).
+fn batch_of(result: &WorkloadResult) -> u64 {
+    result
+        .params
+        .get("batch")
+        .and_then(|b| b.as_u64())
+        .filter(|&b| b >= 1)
+        .unwrap_or(1)
+}
+
+/// Milliseconds each user of the batch waits per token: one step of the
+/// batch, batch / throughput.
+fn token_latency_ms(result: &WorkloadResult, rate: f64) -> f64 {
+    1e3 * batch_of(result) as f64 / rate
+}
+
+/// One model's option: of its batches within the latency a customer
+/// accepts, the one with the most tokens per joule (what a server tuned
+/// for cost would run); named with its batch, or why none can be priced.
+fn best_batch(
+    model: &str,
+    batches: &[&WorkloadResult],
+    inputs: &Resolved,
+) -> (String, std::result::Result<SiteOption, String>) {
+    let limit = inputs.max_token_latency_ms;
+    let mut best: Option<(&WorkloadResult, SiteOption, f64)> = None;
+    let mut fastest: Option<(u64, f64)> = None;
+    let mut first_reason = None;
+    for &result in batches {
+        let priced = priced_result(result, Kind::Ai, inputs);
+        let rate = result
+            .throughput
+            .value
+            .filter(|_| result.status == Status::Ok);
+        let (option, rate) = match (priced, rate) {
+            (Ok(option), Some(rate)) => (option, rate),
+            (Err(reason), _) => {
+                first_reason.get_or_insert(format!("batch {}: {reason}", batch_of(result)));
+                continue;
+            }
+            (Ok(_), None) => continue,
+        };
+        let latency = token_latency_ms(result, rate);
+        if fastest.is_none_or(|(_, ms)| latency < ms) {
+            fastest = Some((batch_of(result), latency));
+        }
+        if latency > limit {
+            continue;
+        }
+        let per_joule = rate / option.watts;
+        if best.as_ref().is_none_or(|(_, _, p)| per_joule > *p) {
+            best = Some((result, option, per_joule));
+        }
+    }
+    let tried = batches
+        .iter()
+        .map(|r| batch_of(r).to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    match (best, fastest) {
+        (Some((result, option, _)), _) => {
+            let rate = result.throughput.value.unwrap_or_default();
+            let ms = token_latency_ms(result, rate);
+            let why = if batches.len() > 1 {
+                format!("most tokens/J of batches {tried} within {limit} ms/token")
+            } else {
+                format!("within {limit} ms/token")
+            };
+            (
+                format!(
+                    "{model} at batch {} ({ms:.0} ms/token; {why})",
+                    batch_of(result)
+                ),
+                Ok(option),
+            )
+        }
+        (None, Some((batch, ms))) => (
+            model.to_string(),
+            Err(format!(
+                "no batch within {limit} ms per token (--max-token-latency-ms): the fastest, \
+                 batch {batch}, takes {ms:.0} ms"
+            )),
+        ),
+        (None, None) => (
+            model.to_string(),
+            Err(first_reason.unwrap_or_else(|| "no figure to price".into())),
+        ),
+    }
 }
 
 /// A sha256d or LLM result as an option, or why it cannot be priced.
@@ -420,6 +558,87 @@ mod tests {
         // 1142.86 h = 782.78 USD per site MWh.
         assert!((tokens.capex_usd_per_mwh - 30_000.0 / 43_800.0 * 1e6 / 875.0).abs() < 1e-9);
         assert_eq!(tokens.capex_usd_per_mwh, hours.capex_usd_per_mwh);
+    }
+
+    /// A decode result of llama3-8b q4 at `batch`, `rate` tokens/s for the
+    /// batch, drawing `watts`.
+    fn decode(batch: u64, rate: f64, watts: f64) -> WorkloadResult {
+        let mut r = result(
+            "llm-decode",
+            Unit::TokensPerSecond,
+            rate,
+            Some((watts, Provenance::Sensor)),
+        );
+        for (key, value) in [
+            ("preset", serde_json::json!("llama3-8b")),
+            ("weights", serde_json::json!("q4")),
+            ("batch", serde_json::json!(batch)),
+            ("tokens", serde_json::json!("output")),
+        ] {
+            r.params.insert(key.into(), value);
+        }
+        r
+    }
+
+    /// Of one model's batches, the one with the most tokens per joule
+    /// within the latency is priced, and named; prompt tokens are not
+    /// output tokens.
+    #[test]
+    fn tokens_are_priced_at_the_best_batch_within_the_latency() {
+        // Batch 1: 8 ms/token, 0.25 tokens/J; 16: 40 ms, 1 token/J; 64:
+        // 128 ms, 1.6 tokens/J (too slow at the default 100 ms).
+        let mut prefill = result(
+            "llm-prefill",
+            Unit::TokensPerSecond,
+            9000.0,
+            Some((600.0, Provenance::Sensor)),
+        );
+        prefill
+            .params
+            .insert("tokens".into(), serde_json::json!("prompt"));
+        let files = [file(vec![
+            decode(1, 125.0, 500.0),
+            decode(16, 400.0, 400.0),
+            decode(64, 500.0, 312.5),
+            prefill,
+        ])];
+        let priced = |latency: Option<f64>| {
+            let resolved = inputs(Inputs {
+                token_price: Some(0.20),
+                max_token_latency_ms: latency,
+                ..Inputs::default()
+            });
+            options(&files, &resolved).unwrap()
+        };
+        let default = priced(None);
+        let [tokens] = &default.priced[..] else {
+            panic!("one option: {:?}", default.priced);
+        };
+        assert!(
+            tokens
+                .name
+                .contains("llama3-8b q4 at batch 16 (40 ms/token"),
+            "{}",
+            tokens.name
+        );
+        assert_eq!(tokens.watts, 400.0);
+        assert_eq!(default.unpriceable.len(), 1);
+        assert!(default.unpriceable[0].reason.contains("prompt"));
+        // A patient customer: batch 64; an impatient one: batch 1; none.
+        assert!(priced(Some(200.0)).priced[0].name.contains("at batch 64"));
+        assert!(priced(Some(10.0)).priced[0].name.contains("at batch 1 "));
+        let none = priced(Some(5.0));
+        assert!(none.priced.is_empty());
+        let reason = &none
+            .unpriceable
+            .iter()
+            .find(|u| u.name.contains("llm-decode"))
+            .expect("the decode model, unpriceable")
+            .reason;
+        assert!(
+            reason.contains("no batch within 5 ms") && reason.contains("batch 1, takes 8 ms"),
+            "{reason}"
+        );
     }
 
     #[test]

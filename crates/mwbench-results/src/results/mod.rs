@@ -13,6 +13,7 @@ pub use schema::{
     per_watt,
 };
 pub use units::{
-    MAX_WATTS, MIN_WATTS, PowerReading, Provenance, Summary, TimingMethod, Unit, plausible_watts,
+    MAX_WATTS, MIN_WATTS, MS_PER_TOKEN, PowerReading, Provenance, Summary, TimingMethod, Unit,
+    plausible_watts,
 };
 pub use write::{DEFAULT_DIRECTORY, check_writable, default_path, remove_unfinished, write_atomic};

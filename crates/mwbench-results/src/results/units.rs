@@ -5,6 +5,11 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The unit of decode's latency, among a result's `also` figures: the
+/// time of one step of the batch, which is how long each of its users
+/// waits for a token.
+pub const MS_PER_TOKEN: &str = "ms/token";
+
 /// The unit a workload's throughput is reported in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Unit {
