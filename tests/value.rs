@@ -195,6 +195,21 @@ fn bad_inputs_are_one_line_each() {
             "--asic-watts",
         ),
         (
+            with(&["--power-price", "45", "--max-token-latency-ms", "0"]),
+            2,
+            "--max-token-latency-ms must be greater than zero",
+        ),
+        (
+            with(&["--power-price", "45", "--max-token-latency-ms", "NaN"]),
+            2,
+            "--max-token-latency-ms must be greater than zero",
+        ),
+        (
+            with(&["--power-price", "45", "--max-token-latency-ms", "1e308"]),
+            2,
+            "--max-token-latency-ms must be greater than zero",
+        ),
+        (
             with(&["--power-price", "45", "--sweep", "100:20:5"]),
             2,
             "TO (20) must be above FROM",

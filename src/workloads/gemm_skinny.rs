@@ -82,20 +82,6 @@ fn launch_kernel(
     Ok((kernel, workgroups))
 }
 
-/// y = x W^T in f64 for the (token, row) pairs listed.
-fn reference(decoded: &[f32], x: &[f32], cols: usize, pairs: &[(usize, usize)]) -> Vec<f64> {
-    pairs
-        .iter()
-        .map(|&(token, row)| {
-            decoded[row * cols..(row + 1) * cols]
-                .iter()
-                .zip(&x[token * cols..(token + 1) * cols])
-                .map(|(&w, &v)| f64::from(w) * f64::from(v))
-                .sum()
-        })
-        .collect()
-}
-
 /// As the GEMV's: only the order of f32 additions differs.
 const BOUND: f64 = 1e-4;
 
@@ -218,7 +204,10 @@ impl Workload for GemmSkinny {
             .iter()
             .flat_map(|&t| rows_checked.iter().map(move |&r| (t, r)))
             .collect();
-        let expected = reference(&weights.decoded, &x, cols, &pairs);
+        let expected: Vec<f64> = pairs
+            .iter()
+            .map(|&(t, r)| gemv::reference_dot(&weights.decoded, r, &x[t * cols..(t + 1) * cols]))
+            .collect();
         let check = OutputCheck {
             workload: self.name(),
             output: &y,

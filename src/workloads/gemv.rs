@@ -165,18 +165,15 @@ pub(super) fn encode(format: Format, values: &[f32]) -> Weights {
     }
 }
 
-/// y = W x in f64, for the rows listed.
-fn reference(decoded: &[f32], x: &[f32], rows: &[usize]) -> Vec<f64> {
-    let cols = x.len();
-    rows.iter()
-        .map(|&r| {
-            decoded[r * cols..(r + 1) * cols]
-                .iter()
-                .zip(x)
-                .map(|(&w, &v)| f64::from(w) * f64::from(v))
-                .sum()
-        })
-        .collect()
+/// Row `row` of `decoded` (rows of `x_row.len()` weights) dotted with
+/// `x_row`, in f64: the GEMV's and the skinny GEMM's reference.
+pub(super) fn reference_dot(decoded: &[f32], row: usize, x_row: &[f32]) -> f64 {
+    let cols = x_row.len();
+    decoded[row * cols..(row + 1) * cols]
+        .iter()
+        .zip(x_row)
+        .map(|(&w, &v)| f64::from(w) * f64::from(v))
+        .sum()
 }
 
 const BROADCAST: &str = include_str!("../../shaders/gemv_broadcast.wgsl");
@@ -359,7 +356,10 @@ impl Workload for Gemv {
         )?;
         // Every row up to 4096 rows; a spread sample of larger matrices.
         let checked: Vec<usize> = (0..rows).step_by(rows.div_ceil(4096)).collect();
-        let expected = reference(&weights.decoded, &x, &checked);
+        let expected: Vec<f64> = checked
+            .iter()
+            .map(|&r| reference_dot(&weights.decoded, r, &x))
+            .collect();
         let check = OutputCheck {
             workload: self.name(),
             output: &y,

@@ -180,24 +180,31 @@ fn output_tokens(result: &WorkloadResult) -> bool {
 }
 
 /// The model and weights a decode result ran, whatever its batch: its
-/// workload, preset and weights (files before batches: its shape).
+/// workload and shape less the batch (`llm-decode llama3-8b q4`), as
+/// results that failed or did not fit, which carry no other params, have
+/// it too.
 fn model_of(result: &WorkloadResult) -> String {
-    let param = |key: &str| result.params.get(key).and_then(|v| v.as_str());
-    match (param("preset"), param("weights")) {
-        (Some(preset), Some(weights)) => format!("{} {preset} {weights}", result.workload),
-        _ => match param("shape") {
-            Some(shape) => format!("{} {shape}", result.workload),
-            None => result.workload.clone(),
-        },
+    match result.params.get("shape").and_then(|v| v.as_str()) {
+        Some(shape) => {
+            let model = shape.split(" batch ").next().unwrap_or(shape);
+            format!("{} {model}", result.workload)
+        }
+        None => result.workload.clone(),
     }
 }
 
-/// A decode result's batch (1 in files before batches).
+/// A decode result's batch: its params' `batch`, else the shape's
+/// `batch N` (a result that did not run), else 1 (files before batches).
 fn batch_of(result: &WorkloadResult) -> u64 {
+    let in_shape = || {
+        let shape = result.params.get("shape")?.as_str()?;
+        shape.split(" batch ").nth(1)?.parse().ok()
+    };
     result
         .params
         .get("batch")
         .and_then(|b| b.as_u64())
+        .or_else(in_shape)
         .filter(|&b| b >= 1)
         .unwrap_or(1)
 }
@@ -570,6 +577,10 @@ mod tests {
             Some((watts, Provenance::Sensor)),
         );
         for (key, value) in [
+            (
+                "shape",
+                serde_json::json!(format!("llama3-8b q4 batch {batch}")),
+            ),
             ("preset", serde_json::json!("llama3-8b")),
             ("weights", serde_json::json!("q4")),
             ("batch", serde_json::json!(batch)),
@@ -596,10 +607,19 @@ mod tests {
         prefill
             .params
             .insert("tokens".into(), serde_json::json!("prompt"));
+        // A batch that did not fit carries only its shape, as run writes it.
+        let mut too_big = result("llm-decode", Unit::TokensPerSecond, 1.0, None);
+        too_big.status = Status::Unsupported;
+        too_big.throughput.value = None;
+        too_big.check = "needs 2e11 bytes".into();
+        too_big
+            .params
+            .insert("shape".into(), serde_json::json!("llama3-8b q4 batch 256"));
         let files = [file(vec![
             decode(1, 125.0, 500.0),
             decode(16, 400.0, 400.0),
             decode(64, 500.0, 312.5),
+            too_big,
             prefill,
         ])];
         let priced = |latency: Option<f64>| {
@@ -615,9 +635,9 @@ mod tests {
             panic!("one option: {:?}", default.priced);
         };
         assert!(
-            tokens
-                .name
-                .contains("llama3-8b q4 at batch 16 (40 ms/token"),
+            tokens.name.contains(
+                "llama3-8b q4 at batch 16 (40 ms/token; most tokens/J of batches 1, 16, 64, 256"
+            ),
             "{}",
             tokens.name
         );
