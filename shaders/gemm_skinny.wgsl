@@ -124,3 +124,60 @@ fn main(
         }
     }
 }
+
+// Block b of weights `w` against one token's block of x, whose eight
+// vec4 the eight lanes of the subgroup hold one each (`mine`).
+fn block_dot_shared(w: Block, mine: vec4<f32>) -> f32 {
+    return dot(w.w0, subgroupBroadcast(mine, 0u)) + dot(w.w1, subgroupBroadcast(mine, 1u))
+        + dot(w.w2, subgroupBroadcast(mine, 2u)) + dot(w.w3, subgroupBroadcast(mine, 3u))
+        + dot(w.w4, subgroupBroadcast(mine, 4u)) + dot(w.w5, subgroupBroadcast(mine, 5u))
+        + dot(w.w6, subgroupBroadcast(mine, 6u)) + dot(w.w7, subgroupBroadcast(mine, 7u));
+}
+
+// For CPU adapters with 8-wide subgroups (lavapipe), where every load
+// whose address is not a constant is a loop over the lanes: one lane per
+// row, as the GEMV's gemv_broadcast.wgsl, and each lane loads one vec4 of
+// each token's block of x, which subgroupBroadcast hands to all eight (one
+// load a lane per token instead of eight). Every lane runs the same loop
+// (rows past the end compute the last row and do not store), and the
+// second half of the tile always, as subgroup operations need.
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main_broadcast(
+    @builtin(local_invocation_index) t: u32,
+    @builtin(workgroup_id) group: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(subgroup_invocation_id) lane: u32,
+) {
+    let flat = group.y * groups.x + group.x;
+    let tile = flat % shape.tiles;
+    let row = (flat / shape.tiles) * WORKGROUP_SIZE + t;
+    let r = min(row, shape.rows - 1u);
+    let first = tile * TILE;
+    let count = min(TILE, shape.tokens - first);
+    let last = shape.tokens - 1u;
+    let quads = shape.cols / 4u;
+    let x0 = min(first, last) * quads + lane;
+    let x1 = min(first + 1u, last) * quads + lane;
+    let x2 = min(first + 2u, last) * quads + lane;
+    let x3 = min(first + 3u, last) * quads + lane;
+    let x4 = min(first + 4u, last) * quads + lane;
+    let x5 = min(first + 5u, last) * quads + lane;
+    let x6 = min(first + 6u, last) * quads + lane;
+    let x7 = min(first + 7u, last) * quads + lane;
+    var low = vec4<f32>(0.0);
+    var high = vec4<f32>(0.0);
+    for (var b = 0u; b < shape.cols / 32u; b++) {
+        let w = block_weights(r, b);
+        let scale = vec4<f32>(block_scale(r, b));
+        let c = b * 8u;
+        low = fma(scale, vec4<f32>(block_dot_shared(w, x[x0 + c]), block_dot_shared(w, x[x1 + c]),
+                                   block_dot_shared(w, x[x2 + c]), block_dot_shared(w, x[x3 + c])), low);
+        high = fma(scale, vec4<f32>(block_dot_shared(w, x[x4 + c]), block_dot_shared(w, x[x5 + c]),
+                                    block_dot_shared(w, x[x6 + c]), block_dot_shared(w, x[x7 + c])), high);
+    }
+    if (row < shape.rows) {
+        for (var j = 0u; j < count; j++) {
+            y[(first + j) * shape.rows + row] = select(high[j % 4u], low[j % 4u], j < 4u);
+        }
+    }
+}

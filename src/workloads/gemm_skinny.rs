@@ -67,10 +67,17 @@ fn launch_kernel(
     // The format's file after this shader's declarations; its
     // row_partial is compiled but not called.
     let wgsl = [SKINNY, format.body()].concat();
+    // Sharing x needs whole blocks of 32 (checked above) and 8-wide
+    // subgroups (Launch::best_for).
+    let entry = if launch.shares_x {
+        "main_broadcast"
+    } else {
+        "main"
+    };
     let kernel = gpu.kernel(
         "gemm-skinny",
         &wgsl,
-        "main",
+        entry,
         &[
             ("WORKGROUP_SIZE", f64::from(workgroup_size)),
             ("THREADS_PER_ROW", f64::from(launch.threads_per_row)),
@@ -232,6 +239,7 @@ impl Workload for GemmSkinny {
         params.insert("k".into(), json!(self.cols));
         params.insert("weights".into(), json!(self.format.weights_name()));
         params.insert("threads_per_row".into(), json!(launch.threads_per_row));
+        params.insert("x_shared_by_subgroup".into(), json!(launch.shares_x));
         params.insert(
             "tokens_per_weight_read".into(),
             json!(TILE.min(self.tokens)),
@@ -266,10 +274,22 @@ mod tests {
     #[test]
     fn small_batches_match_the_reference_in_every_format() {
         let gpu = crate::gpu::default_for_tests();
-        let launches = [1, 32].map(|threads_per_row| Launch {
-            threads_per_row,
-            shares_x: false,
-        });
+        let mut launches = vec![
+            Launch {
+                threads_per_row: 32,
+                shares_x: false,
+            },
+            Launch {
+                threads_per_row: 1,
+                shares_x: false,
+            },
+        ];
+        if gpu.summary.subgroups && gpu.summary.subgroup_sizes == [8, 8] {
+            launches.push(Launch {
+                threads_per_row: 1,
+                shares_x: true,
+            });
+        }
         for format in [Format::F16, Format::Q8, Format::Q4] {
             for tokens in [1, 3, 8, 19] {
                 for &launch in &launches {

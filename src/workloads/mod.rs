@@ -370,9 +370,10 @@ mod tests {
             weights: gemv::Format::Q8,
             ..LlmChoice::default()
         };
-        // gemm-skinny's batches of 64 and 256 take minutes a launch on
-        // lavapipe (0.5 GFLOP/s); their kernel is the one batches of 16
-        // run, and gemm_skinny's own test checks every tile shape.
+        // gemm-skinny's batches of 64 and 256 add about two minutes on
+        // lavapipe (up to 13 s a launch, three launches each); their
+        // kernel is the one batches of 16 run, and gemm_skinny's own test
+        // checks every tile shape.
         let affordable = |workload: &dyn Workload| {
             let batch = workload.shape().and_then(|shape| {
                 let m = shape.split('x').next()?;
