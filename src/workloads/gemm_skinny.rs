@@ -274,22 +274,7 @@ mod tests {
     #[test]
     fn small_batches_match_the_reference_in_every_format() {
         let gpu = crate::gpu::default_for_tests();
-        let mut launches = vec![
-            Launch {
-                threads_per_row: 32,
-                shares_x: false,
-            },
-            Launch {
-                threads_per_row: 1,
-                shares_x: false,
-            },
-        ];
-        if gpu.summary.subgroups && gpu.summary.subgroup_sizes == [8, 8] {
-            launches.push(Launch {
-                threads_per_row: 1,
-                shares_x: true,
-            });
-        }
+        let launches = Launch::every_one_on(&gpu);
         for format in [Format::F16, Format::Q8, Format::Q4] {
             for tokens in [1, 3, 8, 19] {
                 for &launch in &launches {

@@ -210,6 +210,31 @@ impl Launch {
     }
 }
 
+#[cfg(test)]
+impl Launch {
+    /// Every launch `gpu` can run, for tests: GPUs' (many lanes a row),
+    /// CPUs' (one), and sharing x where subgroups are 8 wide (lavapipe).
+    pub(super) fn every_one_on(gpu: &Gpu) -> Vec<Launch> {
+        let mut launches = vec![
+            Launch {
+                threads_per_row: 32,
+                shares_x: false,
+            },
+            Launch {
+                threads_per_row: 1,
+                shares_x: false,
+            },
+        ];
+        if gpu.summary.subgroups && gpu.summary.subgroup_sizes == [8, 8] {
+            launches.push(Launch {
+                threads_per_row: 1,
+                shares_x: true,
+            });
+        }
+        launches
+    }
+}
+
 /// The kernel computing `y = W x` for a `rows` x `cols` matrix in `format`
 /// (`weights`: the format's buffers, as [`Format`] lays them out), and its
 /// workgroup grid, launched the best way for the adapter. Also used by the
@@ -446,23 +471,7 @@ mod tests {
     #[test]
     fn small_shapes_match_the_reference_in_every_format() {
         let gpu = crate::gpu::default_for_tests();
-        // Every launch: GPUs' (many lanes a row), CPUs' and lavapipe's.
-        let mut launches = vec![
-            Launch {
-                threads_per_row: 32,
-                shares_x: false,
-            },
-            Launch {
-                threads_per_row: 1,
-                shares_x: false,
-            },
-        ];
-        if gpu.summary.subgroups && gpu.summary.subgroup_sizes == [8, 8] {
-            launches.push(Launch {
-                threads_per_row: 1,
-                shares_x: true,
-            });
-        }
+        let launches = Launch::every_one_on(&gpu);
         for format in [Format::F32, Format::F16, Format::Q8, Format::Q4] {
             for (rows, cols) in [(1, 32), (70, 96), (129, 1024)] {
                 for &launch in &launches {
