@@ -32,12 +32,6 @@ const TILE: u32 = 8u;
 // [TILE][WORKGROUP_SIZE <= 64]
 var<workgroup> partial: array<f32, 512>;
 
-// A block of 32 weights, decoded (the format's block_weights).
-struct Block {
-    w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>,
-    w4: vec4<f32>, w5: vec4<f32>, w6: vec4<f32>, w7: vec4<f32>,
-}
-
 // Block b of weights `w` (decoded, unscaled) against the same block of
 // token `token`'s row of x.
 fn block_dot_x(w: Block, token: u32, b: u32) -> f32 {

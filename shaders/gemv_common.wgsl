@@ -23,12 +23,6 @@ override THREADS_PER_ROW: u32 = 1u;
 
 var<workgroup> partial: array<f32, 256>;
 
-// A block of 32 weights, decoded (the format's block_weights).
-struct Block {
-    w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>,
-    w4: vec4<f32>, w5: vec4<f32>, w6: vec4<f32>, w7: vec4<f32>,
-}
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(
     @builtin(local_invocation_index) t: u32,

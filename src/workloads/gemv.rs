@@ -39,9 +39,18 @@ impl Format {
     pub(super) fn body(self) -> &'static str {
         match self {
             Format::F32 => include_str!("../../shaders/gemv_f32.wgsl"),
-            Format::F16 => include_str!("../../shaders/gemv_f16.wgsl"),
-            Format::Q8 => include_str!("../../shaders/gemv_q8.wgsl"),
-            Format::Q4 => include_str!("../../shaders/gemv_q4.wgsl"),
+            Format::F16 => concat!(
+                include_str!("../../shaders/gemv_block.wgsl"),
+                include_str!("../../shaders/gemv_f16.wgsl")
+            ),
+            Format::Q8 => concat!(
+                include_str!("../../shaders/gemv_block.wgsl"),
+                include_str!("../../shaders/gemv_q8.wgsl")
+            ),
+            Format::Q4 => concat!(
+                include_str!("../../shaders/gemv_block.wgsl"),
+                include_str!("../../shaders/gemv_q4.wgsl")
+            ),
         }
     }
 
