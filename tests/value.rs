@@ -23,7 +23,7 @@ fn json_prices_every_option_and_names_the_best() {
         "45",
         "--hashprice",
         "40",
-        "--token-price",
+        "--token-price-out",
         "0.2",
         "--gpu-hour-price",
         "2",
@@ -41,7 +41,7 @@ fn json_prices_every_option_and_names_the_best() {
         .map(|o| o["name"].as_str().unwrap())
         .collect();
     // sha256d, llm-decode at its one batch, GPU-hours and the ASIC;
-    // llm-prefill's prompt tokens are not priced as output tokens.
+    // llm-prefill's prompt tokens need an input-token price.
     assert_eq!(names.len(), 4, "{names:?}");
     assert!(
         names
@@ -55,7 +55,7 @@ fn json_prices_every_option_and_names_the_best() {
         unpriced
             .iter()
             .any(|u| u["name"].as_str().unwrap().starts_with("llm-prefill")
-                && u["reason"].as_str().unwrap().contains("prompt")),
+                && u["reason"].as_str().unwrap().contains("--token-price-in")),
         "{unpriced:?}"
     );
     for option in options {
@@ -304,4 +304,297 @@ fn csv_and_markdown_carry_the_same_options() {
     let markdown = call("markdown");
     assert!(markdown.contains("| # | option | kind |"), "{markdown}");
     assert!(markdown.contains("best at 45.00 USD/MWh"), "{markdown}");
+}
+
+/// Prices over a price series: mining follows the price, AI runs through,
+/// a colocation lease is held beside them.
+mod series {
+    use super::*;
+
+    fn prices(name: &str) -> String {
+        fixture(&format!("prices/{name}"))
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    fn priced(extra: &[&str]) -> Vec<String> {
+        let file = result_file();
+        let mut args: Vec<String> = [
+            "value",
+            file.as_str(),
+            "--hashprice",
+            "40",
+            "--token-price-out",
+            "0.2",
+            "--token-price-in",
+            "0.05",
+            "--asic",
+            "s21-pro",
+        ]
+        .map(String::from)
+        .to_vec();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    }
+
+    fn valued(args: &[String]) -> Value {
+        let output = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        output.clone().assert().success();
+        json(&output)
+    }
+
+    fn option<'a>(value: &'a Value, kind: &str) -> &'a Value {
+        value["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} option in {value}"))
+    }
+
+    /// The illustrative day (tests/fixtures/prices): 20 USD/MWh for 8 h,
+    /// 40 for 8 h, 150 for 4 h, -10 for 4 h.
+    #[test]
+    fn a_day_of_hours_with_negative_prices() {
+        let day = prices("illustrative-day.csv");
+        let value = valued(&priced(&[
+            "--price-series",
+            &day,
+            "--colocation-rate",
+            "130",
+            "--json",
+        ]));
+        assert_eq!(value["power_price_usd_per_mwh"], Value::Null);
+        let series = &value["price_series"];
+        assert_eq!(series["format"], "plain");
+        assert_eq!(series["intervals"], 24);
+        assert_eq!(series["hours"], 24.0);
+        assert_eq!(series["min"], -10.0);
+        assert_eq!(series["max"], 150.0);
+        assert!((series["mean_price_usd_per_mwh"].as_f64().unwrap() - 1040.0 / 24.0).abs() < 1e-9);
+        // The S21 Pro earns 111.11 per MWh at 40 USD per PH/s per day: it
+        // stops in the 150 peak only, paying 8x20 + 8x40 - 4x10 = 440.
+        let asic = option(&value, "asic");
+        assert_eq!(asic["hours_run"], 20.0);
+        assert_eq!(asic["power_cost_usd"], 440.0);
+        assert_eq!(asic["average_price_paid_usd_per_mwh"], 22.0);
+        let margin = asic["margin_usd"].as_f64().unwrap();
+        assert!(
+            (margin - (20.0 * 111.111_111 - 440.0)).abs() < 1e-3,
+            "{margin}"
+        );
+        assert!((asic["usd_per_mw_year"].as_f64().unwrap() - margin * 365.0).abs() < 1e-6);
+        // The lavapipe GPU's sha256d earns almost nothing: it runs only
+        // where power is paid for.
+        assert_eq!(option(&value, "mining")["hours_run"], 4.0);
+        // AI runs every hour, prefill at the input price, decode at the
+        // output price.
+        for o in value["options"].as_array().unwrap() {
+            if o["kind"] == "ai" {
+                assert_eq!(o["hours_run"], 24.0, "{o}");
+                assert_eq!(o["power_cost_usd"], 1040.0, "{o}");
+            }
+        }
+        let lease = option(&value, "colocation");
+        assert_eq!(lease["power_cost_usd"], 0.0);
+        assert_eq!(lease["average_price_paid_usd_per_mwh"], Value::Null);
+        // 130 USD per kW-month = 130,000 / 730 per MWh, 24 h.
+        assert!((lease["revenue_usd"].as_f64().unwrap() - 24.0 * 130_000.0 / 730.0).abs() < 1e-6);
+        assert!(value["best_usd_per_mw_year"].is_f64());
+        assert!(value["best_lead_usd_per_mw_year"].is_f64());
+    }
+
+    /// Stopping AI in the dearest hours, paid credits, and a lease that
+    /// pays its tenant's power.
+    #[test]
+    fn uptime_credits_and_colocation_both_ways() {
+        let day = prices("illustrative-day.csv");
+        // At 0.0001 USD per million output tokens, the tiny model's decode
+        // earns under 1 USD per MWh: it may stop in 10% of 24 h (2.4 h),
+        // so in two of the four 150 hours, and is credited 30 per MWh.
+        let value = valued(&[
+            "value".to_string(),
+            result_file(),
+            "--hashprice".into(),
+            "40".into(),
+            "--token-price-out".into(),
+            "0.0001".into(),
+            "--price-series".into(),
+            day.clone(),
+            "--ai-uptime".into(),
+            "90".into(),
+            "--curtailment-credit".into(),
+            "30".into(),
+            "--colocation-rate".into(),
+            "130".into(),
+            "--colocation-power".into(),
+            "included".into(),
+            "--json".into(),
+        ]);
+        assert_eq!(value["ai_uptime_percent"], 90.0);
+        assert_eq!(value["curtailment_credit_usd_per_mwh"], 30.0);
+        let decode = value["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"].as_str().unwrap().starts_with("llm-decode"))
+            .unwrap();
+        assert_eq!(decode["hours_run"], 22.0);
+        assert_eq!(decode["curtailment_credit_usd"], 60.0);
+        assert_eq!(decode["power_cost_usd"], 1040.0 - 300.0);
+        // The lease with power included pays every hour (it never stops).
+        let lease = option(&value, "colocation");
+        assert_eq!(lease["hours_run"], 24.0);
+        assert_eq!(lease["power_cost_usd"], 1040.0);
+        assert!(lease["name"].as_str().unwrap().contains("power included"));
+    }
+
+    /// ERCOT's reports on the autumn clock change: the repeated hour is
+    /// kept (25 hours), a hub is picked by name, 15-minute prices weigh a
+    /// quarter of an hour.
+    #[test]
+    fn ercot_reports_on_the_autumn_clock_change() {
+        let dam = prices("ercot-dam-layout-autumn-illustrative.csv");
+        let value = valued(&priced(&[
+            "--price-series",
+            &dam,
+            "--settlement-point",
+            "HB_WEST",
+            "--json",
+        ]));
+        let series = &value["price_series"];
+        assert_eq!(series["format"], "ercot-dam");
+        assert_eq!(series["settlement_point"], "HB_WEST");
+        assert_eq!(series["intervals"], 25);
+        assert_eq!(series["hours"], 25.0);
+        assert_eq!(series["min"], -5.0);
+        let rtm = prices("ercot-rtm-layout-autumn-illustrative.csv");
+        let value = valued(&priced(&["--price-series", &rtm, "--json"]));
+        let series = &value["price_series"];
+        assert_eq!(series["format"], "ercot-rtm");
+        assert_eq!(series["intervals"], 100);
+        assert_eq!(series["hours"], 25.0);
+        assert_eq!(series["max"], 900.0);
+        // The ASIC skips the evening peak's 16 quarter hours: 21 h.
+        assert_eq!(option(&value, "asic")["hours_run"], 21.0);
+        assert_one_line_error(
+            &priced(&["--price-series", &dam])
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+            2,
+            "several settlement points (2 in all: HB_NORTH, HB_WEST): pick one with --settlement-point",
+        );
+    }
+
+    #[test]
+    fn the_table_csv_and_the_duration_chart() {
+        let day = prices("illustrative-day.csv");
+        let dir = tempfile::tempdir().unwrap();
+        let chart = dir.path().join("duration.svg");
+        let output = run(
+            &priced(&["--price-series", &day, "--chart", chart.to_str().unwrap()])
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        );
+        output.clone().assert().success();
+        let table = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            table.contains("Value per MW of site capacity over"),
+            "{table}"
+        );
+        assert!(
+            table.contains("24 intervals, 24.0 h, prices -10.00 to 150.00"),
+            "{table}"
+        );
+        assert!(table.contains("best over the series: "), "{table}");
+        let svg = std::fs::read_to_string(&chart).unwrap();
+        assert!(svg.contains("Price-duration curve"), "{}", &svg[..200]);
+        assert!(svg.contains("Antminer S21 Pro (watts estimated): breakeven 111.11 USD/MWh"));
+        let output = run(&priced(&["--price-series", &day, "--format", "csv"])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>());
+        let csv = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            csv.lines()
+                .next()
+                .unwrap()
+                .contains(",hours_run,uptime_percent,energy_mwh,"),
+            "{csv}"
+        );
+    }
+
+    /// Every class of bad price file, and flags that do not go together:
+    /// one line, exit 2.
+    #[test]
+    fn bad_price_files_and_flags_are_one_line_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let header = "timestamp,price_usd_per_mwh\n";
+        let dam = "Delivery Date,Hour Ending,Repeated Hour Flag,Settlement Point,Settlement Point Price\n";
+        let files = [
+            (
+                "empty.csv",
+                header.to_string(),
+                "empty.csv:2: no prices after the header",
+            ),
+            (
+                "columns.csv",
+                "Delivery Date,Hour Ending,Settlement Point Price\n01/01/2025,01:00,4\n".into(),
+                "columns.csv:1: no column 'Repeated Hour Flag'",
+            ),
+            (
+                "number.csv",
+                format!("{header}2025-01-01T00:00:00Z,cheap\n2025-01-01T01:00:00Z,4\n"),
+                "number.csv:2: price 'cheap' is not a number",
+            ),
+            (
+                "order.csv",
+                format!("{header}2025-01-01T02:00:00Z,3\n2025-01-01T01:00:00Z,4\n"),
+                "order.csv:3: out of order",
+            ),
+            (
+                "twice.csv",
+                format!("{dam}01/01/2025,01:00,N,HB_HUBAVG,3\n01/01/2025,01:00,N,HB_HUBAVG,4\n"),
+                "twice.csv:3: duplicate interval",
+            ),
+            (
+                "hour.csv",
+                format!("{dam}01/01/2025,1:30,N,HB_HUBAVG,3\n"),
+                "hour.csv:2: Hour Ending '1:30' is not on the hour",
+            ),
+        ];
+        for (name, text, said) in files {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            let args = priced(&["--price-series", path.to_str().unwrap()]);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            assert_one_line_error(&args, 2, said);
+        }
+        let day = prices("illustrative-day.csv");
+        let cases: [(&[&str], &str); 4] = [
+            (
+                &["--price-series", &day, "--power-price", "45"],
+                "give --power-price or --price-series, not both",
+            ),
+            (
+                &["--price-series", &day, "--sweep", "10:50:10"],
+                "--sweep varies a flat power price",
+            ),
+            (
+                &["--power-price", "45", "--ai-uptime", "90"],
+                "--ai-uptime applies to a price series",
+            ),
+            (
+                &["--price-series", &day, "--price-format", "hourly"],
+                "invalid value 'hourly'",
+            ),
+        ];
+        for (extra, said) in cases {
+            let args = priced(extra);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            assert_one_line_error(&args, 2, said);
+        }
+    }
 }

@@ -34,7 +34,16 @@ pub fn value(options: &ValueOptions) -> Result<Outcome> {
     let inputs = options
         .inputs
         .resolve(site.as_ref().map(|(inputs, path)| (inputs, *path)))?;
-    economics::require_something(options.files.len(), inputs.asics.len())?;
+    if options.sweep.is_some() && inputs.price_series.is_some() {
+        return Err(crate::Error::usage(
+            "--sweep varies a flat power price; a price series has its own prices \
+             (give one or the other)",
+        ));
+    }
+    economics::require_something(
+        options.files.len(),
+        inputs.asics.len() + usize::from(inputs.colocation.is_some()),
+    )?;
     let files = options
         .files
         .iter()

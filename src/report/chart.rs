@@ -7,7 +7,7 @@ use std::sync::Once;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::economics::{Sweep, Valuation};
+use crate::economics::{PriceSeries, Sweep, Valuation};
 use crate::{Error, Result};
 
 /// The image formats `--chart` writes, from the file's extension.
@@ -57,14 +57,18 @@ pub fn write_chart(valuation: &Valuation, sweep: Option<&Sweep>, path: &Path) ->
         .tempfile()
         .map_err(|e| failed(&e))?;
     register_font();
+    let size = match valuation.inputs.price_series {
+        Some(_) => duration_size(valuation),
+        None => SIZE,
+    };
     match format {
         ChartFormat::Svg => {
-            let root = SVGBackend::new(temporary.path(), SIZE).into_drawing_area();
-            draw(&root, valuation, sweep).map_err(|e| failed(&e))?;
+            let root = SVGBackend::new(temporary.path(), size).into_drawing_area();
+            draw_either(&root, valuation, sweep).map_err(|e| failed(&e))?;
         }
         ChartFormat::Png => {
-            let root = BitMapBackend::new(temporary.path(), SIZE).into_drawing_area();
-            draw(&root, valuation, sweep).map_err(|e| failed(&e))?;
+            let root = BitMapBackend::new(temporary.path(), size).into_drawing_area();
+            draw_either(&root, valuation, sweep).map_err(|e| failed(&e))?;
         }
     }
     let bytes = std::fs::read(temporary.path()).map_err(|e| failed(&e))?;
@@ -91,9 +95,162 @@ fn price_range(valuation: &Valuation, sweep: Option<&Sweep>) -> (f64, f64) {
     let highest = valuation
         .options
         .iter()
-        .map(|o| o.at(0.0).breakeven_power_price_usd_per_mwh)
-        .fold(valuation.inputs.power_price_usd_per_mwh * 2.0, f64::max);
+        .filter_map(|o| o.at(0.0).breakeven_power_price_usd_per_mwh)
+        .fold(
+            valuation.inputs.power_price_usd_per_mwh.unwrap_or(50.0) * 2.0,
+            f64::max,
+        );
     (0.0, highest * 1.15)
+}
+
+/// The price-duration curve over a series, else margin against a flat
+/// price.
+fn draw_either<B: DrawingBackend>(
+    root: &DrawingArea<B, Shift>,
+    valuation: &Valuation,
+    sweep: Option<&Sweep>,
+) -> std::result::Result<(), DrawingAreaErrorKind<B::ErrorType>> {
+    match &valuation.inputs.price_series {
+        Some(series) => draw_duration(root, valuation, series),
+        None => draw(root, valuation, sweep),
+    }
+}
+
+/// Points of the duration curve drawn at most: the curve is monotone, so
+/// every k-th point (and the last) loses nothing visible.
+const CURVE_POINTS: usize = 4000;
+/// Height of the plot of the duration chart; its legend goes below it, a
+/// row per line, so that it covers nothing.
+const DURATION_PLOT_HEIGHT: u32 = 560;
+const LEGEND_ROW: u32 = 24;
+
+/// The duration chart's size: its plot and a legend row per line.
+fn duration_size(valuation: &Valuation) -> (u32, u32) {
+    let lines = valuation.options.iter().filter(|o| o.pays_power).count() as u32 + 1;
+    (SIZE.0, DURATION_PLOT_HEIGHT + 20 + lines * LEGEND_ROW)
+}
+
+/// Tick labels with the decimals their range needs, and no more.
+fn tick(range: f64) -> impl Fn(&f64) -> String {
+    move |v: &f64| {
+        if range >= 20.0 {
+            format!("{v:.0}")
+        } else {
+            format!("{v:.1}")
+        }
+    }
+}
+
+/// The series' prices sorted high to low against the hours they last, and
+/// each option's breakeven (the price below which running pays) as a line:
+/// where a line crosses the curve is how many hours that option runs (a
+/// miner runs right of the crossing; AI, held to its uptime, may not stop
+/// left of it).
+fn draw_duration<B: DrawingBackend>(
+    root: &DrawingArea<B, Shift>,
+    valuation: &Valuation,
+    series: &PriceSeries,
+) -> std::result::Result<(), DrawingAreaErrorKind<B::ErrorType>> {
+    root.fill(&WHITE)?;
+    let (plot, legend) = root.split_vertically(DURATION_PLOT_HEIGHT);
+    let mut sorted: Vec<(f64, f64)> = series
+        .intervals
+        .iter()
+        .map(|i| (i.price_usd_per_mwh, i.hours))
+        .collect();
+    sorted.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut curve = Vec::with_capacity(2 * sorted.len());
+    let mut hours = 0.0;
+    for (price, length) in &sorted {
+        curve.push((hours, *price));
+        hours += length;
+        curve.push((hours, *price));
+    }
+    let step = curve.len().div_ceil(CURVE_POINTS).max(1);
+    let last = *curve.last().expect("a series has intervals");
+    let mut points: Vec<(f64, f64)> = curve.iter().copied().step_by(step).collect();
+    points.push(last);
+    // The axis spans the prices: a few hours of spikes (ERCOT clears up
+    // to 5,000 USD/MWh) are cut at the 99th percentile so they do not
+    // flatten the rest, and a stop price beyond the axis is named in the
+    // legend instead of stretching it.
+    let highest = sorted[0].0;
+    let p99 = sorted[sorted.len() / 100].0;
+    let bottom = last.1.min(0.0);
+    let top = if p99 > bottom { p99 } else { bottom + 1.0 };
+    let pad = (top - bottom) * 0.08;
+    let (y0, y1) = (bottom - pad, top + pad);
+    let mut caption = "Price-duration curve: hours at or above each price".to_string();
+    if highest > y1 {
+        caption.push_str(&format!(" (cut at {y1:.0}; highest {highest:.0})"));
+    }
+    let mut chart = ChartBuilder::on(&plot)
+        .caption(caption, ("sans-serif", 24))
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0.0..hours, y0..y1)?;
+    chart
+        .configure_mesh()
+        .x_desc("hours of the series, dearest first")
+        .y_desc("power price (USD per MWh)")
+        .x_label_formatter(&tick(hours))
+        .y_label_formatter(&tick(y1 - y0))
+        .label_style(("sans-serif", 15))
+        .draw()?;
+    chart.draw_series(LineSeries::new(
+        points.into_iter().map(|(x, y)| (x, y.min(y1))),
+        BLACK.stroke_width(2),
+    ))?;
+    let node = series
+        .settlement_point
+        .as_ref()
+        .map(|p| format!(" at {p}"))
+        .unwrap_or_default();
+    let mut entries = vec![(
+        BLACK.to_rgba(),
+        format!("{} prices{node}, {:.0} h", series.format.as_str(), hours),
+    )];
+    let economics = valuation.over_series();
+    for (index, (option, e)) in valuation.options.iter().zip(&economics).enumerate() {
+        let Some(stop) = e.running_pays_below_usd_per_mwh else {
+            continue;
+        };
+        let color = Palette99::pick(index).to_rgba();
+        let estimated = if option.estimated() {
+            " (watts estimated)"
+        } else {
+            ""
+        };
+        let place = if stop > y1 {
+            ", above the chart"
+        } else if stop < y0 {
+            ", below the chart"
+        } else {
+            chart.draw_series(LineSeries::new(
+                [(0.0, stop), (hours, stop)],
+                color.stroke_width(3),
+            ))?;
+            ""
+        };
+        entries.push((
+            color,
+            format!(
+                "{}{estimated}: breakeven {stop:.2} USD/MWh{place}; ran {:.0} h",
+                option.name, e.hours_run
+            ),
+        ));
+    }
+    let text = ("sans-serif", 15).into_font();
+    for (row, (color, label)) in entries.iter().enumerate() {
+        let y = 10 + (row as u32 * LEGEND_ROW) as i32;
+        legend.draw(&PathElement::new(
+            [(20, y + 8), (50, y + 8)],
+            color.stroke_width(3),
+        ))?;
+        legend.draw_text(label, &text.color(&BLACK), (60, y))?;
+    }
+    root.present()
 }
 
 fn draw<B: DrawingBackend>(
@@ -129,8 +286,9 @@ fn draw<B: DrawingBackend>(
         [(x0, 0.0), (x1, 0.0)],
         BLACK.stroke_width(1),
     ))?;
-    let price = valuation.inputs.power_price_usd_per_mwh;
-    if (x0..=x1).contains(&price) {
+    if let Some(price) = valuation.inputs.power_price_usd_per_mwh
+        && (x0..=x1).contains(&price)
+    {
         chart
             .draw_series(DashedLineSeries::new(
                 [(price, low - pad), (price, high + pad)],
@@ -149,6 +307,10 @@ fn draw<B: DrawingBackend>(
         } else {
             ""
         };
+        let label = match breakeven {
+            Some(b) => format!("{}{estimated}: breakeven {b:.2} USD/MWh", option.name),
+            None => format!("{}{estimated}: the price does not reach it", option.name),
+        };
         chart
             .draw_series(LineSeries::new(
                 [
@@ -157,12 +319,11 @@ fn draw<B: DrawingBackend>(
                 ],
                 color.stroke_width(3),
             ))?
-            .label(format!(
-                "{}{estimated}: breakeven {breakeven:.2} USD/MWh",
-                option.name
-            ))
+            .label(label)
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(3)));
-        if (x0..=x1).contains(&breakeven) {
+        if let Some(breakeven) = breakeven
+            && (x0..=x1).contains(&breakeven)
+        {
             chart.draw_series(std::iter::once(Circle::new(
                 (breakeven, 0.0),
                 6,
@@ -183,6 +344,7 @@ fn draw<B: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::economics::PriceSeries;
     use crate::fixtures::valuation;
 
     #[test]
@@ -204,6 +366,50 @@ mod tests {
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
         // Only the two charts: no temporary file left beside them.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    /// Over a series: the prices sorted high to low, a spike cut from the
+    /// axis and named, each option's breakeven in a legend below the plot.
+    #[test]
+    fn a_series_draws_its_price_duration_curve() {
+        use crate::economics::prices::{Interval, PriceFormat};
+        let mut v = valuation();
+        v.inputs.power_price_usd_per_mwh = None;
+        // 200 hours from 0 to 199 USD/MWh, and one of 5000.
+        let mut intervals: Vec<Interval> = (0..200)
+            .map(|p| Interval {
+                hours: 1.0,
+                price_usd_per_mwh: f64::from(p),
+            })
+            .collect();
+        intervals.push(Interval {
+            hours: 1.0,
+            price_usd_per_mwh: 5000.0,
+        });
+        v.inputs.price_series = Some(PriceSeries {
+            file: "prices.csv".into(),
+            format: PriceFormat::ErcotDam,
+            settlement_point: Some("HB_NORTH".into()),
+            intervals,
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let svg = dir.path().join("duration.svg");
+        write_chart(&v, None, &svg).unwrap();
+        let text = std::fs::read_to_string(&svg).unwrap();
+        assert!(text.contains("Price-duration curve"), "{}", &text[..200]);
+        assert!(text.contains("highest 5000"), "the spike is named");
+        assert!(text.contains("ercot-dam prices at HB_NORTH, 201 h"));
+        // hashing earns 110 per MWh: it ran in the 111 hours priced 0 to 110.
+        assert!(
+            text.contains("hashing: breakeven 110.00 USD/MWh; ran 111 h"),
+            "{text}"
+        );
+        // tokens' 400 is above every price but the spike's.
+        assert!(text.contains("tokens: breakeven 400.00 USD/MWh, above the chart; ran 201 h"));
+        assert!(text.contains("asic (watts estimated): breakeven 120.00"));
+        let png = dir.path().join("duration.png");
+        write_chart(&v, None, &png).unwrap();
+        assert_eq!(&std::fs::read(&png).unwrap()[..4], b"\x89PNG");
     }
 
     #[test]

@@ -2,23 +2,17 @@
 //! and by how much, what could not be priced, and the sweep if asked for.
 
 use super::markup::{Document, Grid, si, usd};
-use crate::economics::ValueReport;
 use crate::economics::model::{HOURS_PER_YEAR, usd_per_mw_year};
+use crate::economics::options::Kind;
+use crate::economics::{PricedOption, ValueReport};
 
 pub fn value_document(report: &ValueReport) -> Document {
+    let Some(price) = report.power_price_usd_per_mwh else {
+        return series_document(report);
+    };
     let mut document = Document::default();
-    let price = report.power_price_usd_per_mwh;
     let mut heading = format!("Value per MWh of site energy at {} USD/MWh", usd(price));
-    if let (Some(hashprice), Some(from)) = (report.hashprice_usd_per_ph_day, &report.hashprice_from)
-    {
-        heading.push_str(&format!(
-            "; hashprice {hashprice:.2} USD per PH/s per day ({from})"
-        ));
-    }
-    heading.push_str(&format!(
-        "; PUE {} mining, {} AI",
-        report.pue_mining, report.pue_ai
-    ));
+    heading.push_str(&prices_and_pue(report));
     document.line(heading);
     let mut grid = Grid::new([
         "#",
@@ -33,28 +27,21 @@ pub fn value_document(report: &ValueReport) -> Document {
         "breakeven",
     ]);
     for (index, option) in report.options.iter().enumerate() {
-        let e = &option.economics;
-        let mut name = option.name.clone();
-        if option.estimated {
-            name.push_str("\n(watts estimated)");
-        }
-        let efficiency = option
-            .efficiency
-            .iter()
-            .map(|f| si(f.value, &f.unit))
-            .collect::<Vec<_>>()
-            .join("\n");
+        let Some(e) = &option.economics else {
+            continue;
+        };
         grid.row([
             (index + 1).to_string(),
-            name,
+            name_cell(option),
             option.kind.as_str().to_string(),
-            efficiency,
+            efficiency_cell(option),
             usd(e.revenue_usd_per_mwh),
             usd(e.power_cost_usd_per_mwh),
             usd(e.capex_usd_per_mwh),
             usd(e.margin_usd_per_mwh),
             si(e.usd_per_mw_year, ""),
-            usd(e.breakeven_power_price_usd_per_mwh),
+            e.breakeven_power_price_usd_per_mwh
+                .map_or("tenant pays".into(), usd),
         ]);
     }
     if !report.options.is_empty() {
@@ -62,12 +49,7 @@ pub fn value_document(report: &ValueReport) -> Document {
         document.line("(USD per MWh of site energy)");
     }
     document.line(verdict(report));
-    for u in &report.unpriceable {
-        document.line(format!("unpriceable: {}: {}", u.name, u.reason));
-    }
-    for note in &report.notes {
-        document.line(format!("note: {note}"));
-    }
+    unpriceable_and_notes(report, &mut document);
     if let Some(sweep) = &report.sweep {
         document.line("Margin per MWh of site energy by power price (#: the options above):");
         let mut header = vec!["USD/MWh".to_string()];
@@ -89,10 +71,183 @@ pub fn value_document(report: &ValueReport) -> Document {
     document
 }
 
+/// The hashprice and PUEs a valuation used, for its heading.
+fn prices_and_pue(report: &ValueReport) -> String {
+    let mut text = String::new();
+    if let (Some(hashprice), Some(from)) = (report.hashprice_usd_per_ph_day, &report.hashprice_from)
+    {
+        text.push_str(&format!(
+            "; hashprice {hashprice:.2} USD per PH/s per day ({from})"
+        ));
+    }
+    text.push_str(&format!(
+        "; PUE {} mining, {} AI",
+        report.pue_mining, report.pue_ai
+    ));
+    text
+}
+
+fn name_cell(option: &PricedOption) -> String {
+    let mut name = option.name.clone();
+    if option.estimated {
+        name.push_str("\n(watts estimated)");
+    }
+    name
+}
+
+fn efficiency_cell(option: &PricedOption) -> String {
+    option
+        .efficiency
+        .iter()
+        .map(|f| si(f.value, &f.unit))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn unpriceable_and_notes(report: &ValueReport, document: &mut Document) {
+    for u in &report.unpriceable {
+        document.line(format!("unpriceable: {}: {}", u.name, u.reason));
+    }
+    for note in &report.notes {
+        document.line(format!("note: {note}"));
+    }
+}
+
+/// Over a price series: what one MW of site capacity earns with each
+/// option, when it ran, and the best.
+fn series_document(report: &ValueReport) -> Document {
+    let mut document = Document::default();
+    let Some(series) = &report.price_series else {
+        return document;
+    };
+    let node = series
+        .settlement_point
+        .as_ref()
+        .map(|p| format!(" at {p}"))
+        .unwrap_or_default();
+    let mut heading = format!(
+        "Value per MW of site capacity over {} ({}{node}): {} intervals, {} h, prices {} to {} \
+         (mean {}) USD/MWh",
+        series.file,
+        series.format.as_str(),
+        series.intervals,
+        amount(series.hours),
+        usd(series.min),
+        usd(series.max),
+        usd(series.mean_price_usd_per_mwh),
+    );
+    if let Some(uptime) = report.ai_uptime_percent {
+        heading.push_str(&format!("; AI runs at least {uptime}% of hours"));
+    }
+    if let Some(credit) = report.curtailment_credit_usd_per_mwh.filter(|c| *c > 0.0) {
+        heading.push_str(&format!(
+            "; curtailment credit {} USD per MWh not drawn",
+            usd(credit)
+        ));
+    }
+    heading.push_str(&prices_and_pue(report));
+    document.line(heading);
+    let mut grid = Grid::new([
+        "#",
+        "option",
+        "kind",
+        "efficiency",
+        "runs",
+        "hours run",
+        "energy MWh",
+        "price paid",
+        "revenue",
+        "power",
+        "credits",
+        "capex",
+        "margin",
+        "USD per MW-year",
+    ]);
+    for (index, option) in report.options.iter().enumerate() {
+        let Some(e) = &option.series else {
+            continue;
+        };
+        let runs = match (option.kind, e.running_pays_below_usd_per_mwh) {
+            (_, None) => "always (tenant pays the power)".to_string(),
+            (Kind::Mining | Kind::Asic, Some(stop)) => format!("below {}", usd(stop)),
+            (_, Some(stop)) => format!("always; pays below {}", usd(stop)),
+        };
+        grid.row([
+            (index + 1).to_string(),
+            name_cell(option),
+            option.kind.as_str().to_string(),
+            efficiency_cell(option),
+            runs,
+            format!("{} ({:.1}%)", amount(e.hours_run), e.uptime_percent),
+            amount(e.energy_mwh),
+            e.average_price_paid_usd_per_mwh.map_or("-".into(), usd),
+            amount(e.revenue_usd),
+            amount(e.power_cost_usd),
+            amount(e.curtailment_credit_usd),
+            amount(e.capex_usd),
+            amount(e.margin_usd),
+            amount(e.usd_per_mw_year),
+        ]);
+    }
+    if !report.options.is_empty() {
+        document.grid(grid);
+        document.line(format!(
+            "(USD per MW of site capacity over the series' {} h; price paid: mean USD per MWh \
+             drawn; USD per MW-year: the margin scaled to 8760 h)",
+            amount(series.hours)
+        ));
+    }
+    document.line(series_verdict(report));
+    unpriceable_and_notes(report, &mut document);
+    document
+}
+
+/// A count or sum of money with an SI prefix (`8.06 M`, `24.0`).
+fn amount(value: f64) -> String {
+    si(value, "").trim_end().to_string()
+}
+
+/// Which option earns most over the series, and by how much.
+fn series_verdict(report: &ValueReport) -> String {
+    let (Some(best), Some(per_year)) = (&report.best, report.best_usd_per_mw_year) else {
+        return "nothing could be priced".into();
+    };
+    let mut line = if per_year > 0.0 {
+        format!(
+            "best over the series: {best}, {} USD per MW-year",
+            amount(per_year)
+        )
+    } else {
+        format!(
+            "no option pays over the series: the smallest loss is {best}, {} USD per MW-year",
+            amount(per_year)
+        )
+    };
+    if let (Some(runner_up), Some(lead)) =
+        (&report.best_runner_up, report.best_lead_usd_per_mw_year)
+    {
+        line.push_str(&format!(
+            ", {} USD per MW-year ahead of {runner_up}",
+            amount(lead)
+        ));
+    }
+    if report
+        .options
+        .iter()
+        .any(|o| &o.name == best && o.estimated)
+    {
+        line.push_str(" (its watts are an estimate)");
+    }
+    line
+}
+
 /// Which option wins at the power price, and by how much.
 fn verdict(report: &ValueReport) -> String {
-    let price = report.power_price_usd_per_mwh;
-    let (Some(best), Some(margin)) = (&report.best, report.best_margin_usd_per_mwh) else {
+    let (Some(price), Some(best), Some(margin)) = (
+        report.power_price_usd_per_mwh,
+        &report.best,
+        report.best_margin_usd_per_mwh,
+    ) else {
         return "nothing could be priced".into();
     };
     let per_year = usd_per_mw_year(margin);
@@ -101,7 +256,7 @@ fn verdict(report: &ValueReport) -> String {
             "best at {} USD/MWh: {best}, margin {} USD/MWh ({} USD per MW-year)",
             usd(price),
             usd(margin),
-            si(per_year, "")
+            amount(per_year)
         )
     } else {
         format!(
@@ -128,8 +283,12 @@ fn verdict(report: &ValueReport) -> String {
     line
 }
 
-/// One CSV record per priced option, at the power price.
+/// One CSV record per priced option, at the power price or over the
+/// series.
 pub fn value_records(report: &ValueReport) -> Grid {
+    let Some(price) = report.power_price_usd_per_mwh else {
+        return series_records(report);
+    };
     let mut grid = Grid::new([
         "option",
         "kind",
@@ -146,26 +305,84 @@ pub fn value_records(report: &ValueReport) -> Grid {
         "breakeven_power_price_usd_per_mwh",
     ]);
     for option in &report.options {
-        let e = &option.economics;
+        let Some(e) = &option.economics else {
+            continue;
+        };
         let efficiency = option.efficiency.first();
         grid.row([
             option.name.clone(),
             option.kind.as_str().to_string(),
             option.watts.to_string(),
-            serde_json::to_value(option.watts_provenance)
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default(),
+            provenance(option),
             efficiency.map(|f| f.value.to_string()).unwrap_or_default(),
             efficiency.map(|f| f.unit.clone()).unwrap_or_default(),
-            report.power_price_usd_per_mwh.to_string(),
+            price.to_string(),
             e.revenue_usd_per_mwh.to_string(),
             e.power_cost_usd_per_mwh.to_string(),
             e.capex_usd_per_mwh.to_string(),
             e.margin_usd_per_mwh.to_string(),
             e.usd_per_mw_year.to_string(),
-            e.breakeven_power_price_usd_per_mwh.to_string(),
+            e.breakeven_power_price_usd_per_mwh
+                .map(|b| b.to_string())
+                .unwrap_or_default(),
         ]);
     }
     grid
+}
+
+fn series_records(report: &ValueReport) -> Grid {
+    let mut grid = Grid::new([
+        "option",
+        "kind",
+        "watts",
+        "watts_provenance",
+        "efficiency",
+        "efficiency_unit",
+        "revenue_usd_per_mwh",
+        "hours_run",
+        "uptime_percent",
+        "energy_mwh",
+        "average_price_paid_usd_per_mwh",
+        "revenue_usd",
+        "power_cost_usd",
+        "curtailment_credit_usd",
+        "capex_usd",
+        "margin_usd",
+        "usd_per_mw_year",
+    ]);
+    for option in &report.options {
+        let Some(e) = &option.series else {
+            continue;
+        };
+        let efficiency = option.efficiency.first();
+        grid.row([
+            option.name.clone(),
+            option.kind.as_str().to_string(),
+            option.watts.to_string(),
+            provenance(option),
+            efficiency.map(|f| f.value.to_string()).unwrap_or_default(),
+            efficiency.map(|f| f.unit.clone()).unwrap_or_default(),
+            e.revenue_usd_per_mwh.to_string(),
+            e.hours_run.to_string(),
+            e.uptime_percent.to_string(),
+            e.energy_mwh.to_string(),
+            e.average_price_paid_usd_per_mwh
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+            e.revenue_usd.to_string(),
+            e.power_cost_usd.to_string(),
+            e.curtailment_credit_usd.to_string(),
+            e.capex_usd.to_string(),
+            e.margin_usd.to_string(),
+            e.usd_per_mw_year.to_string(),
+        ]);
+    }
+    grid
+}
+
+fn provenance(option: &PricedOption) -> String {
+    serde_json::to_value(option.watts_provenance)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
 }

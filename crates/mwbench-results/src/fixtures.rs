@@ -84,6 +84,7 @@ fn option(name: &str, kind: Kind, revenue: f64, capex: f64) -> SiteOption {
         efficiency: Vec::new(),
         revenue_usd_per_mwh: revenue,
         capex_usd_per_mwh: capex,
+        pays_power: true,
     }
 }
 

@@ -4,13 +4,14 @@
 //! drift apart. Flags win over the file; [`Inputs::resolve`] checks every
 //! figure and names the flag or key of the first bad one.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use serde::Deserialize;
 
 use super::asics::{self, Asic};
 use super::model;
+use super::prices::{PriceFormat, PriceSeries};
 use crate::{Error, Result};
 
 /// Prices and site figures, each optional until resolved.
@@ -20,6 +21,39 @@ pub struct Inputs {
     /// Power price at the meter, USD per MWh.
     #[arg(long, value_name = "USD", allow_negative_numbers = true)]
     pub power_price: Option<f64>,
+    /// Power prices interval by interval, in place of --power-price: a
+    /// `timestamp,price_usd_per_mwh` CSV or ERCOT's settlement point price
+    /// reports (in a site file, relative to the site file).
+    #[arg(long, value_name = "FILE")]
+    pub price_series: Option<PathBuf>,
+    /// How the price series is laid out (default auto: told by its header).
+    #[arg(long, value_name = "FORMAT")]
+    pub price_format: Option<PriceFormat>,
+    /// The ERCOT settlement point (hub, zone or node) whose prices to use.
+    #[arg(long, value_name = "NAME")]
+    pub settlement_point: Option<String>,
+    /// With a price series: the share of hours AI must run, percent
+    /// (default 100); it may stop in the rest, dearest hours first.
+    #[arg(long, value_name = "PERCENT", allow_negative_numbers = true)]
+    pub ai_uptime: Option<f64>,
+    /// With a price series: paid per MWh not drawn while an option is
+    /// stopped (demand response, ancillary services), USD (default 0).
+    #[arg(long, value_name = "USD", allow_negative_numbers = true)]
+    pub curtailment_credit: Option<f64>,
+    /// Lease the powered building instead: USD per kW-month of critical IT
+    /// load.
+    #[arg(long, value_name = "USD", allow_negative_numbers = true)]
+    pub colocation_rate: Option<f64>,
+    /// The site's capital cost of a colocation lease, USD per MW of IT load.
+    #[arg(long, value_name = "USD", allow_negative_numbers = true)]
+    pub colocation_capex: Option<f64>,
+    /// Years the colocation capital cost is spread over.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub colocation_life_years: Option<f64>,
+    /// Who pays a colocation tenant's power (default passthrough: the
+    /// tenant).
+    #[arg(long, value_name = "WHO")]
+    pub colocation_power: Option<ColocationPower>,
     /// Power usage effectiveness of every option (default 1.0).
     #[arg(long, value_name = "RATIO", allow_negative_numbers = true)]
     pub pue: Option<f64>,
@@ -50,9 +84,16 @@ pub struct Inputs {
     /// Mining pool fee, percent (default 0).
     #[arg(long, value_name = "PERCENT", allow_negative_numbers = true)]
     pub pool_fee: Option<f64>,
-    /// Price of generated tokens, USD per million, for llm-decode and llm-prefill results.
+    /// Price of tokens, USD per million: sets both --token-price-in and
+    /// --token-price-out.
     #[arg(long, value_name = "USD", allow_negative_numbers = true)]
     pub token_price: Option<f64>,
+    /// Price of input (prompt) tokens, USD per million, for llm-prefill.
+    #[arg(long, value_name = "USD", allow_negative_numbers = true)]
+    pub token_price_in: Option<f64>,
+    /// Price of output (generated) tokens, USD per million, for llm-decode.
+    #[arg(long, value_name = "USD", allow_negative_numbers = true)]
+    pub token_price_out: Option<f64>,
     /// Rental price of a GPU, USD per GPU-hour.
     #[arg(long, value_name = "USD", allow_negative_numbers = true)]
     pub gpu_hour_price: Option<f64>,
@@ -112,15 +153,43 @@ pub struct AsicChoice {
     pub given: bool,
 }
 
+/// Who pays a colocation tenant's power.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColocationPower {
+    /// The tenant: the site bills it what the power cost.
+    #[default]
+    Passthrough,
+    /// The site, out of the rate.
+    Included,
+}
+
+/// A lease of the powered building to a tenant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Colocation {
+    pub rate_usd_per_kw_month: f64,
+    pub capex: Option<Capex>,
+    pub power: ColocationPower,
+}
+
 /// Every input checked, with defaults applied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resolved {
-    pub power_price_usd_per_mwh: f64,
+    /// The flat power price; `None` with a price series.
+    pub power_price_usd_per_mwh: Option<f64>,
+    pub price_series: Option<PriceSeries>,
+    /// Share of a series' hours AI runs at least.
+    pub ai_uptime_percent: f64,
+    pub curtailment_credit_usd_per_mwh: f64,
+    pub colocation: Option<Colocation>,
     pub pue_mining: f64,
     pub pue_ai: f64,
     pub hashprice: Option<Hashprice>,
     pub pool_fee_percent: f64,
-    pub token_price_usd_per_million: Option<f64>,
+    /// For llm-prefill's prompt tokens.
+    pub token_price_in_usd_per_million: Option<f64>,
+    /// For llm-decode's generated tokens.
+    pub token_price_out_usd_per_million: Option<f64>,
     pub gpu_hour_price_usd: Option<f64>,
     pub utilization_percent: f64,
     pub max_token_latency_ms: f64,
@@ -201,13 +270,35 @@ impl Inputs {
     pub fn resolve(&self, site: Option<(&Inputs, &Path)>) -> Result<Resolved> {
         let lookup = Lookup { site };
         let get = |name, flag, file| lookup.get(name, flag, file);
-        let power_price = get("power_price", self.power_price, |i| i.power_price)
-            .ok_or_else(|| {
-                Error::usage(
-                    "give the power price: --power-price USD per MWh (or power_price in --site)",
-                )
-            })?
-            .positive(MAX_POWER_PRICE)?;
+        let (power_price, price_series) = self.power(site)?;
+        let series_only = |name: &str, given: bool| {
+            if given && price_series.is_none() {
+                Err(Error::usage(format!(
+                    "--{name} applies to a price series: give --price-series FILE"
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        let ai_uptime = get("ai_uptime", self.ai_uptime, |i| i.ai_uptime);
+        series_only("ai-uptime", ai_uptime.is_some())?;
+        let ai_uptime = ai_uptime.map_or(Ok(100.0), |v| {
+            v.check(
+                |u| u > 0.0 && u <= 100.0,
+                "a percentage above 0, at most 100",
+            )
+        })?;
+        let credit = get("curtailment_credit", self.curtailment_credit, |i| {
+            i.curtailment_credit
+        });
+        series_only("curtailment-credit", credit.is_some())?;
+        let credit = credit.map_or(Ok(0.0), |v| {
+            v.check(
+                |c| (0.0..=MAX_POWER_PRICE).contains(&c),
+                &format!("from 0 to {MAX_POWER_PRICE} USD per MWh"),
+            )
+        })?;
+        let colocation = self.colocation(&lookup, site)?;
         let pue = |v: Option<Value>, default: f64| -> Result<f64> {
             v.map_or(Ok(default), |v| {
                 v.check(|p| (1.0..=5.0).contains(&p), "at least 1.0 and at most 5.0")
@@ -226,9 +317,17 @@ impl Inputs {
                 "a percentage from 0 to below 100",
             )
         })?;
-        let token_price = get("token_price", self.token_price, |i| i.token_price)
-            .map(|v| v.positive(1000.0))
-            .transpose()?;
+        let token_price = |name, flag, key| {
+            get(name, flag, key)
+                .or_else(|| get("token_price", self.token_price, |i| i.token_price))
+                .map(|v| v.positive(1000.0))
+                .transpose()
+        };
+        let token_price_in =
+            token_price("token_price_in", self.token_price_in, |i| i.token_price_in)?;
+        let token_price_out = token_price("token_price_out", self.token_price_out, |i| {
+            i.token_price_out
+        })?;
         let gpu_hour_price = get("gpu_hour_price", self.gpu_hour_price, |i| i.gpu_hour_price)
             .map(|v| v.positive(1000.0))
             .transpose()?;
@@ -294,11 +393,16 @@ impl Inputs {
         }
         Ok(Resolved {
             power_price_usd_per_mwh: power_price,
+            price_series,
+            ai_uptime_percent: ai_uptime,
+            curtailment_credit_usd_per_mwh: credit,
+            colocation,
             pue_mining,
             pue_ai,
             hashprice,
             pool_fee_percent: pool_fee,
-            token_price_usd_per_million: token_price,
+            token_price_in_usd_per_million: token_price_in,
+            token_price_out_usd_per_million: token_price_out,
             gpu_hour_price_usd: gpu_hour_price,
             utilization_percent: utilization,
             max_token_latency_ms,
@@ -306,6 +410,111 @@ impl Inputs {
             asic_capex,
             asics,
         })
+    }
+
+    /// The flat power price or the price series (read and checked): one of
+    /// the two. A flag of either kind wins over the site file's.
+    fn power(&self, site: Option<(&Inputs, &Path)>) -> Result<(Option<f64>, Option<PriceSeries>)> {
+        let both = "give --power-price or --price-series, not both";
+        let (price, series, format, point) = match ((self.power_price, &self.price_series), site) {
+            ((Some(_), Some(_)), _) => return Err(Error::usage(both)),
+            ((None, None), Some((inputs, path))) => {
+                if inputs.power_price.is_some() && inputs.price_series.is_some() {
+                    return Err(Error::usage(format!(
+                        "site file {}: give power_price or price_series, not both",
+                        path.display()
+                    )));
+                }
+                let series = inputs.price_series.as_ref().map(|s| {
+                    // Relative to the site file, as a site's files live together.
+                    path.parent().unwrap_or(Path::new("")).join(s)
+                });
+                (
+                    inputs
+                        .power_price
+                        .map(|p| (p, format!("power_price in {}", path.display()))),
+                    series,
+                    self.price_format.or(inputs.price_format),
+                    self.settlement_point
+                        .clone()
+                        .or(inputs.settlement_point.clone()),
+                )
+            }
+            ((price, series), site) => (
+                price.map(|p| (p, "--power-price".to_string())),
+                series.clone(),
+                self.price_format.or(site.and_then(|(i, _)| i.price_format)),
+                self.settlement_point
+                    .clone()
+                    .or(site.and_then(|(i, _)| i.settlement_point.clone())),
+            ),
+        };
+        match (price, series) {
+            (Some((value, label)), None) => {
+                if format.is_some() || point.is_some() {
+                    return Err(Error::usage(
+                        "--price-format and --settlement-point read a price series: give \
+                         --price-series FILE",
+                    ));
+                }
+                Ok((
+                    Some(Value { value, label }.positive(MAX_POWER_PRICE)?),
+                    None,
+                ))
+            }
+            (None, Some(path)) => Ok((
+                None,
+                Some(PriceSeries::read(
+                    &path,
+                    format.unwrap_or_default(),
+                    point.as_deref(),
+                )?),
+            )),
+            _ => Err(Error::usage(
+                "give the power price: --power-price USD per MWh, or --price-series FILE \
+                 (or power_price or price_series in --site)",
+            )),
+        }
+    }
+
+    /// A colocation lease, with `--colocation-rate`; its other flags
+    /// without it are an error.
+    fn colocation(
+        &self,
+        lookup: &Lookup,
+        site: Option<(&Inputs, &Path)>,
+    ) -> Result<Option<Colocation>> {
+        let get = |name, flag, file| lookup.get(name, flag, file);
+        let rate = get("colocation_rate", self.colocation_rate, |i| {
+            i.colocation_rate
+        });
+        let capex = capex(
+            get("colocation_capex", self.colocation_capex, |i| {
+                i.colocation_capex
+            }),
+            get("colocation_life_years", self.colocation_life_years, |i| {
+                i.colocation_life_years
+            }),
+            "--colocation-capex",
+            "--colocation-life-years",
+        )?;
+        let power = self
+            .colocation_power
+            .or(site.and_then(|(i, _)| i.colocation_power));
+        let Some(rate) = rate else {
+            if capex.is_some() || power.is_some() {
+                return Err(Error::usage(
+                    "--colocation-capex, --colocation-life-years and --colocation-power \
+                     describe a lease: give --colocation-rate USD per kW-month",
+                ));
+            }
+            return Ok(None);
+        };
+        Ok(Some(Colocation {
+            rate_usd_per_kw_month: rate.positive(10_000.0)?,
+            capex,
+            power: power.unwrap_or_default(),
+        }))
     }
 
     /// `--hashprice`, or one derived from the BTC price and the network.
@@ -420,7 +629,7 @@ mod tests {
         }
         .resolve(None)
         .unwrap();
-        assert_eq!(resolved.power_price_usd_per_mwh, 45.0);
+        assert_eq!(resolved.power_price_usd_per_mwh, Some(45.0));
         assert_eq!((resolved.pue_mining, resolved.pue_ai), (1.2, 1.4));
         assert_eq!(resolved.pool_fee_percent, 0.0);
         assert_eq!(resolved.utilization_percent, 100.0);
@@ -435,7 +644,11 @@ mod tests {
         .unwrap();
         let path = Path::new("site.toml");
         let resolved = flags().resolve(Some((&site, path))).unwrap();
-        assert_eq!(resolved.power_price_usd_per_mwh, 45.0, "the flag wins");
+        assert_eq!(
+            resolved.power_price_usd_per_mwh,
+            Some(45.0),
+            "the flag wins"
+        );
         assert_eq!(resolved.pue_mining, 1.1, "the file fills in");
         assert_eq!(resolved.hashprice.unwrap().usd_per_ph_day, 40.0);
         assert_eq!(resolved.asics[0].asic.name, "Antminer S21 Pro");
@@ -453,6 +666,140 @@ mod tests {
             .resolve(None),
         );
         assert!(error.starts_with("--pue must be at least 1.0"), "{error}");
+    }
+
+    /// A price series replaces the flat price (never both), is read
+    /// relative to a site file, and the flags that only a series or a
+    /// lease gives meaning to are refused without one.
+    #[test]
+    fn a_price_series_or_a_flat_price_and_what_needs_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let series = dir.path().join("prices.csv");
+        std::fs::write(
+            &series,
+            "timestamp,price_usd_per_mwh\n2025-01-01T00:00:00Z,30\n2025-01-01T01:00:00Z,-4\n",
+        )
+        .unwrap();
+        let with_series = Inputs {
+            price_series: Some(series.clone()),
+            ai_uptime: Some(97.0),
+            curtailment_credit: Some(12.0),
+            ..Inputs::default()
+        };
+        let resolved = with_series.resolve(None).unwrap();
+        assert_eq!(resolved.power_price_usd_per_mwh, None);
+        assert_eq!(resolved.price_series.as_ref().unwrap().intervals.len(), 2);
+        assert_eq!(
+            (
+                resolved.ai_uptime_percent,
+                resolved.curtailment_credit_usd_per_mwh
+            ),
+            (97.0, 12.0)
+        );
+        let error = usage(
+            Inputs {
+                power_price: Some(45.0),
+                ..with_series.clone()
+            }
+            .resolve(None),
+        );
+        assert_eq!(error, "give --power-price or --price-series, not both");
+        // A site file's series is relative to the file; a flag of either
+        // kind wins over the file's.
+        let site: Inputs = toml::from_str("price_series = \"prices.csv\"\n").unwrap();
+        let site_path = dir.path().join("site.toml");
+        let resolved = Inputs::default()
+            .resolve(Some((&site, &site_path)))
+            .unwrap();
+        assert_eq!(resolved.price_series.unwrap().file, series);
+        let resolved = flags().resolve(Some((&site, &site_path))).unwrap();
+        assert_eq!(resolved.power_price_usd_per_mwh, Some(45.0));
+        let both: Inputs = toml::from_str("price_series = \"p.csv\"\npower_price = 3.0\n").unwrap();
+        let error = usage(Inputs::default().resolve(Some((&both, &site_path))));
+        assert!(
+            error.ends_with("give power_price or price_series, not both"),
+            "{error}"
+        );
+        for (inputs, expected) in [
+            (
+                Inputs {
+                    ai_uptime: Some(90.0),
+                    ..flags()
+                },
+                "--ai-uptime applies to a price series",
+            ),
+            (
+                Inputs {
+                    curtailment_credit: Some(5.0),
+                    ..flags()
+                },
+                "--curtailment-credit applies to a price series",
+            ),
+            (
+                Inputs {
+                    settlement_point: Some("HB_NORTH".into()),
+                    ..flags()
+                },
+                "--price-format and --settlement-point read a price series",
+            ),
+            (
+                Inputs {
+                    ai_uptime: Some(0.0),
+                    ..with_series.clone()
+                },
+                "--ai-uptime must be a percentage above 0",
+            ),
+            (
+                Inputs {
+                    curtailment_credit: Some(-1.0),
+                    ..with_series.clone()
+                },
+                "--curtailment-credit must be from 0",
+            ),
+            (
+                Inputs {
+                    colocation_power: Some(ColocationPower::Included),
+                    ..flags()
+                },
+                "--colocation-capex, --colocation-life-years and --colocation-power describe a lease",
+            ),
+            (
+                Inputs {
+                    colocation_rate: Some(130.0),
+                    colocation_capex: Some(1e7),
+                    ..flags()
+                },
+                "--colocation-capex and --colocation-life-years go together",
+            ),
+            (
+                Inputs {
+                    colocation_rate: Some(f64::INFINITY),
+                    ..flags()
+                },
+                "--colocation-rate must be greater than zero",
+            ),
+            (
+                Inputs {
+                    token_price_in: Some(0.0),
+                    ..flags()
+                },
+                "--token-price-in must be greater than zero",
+            ),
+            (
+                Inputs {
+                    price_series: Some(dir.path().join("missing.csv")),
+                    ..Inputs::default()
+                },
+                "cannot read",
+            ),
+            (
+                Inputs::default(),
+                "give the power price: --power-price USD per MWh, or --price-series FILE",
+            ),
+        ] {
+            let error = inputs.resolve(None).unwrap_err().to_string();
+            assert!(error.starts_with(expected), "{expected}: {error}");
+        }
     }
 
     #[test]
@@ -622,8 +969,13 @@ mod tests {
         use super::super::*;
         use proptest::prelude::*;
 
-        const KEYS: [&str; 13] = [
+        const KEYS: [&str; 18] = [
             "power_price",
+            "ai_uptime",
+            "curtailment_credit",
+            "colocation_rate",
+            "colocation_capex",
+            "token_price_in",
             "pue",
             "pue_ai",
             "hashprice",
@@ -667,8 +1019,8 @@ mod tests {
                 if let Ok(site) = toml::from_str::<Inputs>(&text) {
                     match Inputs::default().resolve(Some((&site, Path::new("site.toml")))) {
                         Ok(resolved) => {
-                            prop_assert!(resolved.power_price_usd_per_mwh > 0.0);
-                            prop_assert!(resolved.power_price_usd_per_mwh <= MAX_POWER_PRICE);
+                            prop_assert!(resolved.power_price_usd_per_mwh.unwrap() > 0.0);
+                            prop_assert!(resolved.power_price_usd_per_mwh.unwrap() <= MAX_POWER_PRICE);
                             prop_assert!(resolved.pue_ai >= 1.0 && resolved.pue_ai <= 5.0);
                         }
                         Err(error) => prop_assert_eq!(error.exit_code(), 2),

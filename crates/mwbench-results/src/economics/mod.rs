@@ -4,16 +4,20 @@
 //! into priced options; [`Valuation`] ranks them at a power price.
 
 pub mod asics;
+pub mod dispatch;
 pub mod inputs;
 pub mod model;
 pub mod options;
+pub mod prices;
 
 use schemars::JsonSchema;
 use serde::Serialize;
 
+pub use dispatch::SeriesEconomics;
 pub use inputs::{Inputs, Resolved};
 pub use model::Economics;
 pub use options::{Kind, SiteOption, Unpriceable};
+pub use prices::{PriceSeries, PriceSeriesSummary};
 
 use crate::{Error, Result};
 
@@ -28,16 +32,22 @@ impl Valuation {
     /// Fails when a figure came out infinite or NaN: inputs are checked
     /// for range one by one, and this catches what their products do.
     pub fn check_finite(&self) -> Result<()> {
-        let price = self.inputs.power_price_usd_per_mwh;
-        for option in &self.options {
-            let e = option.at(price);
-            let figures = [
-                option.revenue_usd_per_mwh,
-                option.capex_usd_per_mwh,
-                e.margin_usd_per_mwh,
-                e.usd_per_mw_year,
-                e.breakeven_power_price_usd_per_mwh,
-            ];
+        let series = self.over_series();
+        for (index, option) in self.options.iter().enumerate() {
+            let mut figures = vec![option.revenue_usd_per_mwh, option.capex_usd_per_mwh];
+            if let Some(price) = self.inputs.power_price_usd_per_mwh {
+                let e = option.at(price);
+                figures.extend([e.margin_usd_per_mwh, e.usd_per_mw_year]);
+                figures.extend(e.breakeven_power_price_usd_per_mwh);
+            }
+            if let Some(e) = series.get(index) {
+                figures.extend([
+                    e.revenue_usd,
+                    e.power_cost_usd,
+                    e.margin_usd,
+                    e.usd_per_mw_year,
+                ]);
+            }
             if figures.iter().any(|f| !f.is_finite()) {
                 return Err(Error::usage(format!(
                     "{}: its figures overflow (revenue {} USD/MWh from {} W): check the \
@@ -48,42 +58,89 @@ impl Valuation {
         }
         Ok(())
     }
+
+    /// What each option earns over the price series, in the options'
+    /// order; empty at a flat price.
+    pub fn over_series(&self) -> Vec<SeriesEconomics> {
+        let Some(series) = &self.inputs.price_series else {
+            return Vec::new();
+        };
+        self.options
+            .iter()
+            .map(|o| {
+                dispatch::operate(
+                    &o.profile(&self.inputs),
+                    &series.intervals,
+                    self.inputs.curtailment_credit_usd_per_mwh,
+                )
+            })
+            .collect()
+    }
 }
 
-/// The option with the largest margin at a power price, and its lead.
+/// The option with the largest margin, and its lead.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Best<'a> {
     pub option: &'a SiteOption,
-    pub economics: Economics,
-    /// The next best option and how much more the best earns per MWh.
+    /// Per MWh at a flat price; per MW-year over a series.
+    pub margin: f64,
+    /// The next best option and how much more the best earns.
     pub runner_up: Option<(&'a SiteOption, f64)>,
 }
 
+/// The option with the largest of `margins` (one per option).
+fn best_of<'a>(options: &'a [SiteOption], margins: &[f64]) -> Option<Best<'a>> {
+    let mut ranked: Vec<(&SiteOption, f64)> = options.iter().zip(margins.iter().copied()).collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let (option, margin) = *ranked.first()?;
+    Some(Best {
+        option,
+        margin,
+        runner_up: ranked.get(1).map(|(o, m)| (*o, margin - m)),
+    })
+}
+
 impl Valuation {
-    /// The best option at `power_price`; `None` without priced options.
+    /// The best option at a flat `power_price`; `None` without priced
+    /// options.
     pub fn best_at(&self, power_price: f64) -> Option<Best<'_>> {
-        let mut ranked: Vec<(&SiteOption, Economics)> = self
+        let margins: Vec<f64> = self
             .options
             .iter()
-            .map(|o| (o, o.at(power_price)))
+            .map(|o| o.at(power_price).margin_usd_per_mwh)
             .collect();
-        ranked.sort_by(|a, b| b.1.margin_usd_per_mwh.total_cmp(&a.1.margin_usd_per_mwh));
-        let (option, economics) = *ranked.first()?;
-        Some(Best {
-            option,
-            economics,
-            runner_up: ranked
-                .get(1)
-                .map(|(o, e)| (*o, economics.margin_usd_per_mwh - e.margin_usd_per_mwh)),
-        })
+        best_of(&self.options, &margins)
     }
 
-    /// What `value` reports at the power price, with `sweep`'s margins.
+    /// What `value` reports: at the flat power price (with `sweep`'s
+    /// margins), or over the price series.
     pub fn report(&self, sweep: Option<&Sweep>, notes: Vec<String>) -> ValueReport {
         let price = self.inputs.power_price_usd_per_mwh;
-        let best = self.best_at(price);
+        let series = self.over_series();
+        let best = match price {
+            Some(price) => self.best_at(price),
+            None => best_of(
+                &self.options,
+                &series.iter().map(|e| e.usd_per_mw_year).collect::<Vec<_>>(),
+            ),
+        };
+        let per_year = |margin: f64| match price {
+            Some(_) => model::usd_per_mw_year(margin),
+            None => margin,
+        };
         ValueReport {
             power_price_usd_per_mwh: price,
+            price_series: self.inputs.price_series.as_ref().map(|s| s.summary()),
+            ai_uptime_percent: self
+                .inputs
+                .price_series
+                .as_ref()
+                .map(|_| self.inputs.ai_uptime_percent),
+            curtailment_credit_usd_per_mwh: self
+                .inputs
+                .price_series
+                .as_ref()
+                .map(|_| self.inputs.curtailment_credit_usd_per_mwh),
             hashprice_usd_per_ph_day: self.inputs.hashprice.as_ref().map(|h| h.usd_per_ph_day),
             hashprice_from: self.inputs.hashprice.as_ref().map(|h| h.from.clone()),
             pue_mining: self.inputs.pue_mining,
@@ -91,7 +148,8 @@ impl Valuation {
             options: self
                 .options
                 .iter()
-                .map(|o| PricedOption {
+                .enumerate()
+                .map(|(index, o)| PricedOption {
                     name: o.name.clone(),
                     kind: o.kind,
                     estimated: o.estimated(),
@@ -99,15 +157,21 @@ impl Valuation {
                     watts_provenance: o.watts_provenance,
                     watts_source: o.watts_source.clone(),
                     efficiency: o.efficiency.clone(),
-                    economics: o.at(price),
+                    economics: price.map(|p| o.at(p)),
+                    series: series.get(index).copied(),
                 })
                 .collect(),
             unpriceable: self.unpriceable.clone(),
             best: best.as_ref().map(|b| b.option.name.clone()),
-            best_margin_usd_per_mwh: best.as_ref().map(|b| b.economics.margin_usd_per_mwh),
+            best_margin_usd_per_mwh: best.as_ref().filter(|_| price.is_some()).map(|b| b.margin),
             best_lead_usd_per_mwh: best
                 .as_ref()
+                .filter(|_| price.is_some())
                 .and_then(|b| b.runner_up.map(|(_, lead)| lead)),
+            best_usd_per_mw_year: best.as_ref().map(|b| per_year(b.margin)),
+            best_lead_usd_per_mw_year: best
+                .as_ref()
+                .and_then(|b| b.runner_up.map(|(_, lead)| per_year(lead))),
             best_runner_up: best
                 .as_ref()
                 .and_then(|b| b.runner_up.map(|(o, _)| o.name.clone())),
@@ -123,9 +187,7 @@ impl Valuation {
                             .map(|o| o.at(p).margin_usd_per_mwh)
                             .collect(),
                         best: self.best_at(p).map(|b| b.option.name.clone()),
-                        best_pays: self
-                            .best_at(p)
-                            .is_some_and(|b| b.economics.margin_usd_per_mwh > 0.0),
+                        best_pays: self.best_at(p).is_some_and(|b| b.margin > 0.0),
                     })
                     .collect()
             }),
@@ -137,7 +199,17 @@ impl Valuation {
 /// What `mwbench value` reports.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct ValueReport {
-    pub power_price_usd_per_mwh: f64,
+    /// The flat power price; null with a price series.
+    pub power_price_usd_per_mwh: Option<f64>,
+    /// The price series priced over (`--price-series`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_series: Option<PriceSeriesSummary>,
+    /// With a series: the share of hours AI runs at least.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ai_uptime_percent: Option<f64>,
+    /// With a series: paid per MWh not drawn while stopped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub curtailment_credit_usd_per_mwh: Option<f64>,
     pub hashprice_usd_per_ph_day: Option<f64>,
     /// Where the hashprice came from (a flag, or BTC price, difficulty,
     /// subsidy and fees).
@@ -147,11 +219,16 @@ pub struct ValueReport {
     /// Every priced option, in the order of the files and ASICs given.
     pub options: Vec<PricedOption>,
     pub unpriceable: Vec<Unpriceable>,
-    /// The option with the largest margin at the power price.
+    /// The option with the largest margin at the power price, or over the
+    /// series.
     pub best: Option<String>,
+    /// At a flat price: the best margin per MWh and its lead over the
+    /// runner-up.
     pub best_margin_usd_per_mwh: Option<f64>,
-    /// How much more the best earns per MWh than the runner-up.
     pub best_lead_usd_per_mwh: Option<f64>,
+    /// The best margin per MW-year, and its lead.
+    pub best_usd_per_mw_year: Option<f64>,
+    pub best_lead_usd_per_mw_year: Option<f64>,
     pub best_runner_up: Option<String>,
     /// Margins at each swept power price (`--sweep`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -160,7 +237,7 @@ pub struct ValueReport {
     pub notes: Vec<String>,
 }
 
-/// One option priced at the power price.
+/// One option priced at the power price, or over the series.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct PricedOption {
     pub name: String,
@@ -171,8 +248,12 @@ pub struct PricedOption {
     pub watts_provenance: crate::results::Provenance,
     pub watts_source: String,
     pub efficiency: Vec<crate::results::Figure>,
+    /// At a flat power price.
     #[serde(flatten)]
-    pub economics: Economics,
+    pub economics: Option<Economics>,
+    /// Over a price series, per MW of site capacity.
+    #[serde(flatten)]
+    pub series: Option<SeriesEconomics>,
 }
 
 /// Margins at one swept power price, one per option in `options`' order.
@@ -254,12 +335,13 @@ impl Sweep {
     }
 }
 
-/// Fails (usage) when there is nothing to price at all.
-pub fn require_something(files: usize, asics: usize) -> Result<()> {
-    if files == 0 && asics == 0 {
+/// Fails (usage) when there is nothing to price at all: no result files
+/// and no option that needs none (ASICs, a colocation lease).
+pub fn require_something(files: usize, options_without_files: usize) -> Result<()> {
+    if files == 0 && options_without_files == 0 {
         return Err(Error::usage(
             "nothing to price: give result files from `mwbench run`, or --asic NAME, \
-             or --asic-rate with --asic-watts",
+             --asic-rate with --asic-watts, or --colocation-rate",
         ));
     }
     Ok(())
@@ -276,13 +358,13 @@ mod tests {
         // Margins at 50: hashing 50, tokens 100, asic 40.
         let best = v.best_at(50.0).unwrap();
         assert_eq!(best.option.name, "tokens");
-        assert_eq!(best.economics.margin_usd_per_mwh, 100.0);
+        assert_eq!(best.margin, 100.0);
         let (runner_up, lead) = best.runner_up.unwrap();
         assert_eq!((runner_up.name.as_str(), lead), ("hashing", 50.0));
         // Per site MWh every option pays the same for power, so the ranking
         // holds at any price; only the sign of the margins changes.
         assert_eq!(v.best_at(500.0).unwrap().option.name, "tokens");
-        assert!(v.best_at(500.0).unwrap().economics.margin_usd_per_mwh < 0.0);
+        assert!(v.best_at(500.0).unwrap().margin < 0.0);
     }
 
     #[test]
@@ -306,6 +388,69 @@ mod tests {
         assert_eq!(json["unpriceable"][0]["reason"], "no watts");
         assert_eq!(json["sweep"].as_array().unwrap().len(), 3);
         assert_eq!(json["sweep"][0]["margins_usd_per_mwh"][0], 75.0);
+    }
+
+    /// The fixture's options over a day of hourly prices: 20 at night (8
+    /// h), 40 by day (8 h), 150 at the evening peak (4 h), -10 in four
+    /// windy hours; 1040 USD for a MW running through it.
+    #[test]
+    fn over_a_series_mining_follows_the_price_and_ai_runs_through() {
+        let mut v = valuation();
+        let prices = [(8, 20.0), (8, 40.0), (4, 150.0), (4, -10.0)];
+        v.inputs.power_price_usd_per_mwh = None;
+        v.inputs.price_series = Some(PriceSeries {
+            file: "day.csv".into(),
+            format: prices::PriceFormat::Plain,
+            settlement_point: None,
+            intervals: prices
+                .iter()
+                .flat_map(|&(hours, price)| {
+                    std::iter::repeat_n(
+                        prices::Interval {
+                            hours: 1.0,
+                            price_usd_per_mwh: price,
+                        },
+                        hours,
+                    )
+                })
+                .collect(),
+        });
+        v.check_finite().unwrap();
+        let json = serde_json::to_value(v.report(None, Vec::new())).unwrap();
+        assert_eq!(json["power_price_usd_per_mwh"], serde_json::Value::Null);
+        let series = &json["price_series"];
+        assert_eq!(series["intervals"], 24);
+        assert_eq!(series["hours"], 24.0);
+        assert_eq!(
+            (series["min"].as_f64(), series["max"].as_f64()),
+            (Some(-10.0), Some(150.0))
+        );
+        assert_eq!(json["ai_uptime_percent"], 100.0);
+        // Hashing (110 per MWh, capex 10 an hour) skips the peak: 20 h,
+        // paying 440, earning 2200, capex 240 for all 24 h.
+        let hashing = &json["options"][0];
+        assert_eq!(hashing["hours_run"], 20.0);
+        assert_eq!(hashing["energy_mwh"], 20.0);
+        assert_eq!(hashing["average_price_paid_usd_per_mwh"], 22.0);
+        assert_eq!(hashing["power_cost_usd"], 440.0);
+        assert_eq!(hashing["capex_usd"], 240.0);
+        assert_eq!(hashing["margin_usd"], 1520.0);
+        assert_eq!(hashing["usd_per_mw_year"], 1520.0 * 365.0);
+        assert_eq!(hashing["running_pays_below_usd_per_mwh"], 110.0);
+        assert!(
+            hashing.get("margin_usd_per_mwh").is_none(),
+            "no flat-price keys"
+        );
+        // Tokens (400, capex 250) run all 24 h: 9600 - 1040 - 6000.
+        let tokens = &json["options"][1];
+        assert_eq!(tokens["hours_run"], 24.0);
+        assert_eq!(tokens["uptime_percent"], 100.0);
+        assert_eq!(tokens["margin_usd"], 2560.0);
+        assert_eq!(json["best"], "tokens");
+        assert_eq!(json["best_usd_per_mw_year"], 2560.0 * 365.0);
+        assert_eq!(json["best_lead_usd_per_mw_year"], 1040.0 * 365.0);
+        assert_eq!(json["best_runner_up"], "hashing");
+        assert_eq!(json["best_margin_usd_per_mwh"], serde_json::Value::Null);
     }
 
     #[test]

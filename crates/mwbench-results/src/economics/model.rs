@@ -80,6 +80,19 @@ pub fn capex_usd_per_mwh(capex_usd: f64, life_years: f64, device_watts: f64, pue
     capex_usd / (life_years * HOURS_PER_YEAR) * device_hours_per_site_mwh(device_watts, pue)
 }
 
+/// A colocation lease's revenue per site MWh: it is quoted per kW-month
+/// of critical IT load, and a site MWh feeds 1/PUE MWh of IT (a month is
+/// a twelfth of 8760 hours).
+pub fn colocation_revenue_usd_per_mwh(usd_per_kw_month: f64, pue: f64) -> f64 {
+    usd_per_kw_month * 1000.0 * 12.0 / HOURS_PER_YEAR / pue
+}
+
+/// A lease's capital cost (USD per MW of IT load, over its life) per site
+/// MWh: a MW at the meter holds 1/PUE MW of IT.
+pub fn colocation_capex_usd_per_mwh(usd_per_mw_it: f64, life_years: f64, pue: f64) -> f64 {
+    usd_per_mw_it / (life_years * HOURS_PER_YEAR) / pue
+}
+
 /// What one MW at the meter earns in a year at `margin_usd_per_mwh`.
 pub fn usd_per_mw_year(margin_usd_per_mwh: f64) -> f64 {
     margin_usd_per_mwh * HOURS_PER_YEAR
@@ -99,7 +112,9 @@ pub struct Economics {
     pub capex_usd_per_mwh: f64,
     pub margin_usd_per_mwh: f64,
     pub usd_per_mw_year: f64,
-    pub breakeven_power_price_usd_per_mwh: f64,
+    /// None where the price does not reach the margin (a colocation
+    /// tenant pays its own power).
+    pub breakeven_power_price_usd_per_mwh: Option<f64>,
 }
 
 impl Economics {
@@ -117,10 +132,20 @@ impl Economics {
             capex_usd_per_mwh,
             margin_usd_per_mwh: margin,
             usd_per_mw_year: usd_per_mw_year(margin),
-            breakeven_power_price_usd_per_mwh: breakeven_power_price(
+            breakeven_power_price_usd_per_mwh: Some(breakeven_power_price(
                 revenue_usd_per_mwh,
                 capex_usd_per_mwh,
-            ),
+            )),
+        }
+    }
+
+    /// An option whose power someone else pays (a colocation tenant): the
+    /// price changes nothing.
+    pub fn power_paid_by_tenant(revenue_usd_per_mwh: f64, capex_usd_per_mwh: f64) -> Self {
+        Economics {
+            power_cost_usd_per_mwh: 0.0,
+            breakeven_power_price_usd_per_mwh: None,
+            ..Economics::at(revenue_usd_per_mwh, capex_usd_per_mwh, 0.0)
         }
     }
 }
@@ -212,13 +237,30 @@ mod tests {
     }
 
     #[test]
+    fn colocation_per_site_mwh() {
+        // 130 USD per kW-month: 130,000 per MW of IT a month of 730 h =
+        // 178.08 USD per IT MWh; at PUE 1.25 a site MWh feeds 0.8 MWh of
+        // IT: 142.47 USD.
+        let revenue = colocation_revenue_usd_per_mwh(130.0, 1.25);
+        assert!(close(revenue, 130_000.0 / 730.0 * 0.8), "{revenue}");
+        // 10 M USD per MW of IT over 15 years = 76.10 USD per IT MWh; 60.88
+        // per site MWh at PUE 1.25.
+        let capex = colocation_capex_usd_per_mwh(10e6, 15.0, 1.25);
+        assert!(close(capex, 10e6 / (15.0 * 8760.0) * 0.8), "{capex}");
+        let e = Economics::power_paid_by_tenant(revenue, capex);
+        assert_eq!(e.power_cost_usd_per_mwh, 0.0);
+        assert!(close(e.margin_usd_per_mwh, revenue - capex));
+        assert_eq!(e.breakeven_power_price_usd_per_mwh, None);
+    }
+
+    #[test]
     fn margin_breakeven_and_a_year_of_a_megawatt() {
         // 111.11 revenue, 10 capex, at 45 USD/MWh: margin 56.11, a MW-year
         // 56.11 x 8760 = 491,533 USD; breakeven at 101.11 USD/MWh.
         let e = Economics::at(111.11, 10.0, 45.0);
         assert!(close(e.margin_usd_per_mwh, 56.11));
         assert!(close(e.usd_per_mw_year, 56.11 * 8760.0));
-        assert!(close(e.breakeven_power_price_usd_per_mwh, 101.11));
+        assert!(close(e.breakeven_power_price_usd_per_mwh.unwrap(), 101.11));
         assert!(close(e.power_cost_usd_per_mwh, 45.0));
         // At the breakeven price the margin is zero.
         assert!(Economics::at(111.11, 10.0, 101.11).margin_usd_per_mwh.abs() < 1e-9);

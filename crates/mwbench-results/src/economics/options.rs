@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::inputs::{Capex, Resolved};
+use super::dispatch::{Operation, Profile};
+use super::inputs::{Capex, Colocation, ColocationPower, Resolved};
 use super::model::{self, Economics};
 use crate::results::{Figure, Provenance, ResultFile, Status, Unit, WorkloadResult};
 use crate::{Error, Result};
@@ -21,6 +22,8 @@ pub enum Kind {
     Ai,
     /// A bitcoin ASIC, from its figures.
     Asic,
+    /// The powered building leased to a tenant, per kW-month.
+    Colocation,
 }
 
 impl Kind {
@@ -29,6 +32,21 @@ impl Kind {
             Kind::Mining => "mining",
             Kind::Ai => "ai",
             Kind::Asic => "asic",
+            Kind::Colocation => "colocation",
+        }
+    }
+
+    /// How it follows an hourly price: hashing stops whenever stopping
+    /// earns more; AI keeps the uptime its customers expect; a lease runs.
+    pub fn operation(self, inputs: &Resolved) -> Operation {
+        match self {
+            Kind::Mining | Kind::Asic => Operation::Flexible,
+            Kind::Ai => Operation::Rigid {
+                uptime_percent: inputs.ai_uptime_percent,
+            },
+            Kind::Colocation => Operation::Rigid {
+                uptime_percent: 100.0,
+            },
         }
     }
 }
@@ -47,6 +65,8 @@ pub struct SiteOption {
     pub efficiency: Vec<Figure>,
     pub revenue_usd_per_mwh: f64,
     pub capex_usd_per_mwh: f64,
+    /// False for a colocation lease whose tenant pays the power.
+    pub pays_power: bool,
 }
 
 impl SiteOption {
@@ -58,11 +78,28 @@ impl SiteOption {
 
     /// Its economics at `power_price` USD per MWh.
     pub fn at(&self, power_price_usd_per_mwh: f64) -> Economics {
+        if !self.pays_power {
+            return Economics::power_paid_by_tenant(
+                self.revenue_usd_per_mwh,
+                self.capex_usd_per_mwh,
+            );
+        }
         Economics::at(
             self.revenue_usd_per_mwh,
             self.capex_usd_per_mwh,
             power_price_usd_per_mwh,
         )
+    }
+
+    /// It as a price series sees it, per MW of site capacity.
+    pub fn profile(&self, inputs: &Resolved) -> Profile {
+        Profile {
+            revenue_usd_per_mwh: self.revenue_usd_per_mwh,
+            // Capex per site MWh at full draw is per hour of one MW.
+            capex_usd_per_hour: self.capex_usd_per_mwh,
+            pays_power: self.pays_power,
+            operation: self.kind.operation(inputs),
+        }
     }
 }
 
@@ -128,24 +165,36 @@ pub fn options(files: &[(PathBuf, ResultFile)], inputs: &Resolved) -> Result<Opt
                 Some(shape) => format!("{} {shape}", result.workload),
                 None => result.workload.clone(),
             };
+            let (price_in, price_out) = (
+                inputs.token_price_in_usd_per_million,
+                inputs.token_price_out_usd_per_million,
+            );
             match sells(result) {
                 Some(Kind::Mining) => options.add(
                     name(&what),
                     Kind::Mining,
-                    priced_result(result, Kind::Mining, inputs),
+                    priced_result(result, Sale::Hashes, inputs),
                 ),
                 // Without a token price, priced by the GPU-hour instead.
-                Some(Kind::Ai) if inputs.token_price_usd_per_million.is_some() => {
-                    if !output_tokens(result) {
-                        options.add(
-                            name(&what),
-                            Kind::Ai,
-                            Err("its tokens are a prompt's (input tokens), which sell at \
-                                 another price than output tokens"
-                                .into()),
-                        );
-                        continue;
-                    }
+                Some(Kind::Ai) if price_in.is_none() && price_out.is_none() => continue,
+                Some(Kind::Ai) if !output_tokens(result) => options.add(
+                    name(&what),
+                    Kind::Ai,
+                    match price_in {
+                        Some(price) => priced_result(result, Sale::Tokens(price), inputs),
+                        None => Err("its tokens are a prompt's (input tokens): give \
+                                     --token-price-in to price them"
+                            .into()),
+                    },
+                ),
+                Some(Kind::Ai) if price_out.is_none() => options.add(
+                    name(&what),
+                    Kind::Ai,
+                    Err(
+                        "its tokens are output tokens: give --token-price-out to price them".into(),
+                    ),
+                ),
+                Some(Kind::Ai) => {
                     let model = model_of(result);
                     match models.iter_mut().find(|(m, _)| *m == model) {
                         Some((_, batches)) => batches.push(result),
@@ -166,7 +215,18 @@ pub fn options(files: &[(PathBuf, ResultFile)], inputs: &Resolved) -> Result<Opt
     for choice in &inputs.asics {
         options.priced.push(asic_option(choice, inputs));
     }
+    if let Some(lease) = &inputs.colocation {
+        options.priced.push(colocation_option(lease, inputs));
+    }
     Ok(options)
+}
+
+/// What a result's figure is sold as.
+#[derive(Clone, Copy)]
+enum Sale {
+    Hashes,
+    /// Tokens at this price, USD per million.
+    Tokens(f64),
 }
 
 /// Whether a tokens/s result makes output tokens (decode), not a prompt's
@@ -228,7 +288,10 @@ fn best_batch(
     let mut fastest: Option<(u64, f64)> = None;
     let mut first_reason = None;
     for &result in batches {
-        let priced = priced_result(result, Kind::Ai, inputs);
+        let price = inputs
+            .token_price_out_usd_per_million
+            .expect("decode results are grouped only with an output-token price");
+        let priced = priced_result(result, Sale::Tokens(price), inputs);
         let rate = result
             .throughput
             .value
@@ -292,7 +355,7 @@ fn best_batch(
 /// A sha256d or LLM result as an option, or why it cannot be priced.
 fn priced_result(
     result: &WorkloadResult,
-    kind: Kind,
+    sale: Sale,
     inputs: &Resolved,
 ) -> std::result::Result<SiteOption, String> {
     match result.status {
@@ -305,14 +368,15 @@ fn priced_result(
         .value
         .ok_or("no throughput in the result")?;
     let watts = measured_watts(result)?;
-    let (revenue, efficiency, pue) = match kind {
-        Kind::Mining => {
+    let (kind, revenue, efficiency, pue) = match sale {
+        Sale::Hashes => {
             let hashprice = inputs
                 .hashprice
                 .as_ref()
                 .expect("options() checks for a hashprice first");
             let hashes_per_joule = rate / watts;
             (
+                Kind::Mining,
                 model::mining_revenue_usd_per_mwh(
                     hashes_per_joule,
                     hashprice.usd_per_ph_day,
@@ -323,12 +387,10 @@ fn priced_result(
                 inputs.pue_mining,
             )
         }
-        _ => {
-            let price = inputs
-                .token_price_usd_per_million
-                .expect("LLM results are priced only with a token price");
+        Sale::Tokens(price) => {
             let tokens_per_joule = rate / watts;
             (
+                Kind::Ai,
                 model::token_revenue_usd_per_mwh(tokens_per_joule, price, inputs.pue_ai),
                 vec![
                     figure(tokens_per_joule, "tokens/J"),
@@ -347,6 +409,7 @@ fn priced_result(
         efficiency,
         revenue_usd_per_mwh: revenue,
         capex_usd_per_mwh: capex(inputs.gpu_capex, watts, pue),
+        pays_power: true,
     })
 }
 
@@ -399,6 +462,7 @@ fn gpu_hours(
             inputs.pue_ai,
         ),
         capex_usd_per_mwh: capex(inputs.gpu_capex, watts, inputs.pue_ai),
+        pays_power: true,
     })
 }
 
@@ -437,6 +501,37 @@ fn asic_option(choice: &super::inputs::AsicChoice, inputs: &Resolved) -> SiteOpt
             inputs.pue_mining,
         ),
         capex_usd_per_mwh: capex(inputs.asic_capex, asic.watts, inputs.pue_mining),
+        pays_power: true,
+    }
+}
+
+/// Leasing the powered building: one MW at the meter holds 1/PUE MW of the
+/// tenant's IT (AI's PUE: the tenants are AI), paid per kW-month whether
+/// or not it is busy.
+fn colocation_option(lease: &Colocation, inputs: &Resolved) -> SiteOption {
+    let pue = inputs.pue_ai;
+    let (who, pays_power) = match lease.power {
+        ColocationPower::Passthrough => ("the tenant pays the power", false),
+        ColocationPower::Included => ("power included", true),
+    };
+    SiteOption {
+        name: format!(
+            "colocation lease at {} USD/kW-month ({who})",
+            lease.rate_usd_per_kw_month
+        ),
+        kind: Kind::Colocation,
+        watts: 1e6 / pue,
+        watts_provenance: Provenance::User,
+        watts_source: format!("the lease: the IT load of one MW at the meter at PUE {pue}"),
+        efficiency: vec![figure(lease.rate_usd_per_kw_month, "USD/kW-month")],
+        revenue_usd_per_mwh: model::colocation_revenue_usd_per_mwh(
+            lease.rate_usd_per_kw_month,
+            pue,
+        ),
+        capex_usd_per_mwh: lease.capex.map_or(0.0, |c| {
+            model::colocation_capex_usd_per_mwh(c.usd, c.life_years, pue)
+        }),
+        pays_power,
     }
 }
 
@@ -471,12 +566,13 @@ fn check_prices(files: &[(PathBuf, ResultFile)], inputs: &Resolved) -> Result<()
         ));
     }
     if let Some(path) = has(Kind::Ai)
-        && inputs.token_price_usd_per_million.is_none()
+        && inputs.token_price_in_usd_per_million.is_none()
+        && inputs.token_price_out_usd_per_million.is_none()
         && inputs.gpu_hour_price_usd.is_none()
     {
         return Err(Error::usage(format!(
-            "{} has LLM results: give --token-price (USD per million tokens) \
-             or --gpu-hour-price to price them",
+            "{} has LLM results: give --token-price (USD per million tokens; or \
+             --token-price-in and --token-price-out) or --gpu-hour-price to price them",
             path.display()
         )));
     }
@@ -624,7 +720,7 @@ mod tests {
         ])];
         let priced = |latency: Option<f64>| {
             let resolved = inputs(Inputs {
-                token_price: Some(0.20),
+                token_price_out: Some(0.20),
                 max_token_latency_ms: latency,
                 ..Inputs::default()
             });
@@ -643,7 +739,11 @@ mod tests {
         );
         assert_eq!(tokens.watts, 400.0);
         assert_eq!(default.unpriceable.len(), 1);
-        assert!(default.unpriceable[0].reason.contains("prompt"));
+        assert!(
+            default.unpriceable[0]
+                .reason
+                .contains("prompt's (input tokens): give --token-price-in")
+        );
         // A patient customer: batch 64; an impatient one: batch 1; none.
         assert!(priced(Some(200.0)).priced[0].name.contains("at batch 64"));
         assert!(priced(Some(10.0)).priced[0].name.contains("at batch 1 "));
@@ -659,6 +759,98 @@ mod tests {
             reason.contains("no batch within 5 ms") && reason.contains("batch 1, takes 8 ms"),
             "{reason}"
         );
+    }
+
+    /// Prompt tokens sell at the input price, generated ones at the output
+    /// price; `--token-price` sets both and each of the two wins over it.
+    #[test]
+    fn input_and_output_tokens_have_their_own_prices() {
+        let mut prefill = result(
+            "llm-prefill",
+            Unit::TokensPerSecond,
+            9000.0,
+            Some((600.0, Provenance::Sensor)),
+        );
+        prefill
+            .params
+            .insert("tokens".into(), serde_json::json!("prompt"));
+        let files = [file(vec![decode(1, 125.0, 500.0), prefill])];
+        let revenues = |extra: Inputs| {
+            let priced = options(&files, &inputs(extra)).unwrap();
+            let find = |workload: &str| {
+                priced
+                    .priced
+                    .iter()
+                    .find(|o| o.name.starts_with(workload))
+                    .map(|o| o.revenue_usd_per_mwh)
+            };
+            (find("llm-prefill"), find("llm-decode"))
+        };
+        // 15 tokens/J x 3.6e9 J = 5.4e10 prompt tokens per MWh; 0.25
+        // tokens/J = 9e8 output tokens.
+        let (prefill, decode) = revenues(Inputs {
+            token_price_in: Some(0.05),
+            token_price: Some(0.20),
+            ..Inputs::default()
+        });
+        assert!((prefill.unwrap() - 5.4e10 * 0.05 / 1e6).abs() < 1e-6);
+        assert!((decode.unwrap() - 9e8 * 0.20 / 1e6).abs() < 1e-9);
+        let (prefill, decode) = revenues(Inputs {
+            token_price: Some(0.20),
+            token_price_out: Some(0.60),
+            ..Inputs::default()
+        });
+        assert!((prefill.unwrap() - 5.4e10 * 0.20 / 1e6).abs() < 1e-6);
+        assert!((decode.unwrap() - 9e8 * 0.60 / 1e6).abs() < 1e-9);
+        // An input price alone leaves decode unpriceable, with the flag.
+        let priced = options(
+            &files,
+            &inputs(Inputs {
+                token_price_in: Some(0.05),
+                ..Inputs::default()
+            }),
+        )
+        .unwrap();
+        assert_eq!(priced.priced.len(), 1);
+        assert!(priced.unpriceable[0].reason.contains("--token-price-out"));
+    }
+
+    #[test]
+    fn a_colocation_lease_is_an_option_of_its_own() {
+        let resolved = inputs(Inputs {
+            colocation_rate: Some(130.0),
+            colocation_capex: Some(10e6),
+            colocation_life_years: Some(15.0),
+            pue_ai: Some(1.25),
+            ..Inputs::default()
+        });
+        let priced = options(&[], &resolved).unwrap();
+        let [lease] = &priced.priced[..] else {
+            panic!("one option: {:?}", priced.priced);
+        };
+        assert_eq!(lease.kind, Kind::Colocation);
+        assert_eq!(
+            lease.name,
+            "colocation lease at 130 USD/kW-month (the tenant pays the power)"
+        );
+        assert!(!lease.pays_power);
+        assert_eq!(lease.watts, 800_000.0);
+        // See model::tests::colocation_per_site_mwh.
+        assert!((lease.revenue_usd_per_mwh - 130_000.0 / 730.0 * 0.8).abs() < 1e-9);
+        // The price does not reach a tenant's power; `included`, it does.
+        assert_eq!(lease.at(45.0).power_cost_usd_per_mwh, 0.0);
+        assert_eq!(
+            lease.at(45.0).margin_usd_per_mwh,
+            lease.at(500.0).margin_usd_per_mwh
+        );
+        let included = inputs(Inputs {
+            colocation_rate: Some(130.0),
+            colocation_power: Some(ColocationPower::Included),
+            ..Inputs::default()
+        });
+        let priced = options(&[], &included).unwrap();
+        assert!(priced.priced[0].pays_power);
+        assert_eq!(priced.priced[0].at(45.0).power_cost_usd_per_mwh, 45.0);
     }
 
     #[test]
