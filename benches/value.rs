@@ -65,6 +65,7 @@ fn option(name: &str, kind: Kind, revenue: f64, capex: f64, pays_power: bool) ->
         revenue_usd_per_mwh: revenue,
         capex_usd_per_mwh: capex,
         pays_power,
+        caveat: None,
     }
 }
 

@@ -92,6 +92,9 @@ fn name_cell(option: &PricedOption) -> String {
     if option.estimated {
         name.push_str("\n(watts estimated)");
     }
+    if option.caveat.is_some() {
+        name.push_str("\n(caution below)");
+    }
     name
 }
 
@@ -105,6 +108,11 @@ fn efficiency_cell(option: &PricedOption) -> String {
 }
 
 fn unpriceable_and_notes(report: &ValueReport, document: &mut Document) {
+    for (index, option) in report.options.iter().enumerate() {
+        if let Some(caveat) = &option.caveat {
+            document.line(format!("caution: #{}: {caveat}", index + 1));
+        }
+    }
     for u in &report.unpriceable {
         document.line(format!("unpriceable: {}: {}", u.name, u.reason));
     }
@@ -136,7 +144,7 @@ fn series_document(report: &ValueReport) -> Document {
         usd(series.max),
         usd(series.mean_price_usd_per_mwh),
     );
-    if let Some(uptime) = report.ai_uptime_percent {
+    if let Some(uptime) = report.ai_uptime_percent.filter(|u| *u < 100.0) {
         heading.push_str(&format!("; AI runs at least {uptime}% of hours"));
     }
     if let Some(credit) = report.curtailment_credit_usd_per_mwh.filter(|c| *c > 0.0) {
@@ -231,14 +239,21 @@ fn series_verdict(report: &ValueReport) -> String {
             amount(lead)
         ));
     }
-    if report
-        .options
-        .iter()
-        .any(|o| &o.name == best && o.estimated)
-    {
+    caveats(report, best, &mut line);
+    line
+}
+
+/// What the best option's figure leaves out.
+fn caveats(report: &ValueReport, best: &str, line: &mut String) {
+    let Some(option) = report.options.iter().find(|o| o.name == best) else {
+        return;
+    };
+    if option.estimated {
         line.push_str(" (its watts are an estimate)");
     }
-    line
+    if option.caveat.is_some() {
+        line.push_str(" (see its caution)");
+    }
 }
 
 /// Which option wins at the power price, and by how much.
@@ -273,13 +288,7 @@ fn verdict(report: &ValueReport) -> String {
             si(lead * HOURS_PER_YEAR, ""),
         ));
     }
-    if report
-        .options
-        .iter()
-        .any(|o| &o.name == best && o.estimated)
-    {
-        line.push_str(" (its watts are an estimate)");
-    }
+    caveats(report, best, &mut line);
     line
 }
 

@@ -85,6 +85,7 @@ fn option(name: &str, kind: Kind, revenue: f64, capex: f64) -> SiteOption {
         revenue_usd_per_mwh: revenue,
         capex_usd_per_mwh: capex,
         pays_power: true,
+        caveat: None,
     }
 }
 

@@ -157,6 +157,7 @@ impl Valuation {
                     watts_provenance: o.watts_provenance,
                     watts_source: o.watts_source.clone(),
                     efficiency: o.efficiency.clone(),
+                    caveat: o.caveat.clone(),
                     economics: price.map(|p| o.at(p)),
                     series: series.get(index).copied(),
                 })
@@ -248,6 +249,9 @@ pub struct PricedOption {
     pub watts_provenance: crate::results::Provenance,
     pub watts_source: String,
     pub efficiency: Vec<crate::results::Figure>,
+    /// What the figure leaves out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caveat: Option<String>,
     /// At a flat power price.
     #[serde(flatten)]
     pub economics: Option<Economics>,

@@ -67,6 +67,8 @@ pub struct SiteOption {
     pub capex_usd_per_mwh: f64,
     /// False for a colocation lease whose tenant pays the power.
     pub pays_power: bool,
+    /// What the figure leaves out, said wherever it is shown.
+    pub caveat: Option<String>,
 }
 
 impl SiteOption {
@@ -181,7 +183,12 @@ pub fn options(files: &[(PathBuf, ResultFile)], inputs: &Resolved) -> Result<Opt
                     name(&what),
                     Kind::Ai,
                     match price_in {
-                        Some(price) => priced_result(result, Sale::Tokens(price), inputs),
+                        Some(price) => {
+                            priced_result(result, Sale::Tokens(price), inputs).map(|o| SiteOption {
+                                caveat: Some(PROMPT_ONLY.into()),
+                                ..o
+                            })
+                        }
                         None => Err("its tokens are a prompt's (input tokens): give \
                                      --token-price-in to price them"
                             .into()),
@@ -220,6 +227,13 @@ pub fn options(files: &[(PathBuf, ResultFile)], inputs: &Resolved) -> Result<Opt
     }
     Ok(options)
 }
+
+/// Why a prefill option overstates: a prompt is processed many times
+/// faster per joule than output is generated, and no one buys one without
+/// the other.
+const PROMPT_ONLY: &str = "prompt tokens alone: a server sells them only with the output \
+                           tokens it decodes, which take far more energy each, so this \
+                           overstates what serving earns";
 
 /// What a result's figure is sold as.
 #[derive(Clone, Copy)]
@@ -410,6 +424,7 @@ fn priced_result(
         revenue_usd_per_mwh: revenue,
         capex_usd_per_mwh: capex(inputs.gpu_capex, watts, pue),
         pays_power: true,
+        caveat: None,
     })
 }
 
@@ -463,6 +478,7 @@ fn gpu_hours(
         ),
         capex_usd_per_mwh: capex(inputs.gpu_capex, watts, inputs.pue_ai),
         pays_power: true,
+        caveat: None,
     })
 }
 
@@ -502,6 +518,7 @@ fn asic_option(choice: &super::inputs::AsicChoice, inputs: &Resolved) -> SiteOpt
         ),
         capex_usd_per_mwh: capex(inputs.asic_capex, asic.watts, inputs.pue_mining),
         pays_power: true,
+        caveat: None,
     }
 }
 
@@ -532,6 +549,7 @@ fn colocation_option(lease: &Colocation, inputs: &Resolved) -> SiteOption {
             model::colocation_capex_usd_per_mwh(c.usd, c.life_years, pue)
         }),
         pays_power,
+        caveat: None,
     }
 }
 
@@ -784,6 +802,14 @@ mod tests {
                     .find(|o| o.name.starts_with(workload))
                     .map(|o| o.revenue_usd_per_mwh)
             };
+            let prompt_only = priced
+                .priced
+                .iter()
+                .all(|o| o.caveat.is_some() == o.name.starts_with("llm-prefill"));
+            assert!(
+                prompt_only,
+                "prefill, and only prefill, carries its caution"
+            );
             (find("llm-prefill"), find("llm-decode"))
         };
         // 15 tokens/J x 3.6e9 J = 5.4e10 prompt tokens per MWh; 0.25

@@ -123,7 +123,7 @@ impl PriceSeries {
         settlement_point: Option<&str>,
     ) -> Result<Self> {
         let at = |line: u64, problem: String| {
-            Error::usage(format!("{}:{line}: {problem}", path.display()))
+            Error::usage(format!("{}:{line}: {}", path.display(), one_line(&problem)))
         };
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -145,19 +145,21 @@ impl PriceSeries {
             wanted
                 .iter()
                 .map(|name| {
-                    names
-                        .iter()
-                        .position(|n| *n == normalize(name))
-                        .ok_or_else(|| {
-                            at(
-                                header.0,
-                                format!(
-                                    "no column '{name}' for the {} format (the header has: {})",
-                                    format.as_str(),
-                                    header.1.iter().collect::<Vec<_>>().join(", ")
-                                ),
-                            )
-                        })
+                    // `A|B`: either name (ERCOT's reports differ by year).
+                    let found = name
+                        .split('|')
+                        .find_map(|alias| names.iter().position(|n| *n == normalize(alias)));
+                    let name = name.split('|').next().unwrap_or(name);
+                    found.ok_or_else(|| {
+                        at(
+                            header.0,
+                            format!(
+                                "no column '{name}' for the {} format (the header has: {})",
+                                format.as_str(),
+                                header.1.iter().collect::<Vec<_>>().join(", ")
+                            ),
+                        )
+                    })
                 })
                 .collect()
         };
@@ -221,7 +223,8 @@ const DAM: [&str; 5] = [
     "Delivery Date",
     "Hour Ending",
     "Repeated Hour Flag",
-    "Settlement Point",
+    // "Settlement Point Name" in some years' day-ahead reports.
+    "Settlement Point|Settlement Point Name",
     "Settlement Point Price",
 ];
 const RTM: [&str; 6] = [
@@ -232,6 +235,28 @@ const RTM: [&str; 6] = [
     "Settlement Point Name",
     "Settlement Point Price",
 ];
+
+/// Longest problem an error prints: a field may be megabytes of junk.
+const PROBLEM_CHARS: usize = 300;
+
+/// A problem as one line: the file's own text, quoted in it, may hold
+/// newlines or control characters (inside a quoted CSV field).
+fn one_line(problem: &str) -> String {
+    let escaped: String = problem
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
+    match escaped.char_indices().nth(PROBLEM_CHARS) {
+        Some((cut, _)) => format!("{}...", &escaped[..cut]),
+        None => escaped,
+    }
+}
 
 /// Column names are matched ignoring case and spaces (and a byte-order
 /// mark, which spreadsheet exports put before the first).
@@ -406,7 +431,9 @@ impl ErcotError {
     fn in_file(self, path: &Path) -> Error {
         match self {
             ErcotError::At(e) => e,
-            ErcotError::Points(problem) => Error::usage(format!("{}: {problem}", path.display())),
+            ErcotError::Points(problem) => {
+                Error::usage(format!("{}: {}", path.display(), one_line(&problem)))
+            }
         }
     }
 }
@@ -707,6 +734,16 @@ mod tests {
     }
 
     #[test]
+    fn day_ahead_reports_may_name_the_point_column_as_real_time_does() {
+        let text = "Delivery Date,Hour Ending,Repeated Hour Flag,Settlement Point Name,\
+                    Settlement Point Type,Settlement Point Price\n\
+                    01/01/2025,01:00,N,HB_NORTH,HU,30\n01/01/2025,02:00,N,HB_NORTH,HU,31\n";
+        let series = parse(text, PriceFormat::Auto, None).unwrap();
+        assert_eq!(series.format, PriceFormat::ErcotDam);
+        assert_eq!(prices(&series), [30.0, 31.0]);
+    }
+
+    #[test]
     fn column_names_ignore_case_spaces_and_a_byte_order_mark() {
         let text = "\u{feff}deliverydate, HOUR ENDING ,repeatedhourflag,settlementpoint,SettlementPointPrice\n\
                     2025-03-09,01:00,N,LZ_WEST,30\n2025-03-09,03:00,N,LZ_WEST,31\n";
@@ -813,6 +850,16 @@ mod tests {
             e.contains("--settlement-point picks a node of an ERCOT file"),
             "{e}"
         );
+        // A field of junk is cut short in the message, and its newline
+        // escaped.
+        let junk = format!(
+            "{plain}2025-01-01T00:00:00Z,\"{}\nx\"\n",
+            "9".repeat(10_000)
+        );
+        let e = error(&junk, None);
+        assert!(e.len() < 400 && e.ends_with("..."), "{e}");
+        let e = error(&format!("{plain}2025-01-01T00:00:00Z,\"1\n2\"\n"), None);
+        assert!(e.contains("price '1\\n2' is not a number"), "{e}");
         // Invalid UTF-8 is named, not a panic.
         let bytes = b"timestamp,price_usd_per_mwh\n2025-01-01T00:00:00Z,\xff\n";
         let e = PriceSeries::parse(&bytes[..], Path::new("p.csv"), PriceFormat::Auto, None)
@@ -831,6 +878,65 @@ mod tests {
             e.contains("no column 'Delivery Date' for the ercot-rtm format"),
             "{e}"
         );
+    }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Lines of each format's shape with any values in the fields.
+        fn text() -> impl Strategy<Value = String> {
+            let header = prop_oneof![
+                Just("timestamp,price_usd_per_mwh".to_string()),
+                Just(DAM.join(",")),
+                Just(RTM.join(",")),
+                "[a-z ,]{0,30}",
+            ];
+            let field = prop_oneof![
+                Just("2025-11-02T01:00:00-05:00".to_string()),
+                Just("2025-11-02T01:00:00Z".to_string()),
+                Just("11/02/2025".to_string()),
+                Just("02:00".to_string()),
+                Just("Y".to_string()),
+                Just("HB_NORTH".to_string()),
+                "-?[0-9]{1,6}(\\.[0-9]{0,3})?",
+                Just("NaN".to_string()),
+                Just("1e400".to_string()),
+                ".{0,8}",
+            ];
+            let row = proptest::collection::vec(field, 1..8).prop_map(|f| f.join(","));
+            (header, proptest::collection::vec(row, 0..12)).prop_map(|(h, rows)| {
+                let mut text = h;
+                for row in rows {
+                    text.push('\n');
+                    text.push_str(&row);
+                }
+                text
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+
+            /// Any text is a series of finite prices over positive
+            /// hours, or one usage error on one line: never a panic.
+            #[test]
+            fn any_text_is_a_series_or_one_line(text in text()) {
+                match PriceSeries::parse(text.as_bytes(), Path::new("p.csv"), PriceFormat::Auto, None) {
+                    Ok(series) => {
+                        prop_assert!(!series.intervals.is_empty());
+                        for i in &series.intervals {
+                            prop_assert!(i.hours > 0.0 && i.hours.is_finite());
+                            prop_assert!(i.price_usd_per_mwh.abs() <= MAX_POWER_PRICE);
+                        }
+                    }
+                    Err(error) => {
+                        prop_assert_eq!(error.exit_code(), 2);
+                        prop_assert!(!error.to_string().contains('\n'));
+                    }
+                }
+            }
+        }
     }
 
     #[test]
