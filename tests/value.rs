@@ -400,6 +400,12 @@ mod series {
         assert_eq!(lease["average_price_paid_usd_per_mwh"], Value::Null);
         // 130 USD per kW-month = 130,000 / 730 per MWh, 24 h.
         assert!((lease["revenue_usd"].as_f64().unwrap() - 24.0 * 130_000.0 / 730.0).abs() < 1e-6);
+        // Every other option is held against the lease.
+        let lease_year = lease["usd_per_mw_year"].as_f64().unwrap();
+        let asic_year = asic["usd_per_mw_year"].as_f64().unwrap();
+        let against = asic["vs_colocation_usd_per_mw_year"].as_f64().unwrap();
+        assert!((against - (asic_year - lease_year)).abs() < 1e-6);
+        assert!(lease.get("vs_colocation_usd_per_mw_year").is_none());
         assert!(value["best_usd_per_mw_year"].is_f64());
         assert!(value["best_lead_usd_per_mw_year"].is_f64());
     }

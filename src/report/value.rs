@@ -108,6 +108,22 @@ fn efficiency_cell(option: &PricedOption) -> String {
 }
 
 fn unpriceable_and_notes(report: &ValueReport, document: &mut Document) {
+    let against: Vec<String> = report
+        .options
+        .iter()
+        .enumerate()
+        .filter_map(|(index, o)| {
+            let difference = o.vs_colocation_usd_per_mw_year?;
+            let sign = if difference >= 0.0 { "+" } else { "" };
+            Some(format!("#{} {sign}{}", index + 1, amount(difference)))
+        })
+        .collect();
+    if !against.is_empty() {
+        document.line(format!(
+            "against the colocation lease, USD per MW-year: {}",
+            against.join(", ")
+        ));
+    }
     for (index, option) in report.options.iter().enumerate() {
         if let Some(caveat) = &option.caveat {
             document.line(format!("caution: #{}: {caveat}", index + 1));
@@ -312,6 +328,7 @@ pub fn value_records(report: &ValueReport) -> Grid {
         "margin_usd_per_mwh",
         "usd_per_mw_year",
         "breakeven_power_price_usd_per_mwh",
+        "vs_colocation_usd_per_mw_year",
     ]);
     for option in &report.options {
         let Some(e) = &option.economics else {
@@ -334,6 +351,7 @@ pub fn value_records(report: &ValueReport) -> Grid {
             e.breakeven_power_price_usd_per_mwh
                 .map(|b| b.to_string())
                 .unwrap_or_default(),
+            vs_colocation(option),
         ]);
     }
     grid
@@ -358,6 +376,7 @@ fn series_records(report: &ValueReport) -> Grid {
         "capex_usd",
         "margin_usd",
         "usd_per_mw_year",
+        "vs_colocation_usd_per_mw_year",
     ]);
     for option in &report.options {
         let Some(e) = &option.series else {
@@ -384,9 +403,17 @@ fn series_records(report: &ValueReport) -> Grid {
             e.capex_usd.to_string(),
             e.margin_usd.to_string(),
             e.usd_per_mw_year.to_string(),
+            vs_colocation(option),
         ]);
     }
     grid
+}
+
+fn vs_colocation(option: &PricedOption) -> String {
+    option
+        .vs_colocation_usd_per_mw_year
+        .map(|d| d.to_string())
+        .unwrap_or_default()
 }
 
 fn provenance(option: &PricedOption) -> String {

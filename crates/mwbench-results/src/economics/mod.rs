@@ -128,6 +128,20 @@ impl Valuation {
             Some(_) => model::usd_per_mw_year(margin),
             None => margin,
         };
+        // Each option's USD per MW-year, to hold against the lease.
+        let yearly: Vec<f64> = match price {
+            Some(price) => self
+                .options
+                .iter()
+                .map(|o| o.at(price).usd_per_mw_year)
+                .collect(),
+            None => series.iter().map(|e| e.usd_per_mw_year).collect(),
+        };
+        let lease = self
+            .options
+            .iter()
+            .position(|o| o.kind == Kind::Colocation)
+            .map(|index| yearly[index]);
         ValueReport {
             power_price_usd_per_mwh: price,
             price_series: self.inputs.price_series.as_ref().map(|s| s.summary()),
@@ -158,6 +172,9 @@ impl Valuation {
                     watts_source: o.watts_source.clone(),
                     efficiency: o.efficiency.clone(),
                     caveat: o.caveat.clone(),
+                    vs_colocation_usd_per_mw_year: lease
+                        .filter(|_| o.kind != Kind::Colocation)
+                        .map(|lease| yearly[index] - lease),
                     economics: price.map(|p| o.at(p)),
                     series: series.get(index).copied(),
                 })
@@ -252,6 +269,11 @@ pub struct PricedOption {
     /// What the figure leaves out.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub caveat: Option<String>,
+    /// With a colocation lease priced: how much more (or less) a MW earns
+    /// a year this way than leased, the reference every option is held
+    /// against.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vs_colocation_usd_per_mw_year: Option<f64>,
     /// At a flat power price.
     #[serde(flatten)]
     pub economics: Option<Economics>,
