@@ -314,13 +314,7 @@ pub fn value_records(report: &ValueReport) -> Grid {
     let Some(price) = report.power_price_usd_per_mwh else {
         return series_records(report);
     };
-    let mut grid = Grid::new([
-        "option",
-        "kind",
-        "watts",
-        "watts_provenance",
-        "efficiency",
-        "efficiency_unit",
+    let mut grid = Grid::new(OPTION_COLUMNS.into_iter().chain([
         "power_price_usd_per_mwh",
         "revenue_usd_per_mwh",
         "power_cost_usd_per_mwh",
@@ -329,42 +323,31 @@ pub fn value_records(report: &ValueReport) -> Grid {
         "usd_per_mw_year",
         "breakeven_power_price_usd_per_mwh",
         "vs_colocation_usd_per_mw_year",
-    ]);
+    ]));
     for option in &report.options {
         let Some(e) = &option.economics else {
             continue;
         };
-        let efficiency = option.efficiency.first();
-        grid.row([
-            option.name.clone(),
-            option.kind.as_str().to_string(),
-            option.watts.to_string(),
-            provenance(option),
-            efficiency.map(|f| f.value.to_string()).unwrap_or_default(),
-            efficiency.map(|f| f.unit.clone()).unwrap_or_default(),
-            price.to_string(),
-            e.revenue_usd_per_mwh.to_string(),
-            e.power_cost_usd_per_mwh.to_string(),
-            e.capex_usd_per_mwh.to_string(),
-            e.margin_usd_per_mwh.to_string(),
-            e.usd_per_mw_year.to_string(),
-            e.breakeven_power_price_usd_per_mwh
-                .map(|b| b.to_string())
-                .unwrap_or_default(),
-            vs_colocation(option),
-        ]);
+        grid.row(
+            option_cells(option).into_iter().chain([
+                price.to_string(),
+                e.revenue_usd_per_mwh.to_string(),
+                e.power_cost_usd_per_mwh.to_string(),
+                e.capex_usd_per_mwh.to_string(),
+                e.margin_usd_per_mwh.to_string(),
+                e.usd_per_mw_year.to_string(),
+                e.breakeven_power_price_usd_per_mwh
+                    .map(|b| b.to_string())
+                    .unwrap_or_default(),
+                vs_colocation(option),
+            ]),
+        );
     }
     grid
 }
 
 fn series_records(report: &ValueReport) -> Grid {
-    let mut grid = Grid::new([
-        "option",
-        "kind",
-        "watts",
-        "watts_provenance",
-        "efficiency",
-        "efficiency_unit",
+    let mut grid = Grid::new(OPTION_COLUMNS.into_iter().chain([
         "revenue_usd_per_mwh",
         "hours_run",
         "uptime_percent",
@@ -377,48 +360,61 @@ fn series_records(report: &ValueReport) -> Grid {
         "margin_usd",
         "usd_per_mw_year",
         "vs_colocation_usd_per_mw_year",
-    ]);
+    ]));
     for option in &report.options {
         let Some(e) = &option.series else {
             continue;
         };
-        let efficiency = option.efficiency.first();
-        grid.row([
-            option.name.clone(),
-            option.kind.as_str().to_string(),
-            option.watts.to_string(),
-            provenance(option),
-            efficiency.map(|f| f.value.to_string()).unwrap_or_default(),
-            efficiency.map(|f| f.unit.clone()).unwrap_or_default(),
-            e.revenue_usd_per_mwh.to_string(),
-            e.hours_run.to_string(),
-            e.uptime_percent.to_string(),
-            e.energy_mwh.to_string(),
-            e.average_price_paid_usd_per_mwh
-                .map(|p| p.to_string())
-                .unwrap_or_default(),
-            e.revenue_usd.to_string(),
-            e.power_cost_usd.to_string(),
-            e.curtailment_credit_usd.to_string(),
-            e.capex_usd.to_string(),
-            e.margin_usd.to_string(),
-            e.usd_per_mw_year.to_string(),
-            vs_colocation(option),
-        ]);
+        grid.row(
+            option_cells(option).into_iter().chain([
+                e.revenue_usd_per_mwh.to_string(),
+                e.hours_run.to_string(),
+                e.uptime_percent.to_string(),
+                e.energy_mwh.to_string(),
+                e.average_price_paid_usd_per_mwh
+                    .map(|p| p.to_string())
+                    .unwrap_or_default(),
+                e.revenue_usd.to_string(),
+                e.power_cost_usd.to_string(),
+                e.curtailment_credit_usd.to_string(),
+                e.capex_usd.to_string(),
+                e.margin_usd.to_string(),
+                e.usd_per_mw_year.to_string(),
+                vs_colocation(option),
+            ]),
+        );
     }
     grid
+}
+
+/// The columns every record starts with: what the option is.
+const OPTION_COLUMNS: [&str; 6] = [
+    "option",
+    "kind",
+    "watts",
+    "watts_provenance",
+    "efficiency",
+    "efficiency_unit",
+];
+
+fn option_cells(option: &PricedOption) -> [String; 6] {
+    let efficiency = option.efficiency.first();
+    [
+        option.name.clone(),
+        option.kind.as_str().to_string(),
+        option.watts.to_string(),
+        serde_json::to_value(option.watts_provenance)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default(),
+        efficiency.map(|f| f.value.to_string()).unwrap_or_default(),
+        efficiency.map(|f| f.unit.clone()).unwrap_or_default(),
+    ]
 }
 
 fn vs_colocation(option: &PricedOption) -> String {
     option
         .vs_colocation_usd_per_mw_year
         .map(|d| d.to_string())
-        .unwrap_or_default()
-}
-
-fn provenance(option: &PricedOption) -> String {
-    serde_json::to_value(option.watts_provenance)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
         .unwrap_or_default()
 }

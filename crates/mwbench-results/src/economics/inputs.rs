@@ -415,9 +415,12 @@ impl Inputs {
     /// The flat power price or the price series (read and checked): one of
     /// the two. A flag of either kind wins over the site file's.
     fn power(&self, site: Option<(&Inputs, &Path)>) -> Result<(Option<f64>, Option<PriceSeries>)> {
-        let both = "give --power-price or --price-series, not both";
-        let (price, series, format, point) = match ((self.power_price, &self.price_series), site) {
-            ((Some(_), Some(_)), _) => return Err(Error::usage(both)),
+        let (price, series) = match ((self.power_price, &self.price_series), site) {
+            ((Some(_), Some(_)), _) => {
+                return Err(Error::usage(
+                    "give --power-price or --price-series, not both",
+                ));
+            }
             ((None, None), Some((inputs, path))) => {
                 if inputs.power_price.is_some() && inputs.price_series.is_some() {
                     return Err(Error::usage(format!(
@@ -425,33 +428,28 @@ impl Inputs {
                         path.display()
                     )));
                 }
-                let series = inputs.price_series.as_ref().map(|s| {
-                    // Relative to the site file, as a site's files live together.
-                    path.parent().unwrap_or(Path::new("")).join(s)
-                });
                 (
                     inputs
                         .power_price
                         .map(|p| (p, format!("power_price in {}", path.display()))),
-                    series,
-                    self.price_format.or(inputs.price_format),
-                    self.settlement_point
-                        .clone()
-                        .or(inputs.settlement_point.clone()),
+                    // Relative to the site file, as a site's files live
+                    // together.
+                    inputs
+                        .price_series
+                        .as_ref()
+                        .map(|s| path.parent().unwrap_or(Path::new("")).join(s)),
                 )
             }
-            ((price, series), site) => (
+            ((price, series), _) => (
                 price.map(|p| (p, "--power-price".to_string())),
                 series.clone(),
-                self.price_format.or(site.and_then(|(i, _)| i.price_format)),
-                self.settlement_point
-                    .clone()
-                    .or(site.and_then(|(i, _)| i.settlement_point.clone())),
             ),
         };
         match (price, series) {
             (Some((value, label)), None) => {
-                if format.is_some() || point.is_some() {
+                // A site file may describe its series while a flag asks
+                // what a flat price would do: only flags are refused.
+                if self.price_format.is_some() || self.settlement_point.is_some() {
                     return Err(Error::usage(
                         "--price-format and --settlement-point read a price series: give \
                          --price-series FILE",
@@ -462,14 +460,17 @@ impl Inputs {
                     None,
                 ))
             }
-            (None, Some(path)) => Ok((
-                None,
-                Some(PriceSeries::read(
-                    &path,
-                    format.unwrap_or_default(),
-                    point.as_deref(),
-                )?),
-            )),
+            (None, Some(path)) => {
+                let format = self.price_format.or(site.and_then(|(i, _)| i.price_format));
+                let point = self
+                    .settlement_point
+                    .as_deref()
+                    .or(site.and_then(|(i, _)| i.settlement_point.as_deref()));
+                Ok((
+                    None,
+                    Some(PriceSeries::read(&path, format.unwrap_or_default(), point)?),
+                ))
+            }
             _ => Err(Error::usage(
                 "give the power price: --power-price USD per MWh, or --price-series FILE \
                  (or power_price or price_series in --site)",
@@ -714,6 +715,14 @@ mod tests {
         assert_eq!(resolved.price_series.unwrap().file, series);
         let resolved = flags().resolve(Some((&site, &site_path))).unwrap();
         assert_eq!(resolved.power_price_usd_per_mwh, Some(45.0));
+        let described: Inputs =
+            toml::from_str("price_series = \"prices.csv\"\nprice_format = \"plain\"\n").unwrap();
+        let resolved = flags().resolve(Some((&described, &site_path))).unwrap();
+        assert_eq!(
+            resolved.power_price_usd_per_mwh,
+            Some(45.0),
+            "a what-if flat price"
+        );
         let both: Inputs = toml::from_str("price_series = \"p.csv\"\npower_price = 3.0\n").unwrap();
         let error = usage(Inputs::default().resolve(Some((&both, &site_path))));
         assert!(

@@ -705,13 +705,8 @@ mod tests {
         r
     }
 
-    /// Of one model's batches, the one with the most tokens per joule
-    /// within the latency is priced, and named; prompt tokens are not
-    /// output tokens.
-    #[test]
-    fn tokens_are_priced_at_the_best_batch_within_the_latency() {
-        // Batch 1: 8 ms/token, 0.25 tokens/J; 16: 40 ms, 1 token/J; 64:
-        // 128 ms, 1.6 tokens/J (too slow at the default 100 ms).
+    /// A prefill result: 9000 prompt tokens/s at 600 W.
+    fn prefill() -> WorkloadResult {
         let mut prefill = result(
             "llm-prefill",
             Unit::TokensPerSecond,
@@ -721,6 +716,17 @@ mod tests {
         prefill
             .params
             .insert("tokens".into(), serde_json::json!("prompt"));
+        prefill
+    }
+
+    /// Of one model's batches, the one with the most tokens per joule
+    /// within the latency is priced, and named; prompt tokens are not
+    /// output tokens.
+    #[test]
+    fn tokens_are_priced_at_the_best_batch_within_the_latency() {
+        // Batch 1: 8 ms/token, 0.25 tokens/J; 16: 40 ms, 1 token/J; 64:
+        // 128 ms, 1.6 tokens/J (too slow at the default 100 ms).
+        let prefill = prefill();
         // A batch that did not fit carries only its shape, as run writes it.
         let mut too_big = result("llm-decode", Unit::TokensPerSecond, 1.0, None);
         too_big.status = Status::Unsupported;
@@ -783,15 +789,7 @@ mod tests {
     /// price; `--token-price` sets both and each of the two wins over it.
     #[test]
     fn input_and_output_tokens_have_their_own_prices() {
-        let mut prefill = result(
-            "llm-prefill",
-            Unit::TokensPerSecond,
-            9000.0,
-            Some((600.0, Provenance::Sensor)),
-        );
-        prefill
-            .params
-            .insert("tokens".into(), serde_json::json!("prompt"));
+        let prefill = prefill();
         let files = [file(vec![decode(1, 125.0, 500.0), prefill])];
         let revenues = |extra: Inputs| {
             let priced = options(&files, &inputs(extra)).unwrap();
