@@ -9,7 +9,9 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::Result;
-use crate::commands::{self, CompareOptions, MineOptions, Outcome, RunOptions, ValueOptions};
+use crate::commands::{
+    self, CompareOptions, MergeOptions, MineOptions, Outcome, RunOptions, ValueOptions,
+};
 use crate::economics::{Inputs, Sweep};
 use crate::gpu::DeviceSelector;
 use crate::measure::SamplePlan;
@@ -43,6 +45,9 @@ pub enum Command {
     /// Compare result files with the first: throughput, per-watt figures,
     /// ratios with intervals, and a regression gate for CI.
     Compare(CompareArgs),
+    /// Merge many nodes' result files into one site: totals and spread per
+    /// device model and workload, the GPUs that fall behind named.
+    Merge(MergeArgs),
     /// Print the JSON Schema of result files.
     Schema,
 }
@@ -61,6 +66,22 @@ pub struct CompareArgs {
     /// Exit 1 when any workload regressed (or newly fails its check).
     #[arg(long)]
     pub fail_on_regression: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Result files, and directories searched recursively for *.json.
+    #[arg(value_name = "FILE|DIR", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Also write the merged site as JSON to FILE (beside and renamed):
+    /// `mwbench value` reads it as it reads result files.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub format: FormatArg,
+    /// A member more than PERCENT below its group's median is an outlier.
+    #[arg(long, value_name = "PERCENT", default_value_t = crate::merge::DEFAULT_OUTLIER_THRESHOLD_PERCENT, value_parser = parse_threshold, allow_negative_numbers = true)]
+    pub outlier_threshold: f64,
 }
 
 #[derive(Debug, Args)]
@@ -296,6 +317,12 @@ impl Cli {
                 format: args.format.get(),
                 threshold_percent: args.threshold,
                 fail_on_regression: args.fail_on_regression,
+            }),
+            Command::Merge(args) => commands::merge(&MergeOptions {
+                paths: args.paths,
+                out: args.out,
+                format: args.format.get(),
+                outlier_threshold_percent: args.outlier_threshold,
             }),
             Command::Schema => Ok(Outcome::printed(crate::results::json_schema())),
             Command::Value(args) => commands::value(&ValueOptions {

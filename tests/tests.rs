@@ -9,6 +9,7 @@ mod compare;
 mod docs;
 mod hostile;
 mod interrupt;
+mod merge;
 mod nvml;
 mod power;
 mod value;

@@ -5,12 +5,14 @@
 
 mod compare;
 mod devices;
+mod merge;
 mod mine;
 mod run;
 mod value;
 
 pub use compare::{CompareOptions, compare};
 pub use devices::devices;
+pub use merge::{MergeOptions, merge};
 pub use mine::{MineOptions, mine};
 pub use run::{RunOptions, list_workloads, run};
 pub use value::{ValueOptions, value};

@@ -1,0 +1,483 @@
+//! `mwbench merge`: many nodes' result files as one site. Results are
+//! grouped by device model, workload, shape and unit; each group gives the
+//! site's total and the spread of its members, and names the members
+//! (GPUs) that fall behind their siblings. A failed or unverified result is
+//! listed as failed, never averaged in.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::results::{self, ResultFile, Status, WorkloadResult};
+use crate::{Error, Result};
+
+/// What a merged file says it is, so that `value` and `merge` itself can
+/// tell it from a result file.
+pub const MERGED_KIND: &str = "mwbench-merge";
+pub const MERGED_VERSION: u32 = 1;
+
+/// Default: a member more than 10% below its group's median is an outlier.
+pub const DEFAULT_OUTLIER_THRESHOLD_PERCENT: f64 = 10.0;
+
+/// What `mwbench merge` reports, and what `--out` writes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Merged {
+    /// Always [`MERGED_KIND`].
+    pub kind: String,
+    pub version: u32,
+    pub outlier_threshold_percent: f64,
+    pub groups: Vec<Group>,
+    /// Every result file merged, in the order read.
+    pub files: Vec<String>,
+    /// Every host, sorted.
+    pub hosts: Vec<String>,
+    /// Files from interrupted runs, merged files skipped in directories.
+    pub notes: Vec<String>,
+}
+
+/// One device model's results of one workload and shape, across the site.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Group {
+    pub device: String,
+    pub workload: String,
+    /// Empty for single-shape workloads.
+    pub shape: String,
+    pub unit: String,
+    /// Verified members: the figures below are theirs alone.
+    pub count: usize,
+    /// Sum of the members' medians: the site's throughput.
+    pub total: Option<f64>,
+    pub median: Option<f64>,
+    pub min: Option<f64>,
+    pub p5: Option<f64>,
+    pub p95: Option<f64>,
+    pub max: Option<f64>,
+    /// The members' watts: per-device sensors added up, a host-wide meter
+    /// (RAPL, a command) counted once per host. None without watts.
+    pub watts_total: Option<f64>,
+    /// The members whose watts are a host-wide meter's, counted once per
+    /// host in `watts_total`.
+    pub watts_shared_hosts: usize,
+    pub outliers: Vec<Outlier>,
+    pub failed: Vec<FailedMember>,
+}
+
+/// A member below its group's median by more than the threshold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Outlier {
+    pub host: String,
+    pub pci_bus_id: String,
+    pub file: String,
+    pub value: f64,
+    /// Its median over the group's.
+    pub ratio: f64,
+}
+
+/// A member with no verified figure, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FailedMember {
+    pub host: String,
+    pub pci_bus_id: String,
+    pub file: String,
+    /// `failed`, `unsupported`, or `unverified`.
+    pub status: String,
+    pub check: String,
+}
+
+impl Merged {
+    /// Reads a merged file written by `merge --out`; `None` when the text is
+    /// not one (a result file, say).
+    pub fn from_json(text: &str) -> Option<std::result::Result<Merged, String>> {
+        let value: serde_json::Value = serde_json::from_str(text).ok()?;
+        if value.get("kind")?.as_str()? != MERGED_KIND {
+            return None;
+        }
+        Some(match value.get("version").and_then(|v| v.as_u64()) {
+            Some(v) if v > u64::from(MERGED_VERSION) => Err(format!(
+                "a merged file of version {v}, newer than this build's {MERGED_VERSION}"
+            )),
+            _ => serde_json::from_value(value).map_err(|e| format!("a bad merged file: {e}")),
+        })
+    }
+}
+
+/// The result files named: files as given, directories searched
+/// recursively for `*.json` (sorted, so merges are reproducible).
+/// Symbolic links to directories are not followed: a loop would never end.
+pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    for path in paths {
+        let metadata = std::fs::metadata(path).map_err(|source| Error::Io {
+            action: "read",
+            path: path.clone(),
+            source,
+        })?;
+        if metadata.is_dir() {
+            walk(path, &mut found)?;
+        } else {
+            found.push(path.clone());
+        }
+    }
+    Ok(found)
+}
+
+fn walk(directory: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
+    let io = |source| Error::Io {
+        action: "list",
+        path: directory.to_path_buf(),
+        source,
+    };
+    let mut entries: Vec<_> = std::fs::read_dir(directory)
+        .map_err(io)?
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(io)?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let kind = entry.file_type().map_err(io)?;
+        if kind.is_dir() {
+            walk(&path, found)?;
+        } else if path.extension().is_some_and(|e| e == "json")
+            && std::fs::metadata(&path).is_ok_and(|m| m.is_file())
+        {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// The result files found, with their paths, and what was skipped.
+pub struct SiteFiles {
+    pub files: Vec<(PathBuf, ResultFile)>,
+    pub notes: Vec<String>,
+}
+
+/// Reads every file: result files, and merged files (found in a
+/// directory the merge writes into), which are skipped with a note. Any
+/// other file is an error naming it.
+pub fn read_all(given: &[PathBuf]) -> Result<SiteFiles> {
+    let mut files = Vec::new();
+    let mut notes = Vec::new();
+    for path in collect(given)? {
+        match results::read_file(&path) {
+            Ok(file) => files.push((path, file)),
+            Err(error) => {
+                let merged = std::fs::read_to_string(&path)
+                    .ok()
+                    .and_then(|text| Merged::from_json(&text));
+                if merged.is_some() {
+                    notes.push(format!("skipped {}: a merged file", path.display()));
+                } else {
+                    return Err(error);
+                }
+            }
+        }
+    }
+    if files.is_empty() {
+        return Err(Error::usage("no result files to merge"));
+    }
+    Ok(SiteFiles { files, notes })
+}
+
+/// One result of one file, placed in its group.
+struct Member<'a> {
+    path: &'a Path,
+    file: &'a ResultFile,
+    result: &'a WorkloadResult,
+}
+
+impl Member<'_> {
+    fn host(&self) -> String {
+        self.file.machine.hostname.clone()
+    }
+
+    /// Its verified median, or why it has none.
+    fn figure(&self) -> std::result::Result<f64, (&'static str, String)> {
+        let result = self.result;
+        match (result.status, result.verified, result.throughput.value) {
+            (Status::Ok, true, Some(v)) if v.is_finite() => Ok(v),
+            (Status::Failed, _, _) => Err(("failed", result.check.clone())),
+            (Status::Unsupported, _, _) => Err(("unsupported", result.check.clone())),
+            _ => Err(("unverified", result.check.clone())),
+        }
+    }
+}
+
+/// Merges result files into groups, naming members more than
+/// `threshold_percent` below their group's median.
+pub fn merge(
+    files: &[(PathBuf, ResultFile)],
+    threshold_percent: f64,
+    notes: Vec<String>,
+) -> Merged {
+    let mut groups: BTreeMap<(String, String, String, String), Vec<Member>> = BTreeMap::new();
+    for (path, file) in files {
+        for result in &file.results {
+            let shape = result
+                .params
+                .get("shape")
+                .and_then(|s| s.as_str())
+                .unwrap_or_default()
+                .to_string();
+            let key = (
+                file.device.name.clone(),
+                result.workload.clone(),
+                shape,
+                result.throughput.unit.as_str().to_string(),
+            );
+            groups
+                .entry(key)
+                .or_default()
+                .push(Member { path, file, result });
+        }
+    }
+    let mut notes = notes;
+    notes.extend(
+        files
+            .iter()
+            .filter_map(|(path, file)| results::interrupted_note(path, file)),
+    );
+    Merged {
+        kind: MERGED_KIND.into(),
+        version: MERGED_VERSION,
+        outlier_threshold_percent: threshold_percent,
+        groups: groups
+            .into_iter()
+            .map(|((device, workload, shape, unit), members)| Group {
+                device,
+                workload,
+                shape,
+                unit,
+                ..group(&members, threshold_percent)
+            })
+            .collect(),
+        files: files.iter().map(|(p, _)| p.display().to_string()).collect(),
+        hosts: files
+            .iter()
+            .map(|(_, f)| f.machine.hostname.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+        notes,
+    }
+}
+
+/// A group's figures from its members.
+fn group(members: &[Member], threshold_percent: f64) -> Group {
+    let mut values = Vec::new();
+    let mut verified = Vec::new();
+    let mut failed = Vec::new();
+    for member in members {
+        match member.figure() {
+            Ok(value) => {
+                values.push(value);
+                verified.push((member, value));
+            }
+            Err((status, check)) => failed.push(FailedMember {
+                host: member.host(),
+                pci_bus_id: member.file.device.pci_bus_id.clone(),
+                file: member.path.display().to_string(),
+                status: status.into(),
+                check,
+            }),
+        }
+    }
+    values.sort_by(f64::total_cmp);
+    let median = percentile(&values, 50.0);
+    let outliers = match median {
+        Some(median) if median > 0.0 => verified
+            .iter()
+            .filter(|(_, v)| *v < median * (1.0 - threshold_percent / 100.0))
+            .map(|(member, value)| Outlier {
+                host: member.host(),
+                pci_bus_id: member.file.device.pci_bus_id.clone(),
+                file: member.path.display().to_string(),
+                value: *value,
+                ratio: value / median,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let (watts_total, watts_shared_hosts) = watts(verified.iter().map(|(m, _)| *m));
+    Group {
+        device: String::new(),
+        workload: String::new(),
+        shape: String::new(),
+        unit: String::new(),
+        count: values.len(),
+        total: (!values.is_empty()).then(|| values.iter().sum()),
+        median,
+        min: values.first().copied(),
+        p5: percentile(&values, 5.0),
+        p95: percentile(&values, 95.0),
+        max: values.last().copied(),
+        watts_total,
+        watts_shared_hosts,
+        outliers,
+        failed,
+    }
+}
+
+/// The members' watts: a device's own sensor per member; a host-wide
+/// meter's figure once per host (the mean of that host's readings, which
+/// all measured the same machine).
+fn watts<'a>(members: impl Iterator<Item = &'a Member<'a>>) -> (Option<f64>, usize) {
+    let mut own = Vec::new();
+    let mut shared: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for member in members {
+        let power = &member.result.power;
+        let Some(w) = power.watts.filter(|w| w.is_finite() && *w > 0.0) else {
+            continue;
+        };
+        if power.shared {
+            shared.entry(member.host()).or_default().push(w);
+        } else {
+            own.push(w);
+        }
+    }
+    if own.is_empty() && shared.is_empty() {
+        return (None, 0);
+    }
+    let hosts: f64 = shared
+        .values()
+        .map(|w| w.iter().sum::<f64>() / w.len() as f64)
+        .sum();
+    (Some(own.iter().sum::<f64>() + hosts), shared.len())
+}
+
+/// The `p`th percentile of sorted values, interpolated between the two
+/// nearest ranks (as numpy's default); `None` without values.
+pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+    let last = sorted.len().checked_sub(1)?;
+    let rank = p / 100.0 * last as f64;
+    let (low, high) = (rank.floor() as usize, rank.ceil() as usize);
+    Some(sorted[low] + (sorted[high] - sorted[low]) * (rank - low as f64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{file, result};
+    use crate::results::{Provenance, Unit};
+
+    /// A node's file: `host`, one GPU at `bus`, sha256d at `rate` drawing
+    /// `watts`.
+    fn node(host: &str, bus: &str, rate: f64, watts: f64) -> (PathBuf, ResultFile) {
+        let mut r = result(
+            "sha256d",
+            Unit::HashesPerSecond,
+            rate,
+            Some((watts, Provenance::Sensor)),
+        );
+        r.verified = true;
+        let (_, mut f) = file(vec![r]);
+        f.machine.hostname = host.into();
+        f.device.pci_bus_id = bus.into();
+        f.device.name = "NVIDIA H100".into();
+        (PathBuf::from(format!("{host}-{bus}.json")), f)
+    }
+
+    #[test]
+    fn percentiles_interpolate_between_ranks() {
+        let v = [1.0, 2.0, 3.0, 4.0, 5.0];
+        assert_eq!(percentile(&v, 50.0), Some(3.0));
+        assert_eq!(percentile(&v, 5.0), Some(1.2));
+        assert_eq!(percentile(&v, 95.0), Some(4.8));
+        assert_eq!(percentile(&[7.0], 95.0), Some(7.0));
+        assert_eq!(percentile(&[], 50.0), None);
+    }
+
+    /// Ten GPUs at 10 GH/s, one slowed 20%, one failed: the slow one is
+    /// an outlier, the failed one is listed and not averaged in.
+    #[test]
+    fn a_slow_gpu_is_named_and_a_failed_one_is_not_averaged_in() {
+        let mut files: Vec<_> = (0..10)
+            .map(|i| node(&format!("node{i:02}"), "0000:01:00.0", 10e9, 700.0))
+            .collect();
+        files.push(node("node10", "0000:41:00.0", 8e9, 650.0));
+        let mut broken = node("node11", "0000:81:00.0", 10e9, 700.0);
+        broken.1.results[0].status = Status::Failed;
+        broken.1.results[0].throughput.value = None;
+        broken.1.results[0].check = "nonce not found".into();
+        files.push(broken);
+        let merged = merge(&files, DEFAULT_OUTLIER_THRESHOLD_PERCENT, Vec::new());
+        let [group] = &merged.groups[..] else {
+            panic!("one group: {:?}", merged.groups);
+        };
+        assert_eq!(
+            (
+                group.device.as_str(),
+                group.workload.as_str(),
+                group.unit.as_str()
+            ),
+            ("NVIDIA H100", "sha256d", "H/s")
+        );
+        assert_eq!(group.count, 11);
+        assert_eq!(group.total, Some(108e9));
+        assert_eq!(group.median, Some(10e9));
+        assert_eq!((group.min, group.max), (Some(8e9), Some(10e9)));
+        assert_eq!(group.watts_total, Some(10.0 * 700.0 + 650.0));
+        let [slow] = &group.outliers[..] else {
+            panic!("one outlier: {:?}", group.outliers);
+        };
+        assert_eq!(
+            (slow.host.as_str(), slow.pci_bus_id.as_str()),
+            ("node10", "0000:41:00.0")
+        );
+        assert!((slow.ratio - 0.8).abs() < 1e-12);
+        assert_eq!(group.failed.len(), 1);
+        assert_eq!(group.failed[0].status, "failed");
+        assert_eq!(group.failed[0].check, "nonce not found");
+        assert_eq!(merged.hosts.len(), 12);
+        // At a 25% threshold nobody is an outlier.
+        assert!(
+            merge(&files, 25.0, Vec::new()).groups[0]
+                .outliers
+                .is_empty()
+        );
+    }
+
+    /// A host-wide meter measures the same machine for every GPU in it:
+    /// counted once per host, never once per GPU.
+    #[test]
+    fn a_host_meter_counts_once_per_host() {
+        let mut files = vec![
+            node("a", "0000:01:00.0", 1e9, 1000.0),
+            node("a", "0000:02:00.0", 1e9, 1100.0),
+            node("b", "0000:01:00.0", 1e9, 300.0),
+        ];
+        for (_, f) in &mut files[..2] {
+            f.results[0].power.shared = true;
+        }
+        let group = &merge(&files, 10.0, Vec::new()).groups[0];
+        assert_eq!(group.watts_total, Some(1050.0 + 300.0));
+        assert_eq!(group.watts_shared_hosts, 1);
+    }
+
+    #[test]
+    fn unverified_figures_are_failed_members() {
+        let mut files = vec![node("a", "0000:01:00.0", 1e9, 100.0)];
+        files[0].1.results[0].verified = false;
+        let group = &merge(&files, 10.0, Vec::new()).groups[0];
+        assert_eq!(group.count, 0);
+        assert_eq!(group.total, None);
+        assert_eq!(group.failed[0].status, "unverified");
+    }
+
+    #[test]
+    fn merged_files_are_told_from_result_files() {
+        let merged = merge(&[node("a", "0000:01:00.0", 1e9, 100.0)], 10.0, Vec::new());
+        let text = serde_json::to_string(&merged).unwrap();
+        assert_eq!(Merged::from_json(&text), Some(Ok(merged)));
+        assert_eq!(Merged::from_json("{\"schema_version\": 3}"), None);
+        let newer = text.replace("\"version\":1", "\"version\":9");
+        assert!(
+            Merged::from_json(&newer)
+                .unwrap()
+                .unwrap_err()
+                .contains("newer")
+        );
+    }
+}
