@@ -158,3 +158,62 @@ fn bad_inputs_are_one_line_each() {
         "it is a directory",
     );
 }
+
+/// `value` prices a merged site file as it prices a node's: four equal
+/// nodes earn per MWh what one does.
+#[test]
+fn value_prices_a_merged_site_as_a_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = node_file(dir.path(), "node0", "0000:01:00.0", 1.0);
+    for i in 1..4 {
+        node_file(dir.path(), &format!("node{i}"), "0000:01:00.0", 1.0);
+    }
+    let site = dir.path().join("site").with_extension("merged");
+    run(&[
+        "merge",
+        dir.path().to_str().unwrap(),
+        "--out",
+        site.to_str().unwrap(),
+    ])
+    .assert()
+    .success();
+    let priced = |file: &Path| {
+        let output = run(&[
+            "value",
+            file.to_str().unwrap(),
+            "--power-price",
+            "45",
+            "--hashprice",
+            "40",
+            "--token-price-out",
+            "0.2",
+            "--json",
+        ]);
+        output.clone().assert().success();
+        json(&output)["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                (
+                    o["kind"].as_str().unwrap().to_string(),
+                    o["revenue_usd_per_mwh"].as_f64().unwrap(),
+                    o["watts_provenance"].clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let node = priced(&one);
+    let merged = priced(&site);
+    assert_eq!(node.len(), merged.len(), "{node:?} {merged:?}");
+    for ((kind, revenue, provenance), (merged_kind, merged_revenue, merged_provenance)) in
+        node.iter().zip(&merged)
+    {
+        assert_eq!(kind, merged_kind);
+        assert!((revenue - merged_revenue).abs() <= 1e-9 * revenue.abs().max(1.0));
+        assert_eq!(
+            provenance, merged_provenance,
+            "the watts keep their source's kind"
+        );
+    }
+}

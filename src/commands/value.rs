@@ -1,13 +1,14 @@
 //! `mwbench value`: prices hashing against AI inference per MWh of site
 //! energy, from result files and ASIC figures.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::Outcome;
 use crate::Result;
 use crate::economics::{self, Inputs, Sweep, Valuation};
+use crate::merge::Merged;
 use crate::report::{self, Format, Output};
-use crate::results;
+use crate::results::{self, ResultFile};
 
 /// Options of `mwbench value`.
 pub struct ValueOptions {
@@ -18,6 +19,26 @@ pub struct ValueOptions {
     pub sweep: Option<Sweep>,
     pub chart: Option<PathBuf>,
     pub format: Format,
+}
+
+/// A result file, or a merged site file (`mwbench merge --out`) as one
+/// result file per device model.
+fn read_priced(path: &Path) -> Result<Vec<(PathBuf, ResultFile)>> {
+    match results::read_file(path) {
+        Ok(file) => Ok(vec![(path.to_path_buf(), file)]),
+        Err(error) => {
+            let merged = std::fs::read_to_string(path)
+                .ok()
+                .and_then(|text| Merged::from_json(&text));
+            match merged {
+                Some(Ok(merged)) => Ok(merged.as_result_files(path)),
+                Some(Err(reason)) => {
+                    Err(crate::Error::usage(format!("{}: {reason}", path.display())))
+                }
+                None => Err(error.into()),
+            }
+        }
+    }
 }
 
 /// The valuation; writes the chart if asked.
@@ -44,11 +65,10 @@ pub fn value(options: &ValueOptions) -> Result<Outcome> {
         options.files.len(),
         inputs.asics.len() + usize::from(inputs.colocation.is_some()),
     )?;
-    let files = options
-        .files
-        .iter()
-        .map(|path| results::read_file(path).map(|file| (path.clone(), file)))
-        .collect::<mwbench_results::Result<Vec<_>>>()?;
+    let mut files = Vec::new();
+    for path in &options.files {
+        files.extend(read_priced(path)?);
+    }
     let priced = economics::options::options(&files, &inputs)?;
     let valuation = Valuation {
         inputs,

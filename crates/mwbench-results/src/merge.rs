@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::results::{self, ResultFile, Status, WorkloadResult};
+use crate::results::{
+    self, Backend, DeviceType, Machine, PowerReading, Provenance, ResultDevice, ResultFile,
+    Settings, Status, Throughput, TimingMethod, Unit, WorkloadResult,
+};
 use crate::{Error, Result};
 
 /// What a merged file says it is, so that `value` and `merge` itself can
@@ -60,6 +63,9 @@ pub struct Group {
     /// The members whose watts are a host-wide meter's, counted once per
     /// host in `watts_total`.
     pub watts_shared_hosts: usize,
+    /// Where the watts came from: the least sure of the members' sources
+    /// (an estimate among measurements makes the total an estimate).
+    pub watts_provenance: Provenance,
     pub outliers: Vec<Outlier>,
     pub failed: Vec<FailedMember>,
 }
@@ -301,6 +307,12 @@ fn group(members: &[Member], threshold_percent: f64) -> Group {
         _ => Vec::new(),
     };
     let (watts_total, watts_shared_hosts) = watts(verified.iter().map(|(m, _)| *m));
+    let watts_provenance = verified
+        .iter()
+        .filter(|(m, _)| m.result.power.watts.is_some())
+        .map(|(m, _)| m.result.power.provenance)
+        .max_by_key(|p| doubt(*p))
+        .unwrap_or(Provenance::None);
     Group {
         device: String::new(),
         workload: String::new(),
@@ -315,6 +327,7 @@ fn group(members: &[Member], threshold_percent: f64) -> Group {
         max: values.last().copied(),
         watts_total,
         watts_shared_hosts,
+        watts_provenance,
         outliers,
         failed,
     }
@@ -345,6 +358,107 @@ fn watts<'a>(members: impl Iterator<Item = &'a Member<'a>>) -> (Option<f64>, usi
         .map(|w| w.iter().sum::<f64>() / w.len() as f64)
         .sum();
     (Some(own.iter().sum::<f64>() + hosts), shared.len())
+}
+
+/// How far a source is from a measurement of this device.
+fn doubt(provenance: Provenance) -> u8 {
+    match provenance {
+        Provenance::Sensor => 0,
+        Provenance::External => 1,
+        Provenance::User => 2,
+        Provenance::Estimated => 3,
+        Provenance::None => 4,
+    }
+}
+
+impl Merged {
+    /// The site as result files `value` prices as it prices a node's: one
+    /// per device model, each group a verified result at its mean member
+    /// (total / count) drawing its share of the group's watts (watts total
+    /// / count), so that every per-MWh figure is the whole site's.
+    pub fn as_result_files(&self, path: &Path) -> Vec<(PathBuf, ResultFile)> {
+        let mut devices: BTreeMap<&str, Vec<&Group>> = BTreeMap::new();
+        for group in &self.groups {
+            devices.entry(&group.device).or_default().push(group);
+        }
+        devices
+            .into_iter()
+            .map(|(device, groups)| {
+                let members = groups.iter().map(|g| g.count).max().unwrap_or(0);
+                let results = groups.iter().filter_map(|g| site_result(g, path)).collect();
+                let file = ResultFile {
+                    schema_version: results::SCHEMA_VERSION,
+                    mwbench_version: env!("CARGO_PKG_VERSION").into(),
+                    created: String::new(),
+                    machine: Machine {
+                        hostname: format!("{} hosts", self.hosts.len()),
+                        os: String::new(),
+                        cpu: String::new(),
+                    },
+                    device: ResultDevice {
+                        name: format!("{device} (site mean of up to {members})"),
+                        backend: Backend::Vulkan,
+                        device_type: DeviceType::Discrete,
+                        driver: String::new(),
+                        driver_info: String::new(),
+                        vendor_id: 0,
+                        pci_bus_id: String::new(),
+                        timing: TimingMethod::GpuTimestamps,
+                    },
+                    settings: Settings {
+                        quick: false,
+                        measure_seconds: 0.0,
+                        warm_up_seconds: 0.0,
+                        sample_seconds: 0.0,
+                        min_samples: 0,
+                    },
+                    interrupted: false,
+                    results,
+                };
+                (path.to_path_buf(), file)
+            })
+            .collect()
+    }
+}
+
+/// A group as one verified result at its mean member, or `None` when it
+/// has no verified member or its unit is not one `Unit` names.
+fn site_result(group: &Group, path: &Path) -> Option<WorkloadResult> {
+    let unit = Unit::parse(&group.unit)?;
+    let count = group.count as f64;
+    let mean = group.total? / count;
+    let watts = group.watts_total.map(|w| w / count);
+    let mut power =
+        PowerReading::none(format!("no watts in the merged group ({})", path.display()));
+    if let Some(w) = watts {
+        power.watts = Some(w);
+        power.provenance = group.watts_provenance;
+        power.source = format!(
+            "{}: {} members' watts (a host meter once per host) over {}",
+            path.display(),
+            group.count,
+            group.count
+        );
+    }
+    let mut result = WorkloadResult::without_figure(
+        &group.workload,
+        Status::Ok,
+        unit,
+        format!("{} verified members", group.count),
+        power,
+    );
+    result.verified = true;
+    result.throughput = Throughput {
+        value: Some(mean),
+        unit,
+    };
+    if !group.shape.is_empty() {
+        result.params.insert(
+            "shape".into(),
+            serde_json::Value::String(group.shape.clone()),
+        );
+    }
+    Some(result)
 }
 
 /// The `p`th percentile of sorted values, interpolated between the two
@@ -454,6 +568,28 @@ mod tests {
         let group = &merge(&files, 10.0, Vec::new()).groups[0];
         assert_eq!(group.watts_total, Some(1050.0 + 300.0));
         assert_eq!(group.watts_shared_hosts, 1);
+    }
+
+    /// One estimate among sensors makes the total an estimate; as result
+    /// files for `value`, a group is its mean member.
+    #[test]
+    fn an_estimate_among_measurements_makes_an_estimate() {
+        let mut files = vec![
+            node("a", "0000:01:00.0", 1e9, 100.0),
+            node("b", "0000:01:00.0", 3e9, 300.0),
+        ];
+        files[1].1.results[0].power.provenance = Provenance::Estimated;
+        let merged = merge(&files, 10.0, Vec::new());
+        assert_eq!(merged.groups[0].watts_provenance, Provenance::Estimated);
+        let site = merged.as_result_files(Path::new("site.json"));
+        let [(_, file)] = &site[..] else {
+            panic!("one device model: {site:?}");
+        };
+        let result = &file.results[0];
+        assert_eq!(result.throughput.value, Some(2e9));
+        assert_eq!(result.power.watts, Some(200.0));
+        assert_eq!(result.power.provenance, Provenance::Estimated);
+        assert!(result.verified);
     }
 
     #[test]

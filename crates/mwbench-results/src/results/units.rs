@@ -24,6 +24,18 @@ pub enum Unit {
 }
 
 impl Unit {
+    pub const ALL: [Unit; 4] = [
+        Unit::HashesPerSecond,
+        Unit::GflopPerSecond,
+        Unit::GigabytesPerSecond,
+        Unit::TokensPerSecond,
+    ];
+
+    /// The unit `as_str` writes as `text`.
+    pub fn parse(text: &str) -> Option<Unit> {
+        Unit::ALL.into_iter().find(|u| u.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Unit::HashesPerSecond => "H/s",
