@@ -10,7 +10,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::Result;
 use crate::commands::{
-    self, CompareOptions, MergeOptions, MineOptions, Outcome, RunOptions, ValueOptions,
+    self, CompareOptions, ExportFormat, ExportOptions, MergeOptions, MineOptions, Outcome,
+    RunOptions, ValueOptions,
 };
 use crate::economics::{Inputs, Sweep};
 use crate::gpu::DeviceSelector;
@@ -48,6 +49,9 @@ pub enum Command {
     /// Merge many nodes' result files into one site: totals and spread per
     /// device model and workload, the GPUs that fall behind named.
     Merge(MergeArgs),
+    /// Write result files in a monitoring system's format (Prometheus's
+    /// text format for node_exporter's textfile collector).
+    Export(ExportArgs),
     /// Print the JSON Schema of result files.
     Schema,
 }
@@ -82,6 +86,20 @@ pub struct MergeArgs {
     /// A member more than PERCENT below its group's median is an outlier.
     #[arg(long, value_name = "PERCENT", default_value_t = crate::merge::DEFAULT_OUTLIER_THRESHOLD_PERCENT, value_parser = parse_threshold, allow_negative_numbers = true)]
     pub outlier_threshold: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Result files, and directories searched recursively for *.json.
+    #[arg(value_name = "FILE|DIR", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// The format to write.
+    #[arg(long, value_name = "FORMAT", default_value = "prometheus")]
+    pub format: ExportFormat,
+    /// Write to FILE (beside and renamed) instead of stdout: a `.prom` file
+    /// in node_exporter's --collector.textfile.directory.
+    #[arg(long, value_name = "FILE.prom")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -323,6 +341,11 @@ impl Cli {
                 out: args.out,
                 format: args.format.get(),
                 outlier_threshold_percent: args.outlier_threshold,
+            }),
+            Command::Export(args) => commands::export(&ExportOptions {
+                paths: args.paths,
+                format: args.format,
+                out: args.out,
             }),
             Command::Schema => Ok(Outcome::printed(crate::results::json_schema())),
             Command::Value(args) => commands::value(&ValueOptions {

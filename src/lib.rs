@@ -38,4 +38,4 @@ mod fixtures;
 pub use error::{Error, Result};
 // The bottom layers, in their own crate so analysts' tools can use them
 // without building wgpu; here under the same paths.
-pub use mwbench_results::{compare, economics, merge, results};
+pub use mwbench_results::{compare, economics, export, merge, results};

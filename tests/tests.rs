@@ -7,6 +7,7 @@ mod common;
 mod cli;
 mod compare;
 mod docs;
+mod export;
 mod hostile;
 mod interrupt;
 mod merge;

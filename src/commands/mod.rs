@@ -5,6 +5,7 @@
 
 mod compare;
 mod devices;
+mod export;
 mod merge;
 mod mine;
 mod run;
@@ -12,6 +13,7 @@ mod value;
 
 pub use compare::{CompareOptions, compare};
 pub use devices::devices;
+pub use export::{ExportFormat, ExportOptions, export};
 pub use merge::{MergeOptions, merge};
 pub use mine::{MineOptions, mine};
 pub use run::{RunOptions, list_workloads, run};

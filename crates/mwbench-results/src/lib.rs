@@ -25,6 +25,7 @@
 
 pub mod compare;
 pub mod economics;
+pub mod export;
 pub mod merge;
 pub mod results;
 

@@ -182,7 +182,9 @@ pub fn read_all(given: &[PathBuf]) -> Result<SiteFiles> {
         }
     }
     if files.is_empty() {
-        return Err(Error::usage("no result files to merge"));
+        return Err(Error::usage(
+            "no result files: give files or directories holding mwbench result files (*.json)",
+        ));
     }
     Ok(SiteFiles { files, notes })
 }
