@@ -159,6 +159,11 @@ pub struct RunArgs {
     pub list: bool,
     #[command(flatten)]
     pub device: DeviceArg,
+    /// With several adapters (--device all): run each workload on all of
+    /// them at the same time, as a node does in production, instead of one
+    /// adapter after another.
+    #[arg(long)]
+    pub concurrent: bool,
     /// Seconds of measured samples per workload (default 10; 0.6 with
     /// --quick); at most a day.
     #[arg(long, value_name = "SECONDS", value_parser = parse_duration, allow_negative_numbers = true)]
@@ -403,6 +408,7 @@ impl Cli {
                     idle_seconds: args.idle,
                     out: args.out,
                     format: args.format.get(),
+                    concurrent: args.concurrent,
                 })
             }
         }

@@ -6,6 +6,7 @@ mod common;
 
 mod cli;
 mod compare;
+mod concurrent;
 mod docs;
 mod export;
 mod hostile;

@@ -33,6 +33,8 @@ pub struct RunOptions {
     /// Where to write; `None`: a name under [`results::DEFAULT_DIRECTORY`].
     pub out: Option<PathBuf>,
     pub format: Format,
+    /// Every adapter runs each workload at the same time.
+    pub concurrent: bool,
 }
 
 /// Runs everything, writes one result file per adapter, and returns the
@@ -58,63 +60,35 @@ pub fn run(options: &RunOptions) -> Result<Outcome> {
         }
     }
     let machine = Machine::current();
-    let mut files = Vec::new();
-    let mut notes = Vec::new();
-    let mut noted_shared = false;
-    // What ended the run early (a signal, a hung GPU), and what it left.
-    let mut stopped: Option<Error> = None;
-    let mut not_run = Vec::new();
-    for ((adapter, summary), meter) in adapters.into_iter().zip(&mut meters) {
-        if stopped.is_some() {
-            not_run.push(format!("everything on {}", summary.label()));
-            continue;
+    let mut done = Done::default();
+    if options.concurrent && several {
+        let mut gpus = Vec::new();
+        for ((adapter, summary), meter) in adapters.into_iter().zip(&mut meters) {
+            gpus.push(open(&adapter, summary, options, meter)?);
         }
-        let mut gpu = Gpu::open(&adapter, summary)?;
-        if gpu.summary.device_type != results::DeviceType::Cpu {
-            let memory = power::nvml::memory(&gpu.summary);
-            gpu = gpu.with_memory(memory);
+        let runs = run_concurrently(&gpus, options, &machine, &mut meters)?;
+        for (gpu, outcome) in gpus.into_iter().zip(runs) {
+            done.add(gpu, outcome, options, several)?;
         }
-        if let Some(timeout) = options.kernel_timeout {
-            gpu = gpu.with_kernel_timeout(timeout);
-        }
-        let index = gpu.summary.index;
-        if meter.measures() && options.idle_seconds > 0.0 {
-            eprintln!(
-                "measuring idle power on {} for {} s (--idle 0 skips this)",
-                gpu.summary.label(),
-                options.idle_seconds
-            );
-            meter.measure_idle(options.idle_seconds)?;
-        }
-        let outcome = run_on(&gpu, options, &machine, meter)?;
-        let file = outcome.file;
-        if let Some(stop) = outcome.stopped {
-            if matches!(stop, Error::GpuLost { .. }) {
-                // Dropping a device whose work never finished can block
-                // on it: leave it to the process's exit.
-                std::mem::forget(gpu);
+    } else {
+        for ((adapter, summary), meter) in adapters.into_iter().zip(&mut meters) {
+            if done.stopped.is_some() {
+                done.not_run
+                    .push(format!("everything on {}", summary.label()));
+                continue;
             }
-            not_run.extend(
-                outcome
-                    .not_run
-                    .iter()
-                    .map(|w| format!("{w} on {}", file.device.name)),
-            );
-            stopped = Some(stop);
+            let gpu = open(&adapter, summary, options, meter)?;
+            let outcome = run_on(&gpu, options, &machine, meter)?;
+            done.add(gpu, outcome, options, several)?;
         }
-        if several && !noted_shared && file.results.iter().any(|r| r.power.shared) {
-            noted_shared = true;
-            notes.push(format!(
-                "note: {} measures the whole host: each adapter's watts are the host's \
-                 draw while that adapter ran; do not add them up",
-                file.results[0].power.source
-            ));
-        }
-        let path = output_path(options.out.as_deref(), &file, several, index)?;
-        results::write_atomic(&path, file.to_json().as_bytes())?;
-        notes.push(format!("wrote {}", path.display()));
-        files.push(file);
     }
+    let Done {
+        files,
+        notes,
+        stopped,
+        not_run,
+        ..
+    } = done;
     let mut document = Document::default();
     for file in &files {
         document.extend(report::run_document(file));
@@ -138,6 +112,187 @@ pub fn run(options: &RunOptions) -> Result<Outcome> {
         notes,
         failure: ending(stopped, &not_run, &failed),
     })
+}
+
+/// Opens an adapter as `run` uses it (its memory, the kernel timeout) and
+/// measures its idle power when asked.
+fn open(
+    adapter: &wgpu::Adapter,
+    summary: gpu::AdapterSummary,
+    options: &RunOptions,
+    meter: &mut Meter,
+) -> Result<Gpu> {
+    let mut gpu = Gpu::open(adapter, summary)?;
+    if gpu.summary.device_type != results::DeviceType::Cpu {
+        let memory = power::nvml::memory(&gpu.summary);
+        gpu = gpu.with_memory(memory);
+    }
+    if let Some(timeout) = options.kernel_timeout {
+        gpu = gpu.with_kernel_timeout(timeout);
+    }
+    if meter.measures() && options.idle_seconds > 0.0 {
+        eprintln!(
+            "measuring idle power on {} for {} s (--idle 0 skips this)",
+            gpu.summary.label(),
+            options.idle_seconds
+        );
+        meter.measure_idle(options.idle_seconds)?;
+    }
+    Ok(gpu)
+}
+
+/// The adapters' runs so far: each file written as its adapter finishes,
+/// so that a later failure loses none of them.
+#[derive(Default)]
+struct Done {
+    files: Vec<ResultFile>,
+    notes: Vec<String>,
+    noted_shared: bool,
+    /// What ended the run early (a signal, a hung GPU), and what it left.
+    stopped: Option<Error>,
+    not_run: Vec<String>,
+}
+
+impl Done {
+    fn add(
+        &mut self,
+        gpu: Gpu,
+        outcome: DeviceRun,
+        options: &RunOptions,
+        several: bool,
+    ) -> Result<()> {
+        let index = gpu.summary.index;
+        let file = outcome.file;
+        if let Some(stop) = outcome.stopped {
+            if matches!(stop, Error::GpuLost { .. }) {
+                // Dropping a device whose work never finished can block
+                // on it: leave it to the process's exit.
+                std::mem::forget(gpu);
+            }
+            self.not_run.extend(
+                outcome
+                    .not_run
+                    .iter()
+                    .map(|w| format!("{w} on {}", file.device.name)),
+            );
+            self.stopped.get_or_insert(stop);
+        }
+        if several && !self.noted_shared && file.results.iter().any(|r| r.power.shared) {
+            self.noted_shared = true;
+            self.notes.push(if options.concurrent {
+                format!(
+                    "note: {} measures the whole host: with --concurrent each adapter's watts \
+                     are the node's draw while all ran (the same figure in each file); do not \
+                     add them up",
+                    file.results[0].power.source
+                )
+            } else {
+                format!(
+                    "note: {} measures the whole host: each adapter's watts are the host's \
+                     draw while that adapter ran; do not add them up",
+                    file.results[0].power.source
+                )
+            });
+        }
+        let path = output_path(options.out.as_deref(), &file, several, index)?;
+        results::write_atomic(&path, file.to_json().as_bytes())?;
+        self.notes.push(format!("wrote {}", path.display()));
+        self.files.push(file);
+        Ok(())
+    }
+}
+
+/// `--concurrent`: every adapter runs the same workload at the same time,
+/// a thread each, all released together for each workload, as a node runs
+/// in production (shared power, heat and host bandwidth show in the
+/// figures). A host-wide meter's reading is the node's: the first
+/// adapter's is recorded in every file, the same figure in each. A signal
+/// or a lost GPU stops every adapter after the workload in flight.
+fn run_concurrently(
+    gpus: &[Gpu],
+    options: &RunOptions,
+    machine: &Machine,
+    meters: &mut [Meter],
+) -> Result<Vec<DeviceRun>> {
+    let beside = gpus.len() - 1;
+    let mut results: Vec<Vec<WorkloadResult>> = vec![Vec::new(); gpus.len()];
+    let mut stops: Vec<Option<Error>> = (0..gpus.len()).map(|_| None).collect();
+    let mut not_run = Vec::new();
+    let label = |w: &dyn Workload| match w.shape() {
+        Some(shape) => format!("{} {shape}", w.name()),
+        None => w.name().to_string(),
+    };
+    for (index, workload) in options.workloads.iter().enumerate() {
+        if stops.iter().any(Option::is_some) {
+            not_run.extend(options.workloads[index..].iter().map(|w| label(w.as_ref())));
+            break;
+        }
+        let visible = Progress::wanted(options.format == Format::Json);
+        if visible {
+            eprintln!(
+                "{} on {} adapters at once",
+                label(workload.as_ref()),
+                gpus.len()
+            );
+        }
+        let start = std::sync::Barrier::new(gpus.len());
+        let steps: Vec<Result<Step>> = std::thread::scope(|scope| {
+            let threads: Vec<_> = gpus
+                .iter()
+                .zip(meters.iter_mut())
+                .map(|(gpu, meter)| {
+                    let start = &start;
+                    let workload = workload.as_ref();
+                    scope.spawn(move || {
+                        start.wait();
+                        // One progress line per adapter would garble the
+                        // terminal: the line above stands for them.
+                        let progress = Progress::new(false, String::new());
+                        run_workload(gpu, workload, options, meter, progress)
+                    })
+                })
+                .collect();
+            threads
+                .into_iter()
+                .map(|t| {
+                    t.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+        let mut steps = steps.into_iter().collect::<Result<Vec<Step>>>()?;
+        // The node's draw, once, in every file.
+        let node = steps
+            .first()
+            .and_then(|s| s.result.as_ref())
+            .map(|r| r.power.clone())
+            .filter(|p| p.shared);
+        for (adapter, step) in steps.iter_mut().enumerate() {
+            if let Some(mut result) = step.result.take() {
+                result.concurrent_with = beside;
+                if let Some(node) = &node {
+                    result = result.with_power(node.clone());
+                }
+                results[adapter].push(result);
+            }
+            if let Some(stop) = step.stop.take() {
+                stops[adapter] = Some(stop);
+            }
+        }
+    }
+    Ok(gpus
+        .iter()
+        .zip(results)
+        .zip(stops)
+        .map(|((gpu, mut results), stopped)| {
+            attach_ceilings(&mut results);
+            DeviceRun {
+                file: result_file(gpu, options, machine, results, &stopped),
+                stopped,
+                not_run: not_run.clone(),
+            }
+        })
+        .collect())
 }
 
 /// `run --list`: every workload with its unit, shapes and what it does.
@@ -278,66 +433,38 @@ fn run_on(
             Progress::wanted(options.format == Format::Json),
             format!("{} on {}", label(workload.as_ref()), gpu.summary.name),
         );
-        progress.phase("preparing inputs and the reference");
-        let outcome = workload.run(
-            gpu,
-            &options.plan,
-            &mut RunObserver {
-                progress: &progress,
-                meter,
-            },
-        );
-        progress.finish();
-        let reading = meter.reading()?;
-        let remaining = || {
-            options.workloads[index + 1..]
-                .iter()
-                .map(|w| label(w.as_ref()))
-        };
-        let mut result = match outcome {
-            Ok(measurement) => measurement.into_result(workload.name(), workload.unit(), reading),
-            // A kernel that fails is recorded without a figure. The other
-            // workloads still run, unless the GPU hung or was lost.
-            Err(
-                error @ (Error::VerificationFailed(_) | Error::Gpu { .. } | Error::GpuLost { .. }),
-            ) => {
-                let result = WorkloadResult::without_figure(
-                    workload.name(),
-                    Status::Failed,
-                    workload.unit(),
-                    error.to_string(),
-                    reading,
-                );
-                if matches!(error, Error::GpuLost { .. }) {
-                    not_run.extend(remaining());
-                    stopped = Some(error);
-                }
-                result
-            }
-            Err(Error::Unsupported(reason)) => WorkloadResult::without_figure(
-                workload.name(),
-                Status::Unsupported,
-                workload.unit(),
-                reason,
-                reading,
-            ),
-            // A signal: this workload and the rest are not run.
-            Err(error @ Error::Interrupted { .. }) => {
+        let step = run_workload(gpu, workload.as_ref(), options, meter, progress)?;
+        results.extend(step.result);
+        if let Some(stop) = step.stop {
+            if step_not_run(&stop) {
                 not_run.push(label(workload.as_ref()));
-                not_run.extend(remaining());
-                stopped = Some(error);
-                break;
             }
-            Err(other) => return Err(other),
-        };
-        result = with_shape(result, workload.as_ref());
-        results.push(result);
-        if stopped.is_some() {
+            not_run.extend(
+                options.workloads[index + 1..]
+                    .iter()
+                    .map(|w| label(w.as_ref())),
+            );
+            stopped = Some(stop);
             break;
         }
     }
     attach_ceilings(&mut results);
-    let file = ResultFile {
+    Ok(DeviceRun {
+        file: result_file(gpu, options, machine, results, &stopped),
+        stopped,
+        not_run,
+    })
+}
+
+/// One device's result file.
+fn result_file(
+    gpu: &Gpu,
+    options: &RunOptions,
+    machine: &Machine,
+    results: Vec<WorkloadResult>,
+    stopped: &Option<Error>,
+) -> ResultFile {
+    ResultFile {
         schema_version: SCHEMA_VERSION,
         mwbench_version: env!("CARGO_PKG_VERSION").to_string(),
         created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
@@ -346,11 +473,81 @@ fn run_on(
         settings: options.plan.settings(options.quick),
         interrupted: matches!(stopped, Some(Error::Interrupted { .. })),
         results,
+    }
+}
+
+/// What one workload on one device gave: its result (none when a signal
+/// came before it ran), and what stops the device's run (a signal, a lost
+/// GPU).
+struct Step {
+    result: Option<WorkloadResult>,
+    stop: Option<Error>,
+}
+
+/// Whether a stop left the workload itself unrun (a signal), not failed.
+fn step_not_run(stop: &Error) -> bool {
+    matches!(stop, Error::Interrupted { .. })
+}
+
+/// One workload on one device, its outcome turned into a result: a kernel
+/// that fails is recorded without a figure, and the other workloads still
+/// run unless the GPU hung or was lost.
+fn run_workload(
+    gpu: &Gpu,
+    workload: &dyn Workload,
+    options: &RunOptions,
+    meter: &mut Meter,
+    progress: Progress,
+) -> Result<Step> {
+    progress.phase("preparing inputs and the reference");
+    let outcome = workload.run(
+        gpu,
+        &options.plan,
+        &mut RunObserver {
+            progress: &progress,
+            meter,
+        },
+    );
+    progress.finish();
+    let reading = meter.reading()?;
+    let failed = |status, reason: String, reading| {
+        with_shape(
+            WorkloadResult::without_figure(
+                workload.name(),
+                status,
+                workload.unit(),
+                reason,
+                reading,
+            ),
+            workload,
+        )
     };
-    Ok(DeviceRun {
-        file,
-        stopped,
-        not_run,
+    Ok(match outcome {
+        Ok(measurement) => Step {
+            result: Some(with_shape(
+                measurement.into_result(workload.name(), workload.unit(), reading),
+                workload,
+            )),
+            stop: None,
+        },
+        Err(error @ (Error::VerificationFailed(_) | Error::Gpu { .. })) => Step {
+            result: Some(failed(Status::Failed, error.to_string(), reading)),
+            stop: None,
+        },
+        Err(error @ Error::GpuLost { .. }) => Step {
+            result: Some(failed(Status::Failed, error.to_string(), reading)),
+            stop: Some(error),
+        },
+        Err(Error::Unsupported(reason)) => Step {
+            result: Some(failed(Status::Unsupported, reason, reading)),
+            stop: None,
+        },
+        // A signal: this workload and the rest are not run.
+        Err(error @ Error::Interrupted { .. }) => Step {
+            result: None,
+            stop: Some(error),
+        },
+        Err(other) => return Err(other),
     })
 }
 
@@ -527,6 +724,7 @@ mod plan_tests {
             kernel_timeout: None,
             out: None,
             format: Format::Table,
+            concurrent: false,
         }
     }
 

@@ -51,18 +51,6 @@ impl Measurement {
         let measurement = self;
         let samples = measurement.rates(unit);
         let median = results::Summary::of(&samples).map(|s| s.median);
-        let efficiency = match (median, power.watts) {
-            (Some(rate), Some(watts)) if watts > 0.0 => results::per_watt(unit, rate, watts),
-            _ => Vec::new(),
-        };
-        // Within 1% of idle the difference is sensor noise, and figures
-        // per watt of it would be absurd: none are given.
-        let efficiency_above_idle = match (median, power.watts, power.idle_watts) {
-            (Some(rate), Some(watts), Some(idle)) if watts - idle > 0.01 * watts => {
-                results::per_watt(unit, rate, watts - idle)
-            }
-            _ => Vec::new(),
-        };
         let also = median.map_or(Vec::new(), |rate| {
             measurement
                 .also
@@ -88,12 +76,14 @@ impl Measurement {
             samples,
             verified: true,
             check: measurement.check,
-            power,
-            efficiency,
-            efficiency_above_idle,
+            power: PowerReading::none(String::new()),
+            efficiency: Vec::new(),
+            efficiency_above_idle: Vec::new(),
             also,
             ceiling: None,
+            concurrent_with: 0,
         }
+        .with_power(power)
     }
 
     /// Per-sample throughput in `unit`.
@@ -108,7 +98,9 @@ impl Measurement {
 /// A benchmark kernel. `run` measures it on one device according to the
 /// plan, and must fail with [`Error::VerificationFailed`] when any output
 /// differs from the CPU reference: a failed kernel yields no figure.
-pub trait Workload {
+/// `Sync`: with `run --concurrent` every adapter's thread runs the same
+/// workload.
+pub trait Workload: Sync {
     /// The name used by `--workloads` and in result files.
     fn name(&self) -> &'static str;
     /// One line for `--help` and the README.

@@ -216,6 +216,10 @@ pub struct WorkloadResult {
     /// The throughput as a fraction of the roof measured in the same run.
     #[serde(default)]
     pub ceiling: Option<CeilingFraction>,
+    /// How many other adapters ran the same workload at the same time
+    /// (`run --concurrent`); 0 when it ran alone (and in older files).
+    #[serde(default)]
+    pub concurrent_with: usize,
 }
 
 /// A throughput against the ceiling workload measured on the same device.
@@ -254,7 +258,27 @@ impl WorkloadResult {
             efficiency_above_idle: Vec::new(),
             also: Vec::new(),
             ceiling: None,
+            concurrent_with: 0,
         }
+    }
+
+    /// This result with `power`, its figures per watt worked out from it.
+    pub fn with_power(mut self, power: PowerReading) -> Self {
+        let (rate, unit) = (self.throughput.value, self.throughput.unit);
+        self.efficiency = match (rate, power.watts) {
+            (Some(rate), Some(watts)) if watts > 0.0 => per_watt(unit, rate, watts),
+            _ => Vec::new(),
+        };
+        // Within 1% of idle the difference is sensor noise, and figures
+        // per watt of it would be absurd: none are given.
+        self.efficiency_above_idle = match (rate, power.watts, power.idle_watts) {
+            (Some(rate), Some(watts), Some(idle)) if watts - idle > 0.01 * watts => {
+                per_watt(unit, rate, watts - idle)
+            }
+            _ => Vec::new(),
+        };
+        self.power = power;
+        self
     }
 
     /// Median, min and max of the samples.
@@ -500,6 +524,7 @@ mod tests {
                     }],
                     power: power.clone(),
                     ceiling: None,
+                    concurrent_with: 0,
                 },
                 WorkloadResult::without_figure(
                     "peak-fma-f32",
