@@ -114,6 +114,38 @@ fn sigterm_writes_what_was_completed_and_exits_143() {
     assert!(text.contains("from an interrupted run"), "{text}");
 }
 
+/// SIGKILL (a batch scheduler's KillWait run out, a node going down) gives
+/// no chance to write: the file written after each completed workload is
+/// already there, whole, marked interrupted.
+#[test]
+fn sigkill_leaves_the_workloads_completed_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    let child = start_run("2", &out);
+    let started = Instant::now();
+    while !out.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no file after the first workload"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    signal(&child, libc::SIGKILL);
+    let (code, _) = finish(child, Duration::from_secs(30));
+    assert_eq!(code, None, "killed by a signal");
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(file["interrupted"], true);
+    let results = file["results"].as_array().unwrap();
+    assert_eq!(results[0]["workload"], "sha256d");
+    assert_eq!(results[0]["status"], "ok");
+    assert!(results.len() < 3, "{results:?}");
+    // Every reader takes it.
+    let read = mwbench(&["merge", out.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert!(read.status.success(), "{read:?}");
+}
+
 /// A second signal stops at once: the old file stays as it was and no
 /// temporary file is left behind. The first signal lands during idle
 /// power, whose end reads a meter that takes a second to answer: the run

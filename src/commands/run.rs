@@ -78,7 +78,7 @@ pub fn run(options: &RunOptions) -> Result<Outcome> {
                 continue;
             }
             let gpu = open(&adapter, summary, options, meter)?;
-            let outcome = run_on(&gpu, options, &machine, meter)?;
+            let outcome = run_on(&gpu, options, &machine, meter, several)?;
             done.add(gpu, outcome, options, several)?;
         }
     }
@@ -161,7 +161,6 @@ impl Done {
         options: &RunOptions,
         several: bool,
     ) -> Result<()> {
-        let index = gpu.summary.index;
         let file = outcome.file;
         if let Some(stop) = outcome.stopped {
             if matches!(stop, Error::GpuLost { .. }) {
@@ -194,7 +193,7 @@ impl Done {
                 )
             });
         }
-        let path = output_path(options.out.as_deref(), &file, several, index)?;
+        let path = outcome.path;
         results::write_atomic(&path, file.to_json().as_bytes())?;
         self.notes.push(format!("wrote {}", path.display()));
         self.files.push(file);
@@ -215,6 +214,10 @@ fn run_concurrently(
     meters: &mut [Meter],
 ) -> Result<Vec<DeviceRun>> {
     let beside = gpus.len() - 1;
+    let destinations = gpus
+        .iter()
+        .map(|gpu| Destination::of(gpu, options, machine, true))
+        .collect::<Result<Vec<_>>>()?;
     let mut results: Vec<Vec<WorkloadResult>> = vec![Vec::new(); gpus.len()];
     let mut stops: Vec<Option<Error>> = (0..gpus.len()).map(|_| None).collect();
     let mut not_run = Vec::new();
@@ -279,15 +282,29 @@ fn run_concurrently(
                 stops[adapter] = Some(stop);
             }
         }
+        if stops.iter().all(Option::is_none) && index + 1 < options.workloads.len() {
+            for ((gpu, destination), results) in gpus.iter().zip(&destinations).zip(&results) {
+                destination.checkpoint(gpu, options, machine, results)?;
+            }
+        }
     }
     Ok(gpus
         .iter()
+        .zip(destinations)
         .zip(results)
         .zip(stops)
-        .map(|((gpu, mut results), stopped)| {
+        .map(|(((gpu, destination), mut results), stopped)| {
             attach_ceilings(&mut results);
             DeviceRun {
-                file: result_file(gpu, options, machine, results, &stopped),
+                file: result_file(
+                    gpu,
+                    options,
+                    machine,
+                    results,
+                    &stopped,
+                    &destination.created,
+                ),
+                path: destination.path,
                 stopped,
                 not_run: not_run.clone(),
             }
@@ -408,6 +425,8 @@ impl Observer for RunObserver<'_> {
 /// What one device's run produced, and what stopped it early, if anything.
 struct DeviceRun {
     file: ResultFile,
+    /// Where it is written.
+    path: PathBuf,
     /// [`Error::Interrupted`] or [`Error::GpuLost`].
     stopped: Option<Error>,
     /// The workloads (with their shapes) that did not run.
@@ -420,7 +439,9 @@ fn run_on(
     options: &RunOptions,
     machine: &Machine,
     meter: &mut Meter,
+    several: bool,
 ) -> Result<DeviceRun> {
+    let destination = Destination::of(gpu, options, machine, several)?;
     let mut results = Vec::new();
     let mut stopped = None;
     let mut not_run = Vec::new();
@@ -435,6 +456,9 @@ fn run_on(
         );
         let step = run_workload(gpu, workload.as_ref(), options, meter, progress)?;
         results.extend(step.result);
+        if step.stop.is_none() && index + 1 < options.workloads.len() {
+            destination.checkpoint(gpu, options, machine, &results)?;
+        }
         if let Some(stop) = step.stop {
             if step_not_run(&stop) {
                 not_run.push(label(workload.as_ref()));
@@ -450,10 +474,63 @@ fn run_on(
     }
     attach_ceilings(&mut results);
     Ok(DeviceRun {
-        file: result_file(gpu, options, machine, results, &stopped),
+        file: result_file(
+            gpu,
+            options,
+            machine,
+            results,
+            &stopped,
+            &destination.created,
+        ),
+        path: destination.path,
         stopped,
         not_run,
     })
+}
+
+/// Where one device's run writes, and when it started (the file's
+/// `created`, so that a default name stays the same from the first
+/// checkpoint to the final file).
+struct Destination {
+    path: PathBuf,
+    created: String,
+}
+
+impl Destination {
+    fn of(gpu: &Gpu, options: &RunOptions, machine: &Machine, several: bool) -> Result<Self> {
+        let created = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+        let probe = result_file(gpu, options, machine, Vec::new(), &None, &created);
+        Ok(Destination {
+            path: output_path(options.out.as_deref(), &probe, several, gpu.summary.index)?,
+            created,
+        })
+    }
+
+    /// Writes what is measured so far, marked interrupted, so that a run
+    /// killed before it finishes (SIGKILL after a batch scheduler's
+    /// SIGTERM, a node that goes down) still leaves every completed
+    /// workload in a complete file. Only over a regular file (or none): a
+    /// FIFO or device takes the final file alone.
+    fn checkpoint(
+        &self,
+        gpu: &Gpu,
+        options: &RunOptions,
+        machine: &Machine,
+        results: &[WorkloadResult],
+    ) -> Result<()> {
+        let regular = std::fs::metadata(&self.path).map_or(true, |m| m.is_file());
+        if !regular || results.is_empty() {
+            return Ok(());
+        }
+        let mut results = results.to_vec();
+        attach_ceilings(&mut results);
+        let mut file = result_file(gpu, options, machine, results, &None, &self.created);
+        file.interrupted = true;
+        Ok(results::write_atomic(
+            &self.path,
+            file.to_json().as_bytes(),
+        )?)
+    }
 }
 
 /// One device's result file.
@@ -463,11 +540,12 @@ fn result_file(
     machine: &Machine,
     results: Vec<WorkloadResult>,
     stopped: &Option<Error>,
+    created: &str,
 ) -> ResultFile {
     ResultFile {
         schema_version: SCHEMA_VERSION,
         mwbench_version: env!("CARGO_PKG_VERSION").to_string(),
-        created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        created: created.to_string(),
         machine: machine.clone(),
         device: gpu.summary.result_device(gpu.timing_method()),
         settings: options.plan.settings(options.quick),
