@@ -7,6 +7,7 @@ mod common;
 mod cli;
 mod compare;
 mod concurrent;
+mod deploy;
 mod docs;
 mod export;
 mod hostile;
