@@ -293,21 +293,8 @@ fn run_concurrently(
         .zip(destinations)
         .zip(results)
         .zip(stops)
-        .map(|(((gpu, destination), mut results), stopped)| {
-            attach_ceilings(&mut results);
-            DeviceRun {
-                file: result_file(
-                    gpu,
-                    options,
-                    machine,
-                    results,
-                    &stopped,
-                    &destination.created,
-                ),
-                path: destination.path,
-                stopped,
-                not_run: not_run.clone(),
-            }
+        .map(|(((gpu, destination), results), stopped)| {
+            destination.finish(gpu, options, machine, results, stopped, not_run.clone())
         })
         .collect())
 }
@@ -472,20 +459,7 @@ fn run_on(
             break;
         }
     }
-    attach_ceilings(&mut results);
-    Ok(DeviceRun {
-        file: result_file(
-            gpu,
-            options,
-            machine,
-            results,
-            &stopped,
-            &destination.created,
-        ),
-        path: destination.path,
-        stopped,
-        not_run,
-    })
+    Ok(destination.finish(gpu, options, machine, results, stopped, not_run))
 }
 
 /// Where one device's run writes, and when it started (the file's
@@ -504,6 +478,25 @@ impl Destination {
             path: output_path(options.out.as_deref(), &probe, several, gpu.summary.index)?,
             created,
         })
+    }
+
+    /// The device's run as it ended, with its ceilings attached.
+    fn finish(
+        self,
+        gpu: &Gpu,
+        options: &RunOptions,
+        machine: &Machine,
+        mut results: Vec<WorkloadResult>,
+        stopped: Option<Error>,
+        not_run: Vec<String>,
+    ) -> DeviceRun {
+        attach_ceilings(&mut results);
+        DeviceRun {
+            file: result_file(gpu, options, machine, results, &stopped, &self.created),
+            path: self.path,
+            stopped,
+            not_run,
+        }
     }
 
     /// Writes what is measured so far, marked interrupted, so that a run

@@ -72,12 +72,7 @@ pub fn prometheus(files: &[ResultFile]) -> String {
             );
         }
         for result in &file.results {
-            let shape = result
-                .params
-                .get("shape")
-                .and_then(|s| s.as_str())
-                .unwrap_or_default()
-                .to_string();
+            let shape = result.shape().to_string();
             let labels = |extra: &[(&'static str, String)]| {
                 let mut labels = vec![
                     ("workload", result.workload.clone()),

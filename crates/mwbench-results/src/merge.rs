@@ -223,16 +223,10 @@ pub fn merge(
     let mut groups: BTreeMap<(String, String, String, String), Vec<Member>> = BTreeMap::new();
     for (path, file) in files {
         for result in &file.results {
-            let shape = result
-                .params
-                .get("shape")
-                .and_then(|s| s.as_str())
-                .unwrap_or_default()
-                .to_string();
             let key = (
                 file.device.name.clone(),
                 result.workload.clone(),
-                shape,
+                result.shape().to_string(),
                 result.throughput.unit.as_str().to_string(),
             );
             groups

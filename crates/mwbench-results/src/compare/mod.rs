@@ -197,12 +197,7 @@ impl Comparison {
 /// How a workload is matched across files: its name, its shape and its
 /// unit. Other parameters (calibrated sample sizes) vary run to run.
 fn key(result: &WorkloadResult) -> (String, String, String) {
-    let shape = result
-        .params
-        .get("shape")
-        .and_then(|s| s.as_str())
-        .unwrap_or_default()
-        .to_string();
+    let shape = result.shape().to_string();
     (
         result.workload.clone(),
         shape,

@@ -262,6 +262,15 @@ impl WorkloadResult {
         }
     }
 
+    /// The shape it ran at (`4096x4096`, `llama3-8b q4 batch 16`); empty
+    /// for workloads of one shape.
+    pub fn shape(&self) -> &str {
+        self.params
+            .get("shape")
+            .and_then(|s| s.as_str())
+            .unwrap_or_default()
+    }
+
     /// This result with `power`, its figures per watt worked out from it.
     pub fn with_power(mut self, power: PowerReading) -> Self {
         let (rate, unit) = (self.throughput.value, self.throughput.unit);
