@@ -17,7 +17,7 @@ pub enum ChartFormat {
     Png,
 }
 
-const SIZE: (u32, u32) = (1100, 650);
+const WIDTH: u32 = 1100;
 
 /// The format `path` asks for; anything but `.svg` or `.png` is a usage
 /// error, caught before any work.
@@ -45,37 +45,40 @@ pub fn write_chart(valuation: &Valuation, sweep: Option<&Sweep>, path: &Path) ->
         path: path.to_path_buf(),
         source: std::io::Error::other(e.to_string()),
     };
-    let extension = match format {
-        ChartFormat::Svg => ".svg",
-        ChartFormat::Png => ".png",
-    };
-    // plotters draws into a file: a private temporary, whose bytes then go
-    // where the chart belongs the way every output is written.
-    let temporary = tempfile::Builder::new()
-        .prefix(".mwbench-chart-")
-        .suffix(extension)
-        .tempfile()
-        .map_err(|e| failed(&e))?;
     register_font();
-    let size = match valuation.inputs.price_series {
-        Some(_) => duration_size(valuation),
-        None => SIZE,
-    };
-    match format {
-        ChartFormat::Svg => {
-            let root = SVGBackend::new(temporary.path(), size).into_drawing_area();
-            draw_either(&root, valuation, sweep).map_err(|e| failed(&e))?;
-        }
-        ChartFormat::Png => {
-            let root = BitMapBackend::new(temporary.path(), size).into_drawing_area();
-            draw_either(&root, valuation, sweep).map_err(|e| failed(&e))?;
-        }
+    let size = chart_size(valuation);
+    // Drawn once as SVG; a PNG is that SVG rendered by resvg, whose text
+    // sits on its baseline (plotters' own bitmap text raised decimal
+    // points to mid-height).
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        draw_either(&root, valuation, sweep).map_err(|e| failed(&e))?;
     }
-    let bytes = std::fs::read(temporary.path()).map_err(|e| failed(&e))?;
+    let bytes = match format {
+        ChartFormat::Svg => svg.into_bytes(),
+        ChartFormat::Png => png(&svg).map_err(|e| failed(&e))?,
+    };
     Ok(crate::results::write_atomic(path, &bytes)?)
 }
 
-/// Text is laid out (and, in PNGs, drawn) with a font; DejaVu Sans is
+/// An SVG rendered to PNG with the embedded DejaVu Sans, never a system
+/// font, so the image is the same on every machine.
+fn png(svg: &str) -> std::result::Result<Vec<u8>, String> {
+    use resvg::{tiny_skia, usvg};
+    let mut options = usvg::Options::default();
+    let fonts = options.fontdb_mut();
+    fonts.load_font_data(dejavu::sans::regular().to_vec());
+    fonts.set_sans_serif_family("DejaVu Sans");
+    let tree = usvg::Tree::from_str(svg, &options).map_err(|e| e.to_string())?;
+    let size = tree.size().to_int_size();
+    let mut pixmap =
+        tiny_skia::Pixmap::new(size.width(), size.height()).ok_or("the chart has no pixels")?;
+    resvg::render(&tree, tiny_skia::Transform::default(), &mut pixmap.as_mut());
+    pixmap.encode_png().map_err(|e| e.to_string())
+}
+
+/// Text is laid out with a font (and PNGs drawn with it); DejaVu Sans is
 /// embedded so charts look the same on machines without fonts (GPU nodes,
 /// CI).
 fn register_font() {
@@ -119,15 +122,20 @@ fn draw_either<B: DrawingBackend>(
 /// Points of the duration curve drawn at most: the curve is monotone, so
 /// every k-th point (and the last) loses nothing visible.
 const CURVE_POINTS: usize = 4000;
-/// Height of the plot of the duration chart; its legend goes below it, a
-/// row per line, so that it covers nothing.
-const DURATION_PLOT_HEIGHT: u32 = 560;
+/// Height of a chart's plot; its legend goes below it, a row per line, so
+/// that it covers nothing.
+const PLOT_HEIGHT: u32 = 560;
 const LEGEND_ROW: u32 = 24;
 
-/// The duration chart's size: its plot and a legend row per line.
-fn duration_size(valuation: &Valuation) -> (u32, u32) {
-    let lines = valuation.options.iter().filter(|o| o.pays_power).count() as u32 + 1;
-    (SIZE.0, DURATION_PLOT_HEIGHT + 20 + lines * LEGEND_ROW)
+/// A chart's size: its plot and a legend row per line (the duration
+/// chart's prices and each option with a breakeven; the margin chart's
+/// power price and each option).
+fn chart_size(valuation: &Valuation) -> (u32, u32) {
+    let lines = match valuation.inputs.price_series {
+        Some(_) => valuation.options.iter().filter(|o| o.pays_power).count(),
+        None => valuation.options.len(),
+    } + 1;
+    (WIDTH, PLOT_HEIGHT + 20 + lines as u32 * LEGEND_ROW)
 }
 
 /// Tick labels with the decimals their range needs, and no more.
@@ -152,7 +160,7 @@ fn draw_duration<B: DrawingBackend>(
     series: &PriceSeries,
 ) -> std::result::Result<(), DrawingAreaErrorKind<B::ErrorType>> {
     root.fill(&WHITE)?;
-    let (plot, legend) = root.split_vertically(DURATION_PLOT_HEIGHT);
+    let (plot, legend) = root.split_vertically(PLOT_HEIGHT);
     let mut sorted: Vec<(f64, f64)> = series
         .intervals
         .iter()
@@ -241,15 +249,7 @@ fn draw_duration<B: DrawingBackend>(
             ),
         ));
     }
-    let text = ("sans-serif", 15).into_font();
-    for (row, (color, label)) in entries.iter().enumerate() {
-        let y = 10 + (row as u32 * LEGEND_ROW) as i32;
-        legend.draw(&PathElement::new(
-            [(20, y + 8), (50, y + 8)],
-            color.stroke_width(3),
-        ))?;
-        legend.draw_text(label, &text.color(&BLACK), (60, y))?;
-    }
+    draw_legend(&legend, &entries)?;
     root.present()
 }
 
@@ -259,6 +259,7 @@ fn draw<B: DrawingBackend>(
     sweep: Option<&Sweep>,
 ) -> std::result::Result<(), DrawingAreaErrorKind<B::ErrorType>> {
     root.fill(&WHITE)?;
+    let (plot, legend) = root.split_vertically(PLOT_HEIGHT);
     let (x0, x1) = price_range(valuation, sweep);
     // Margins are straight lines in the price, so the ends bound them.
     let margins = valuation
@@ -267,10 +268,10 @@ fn draw<B: DrawingBackend>(
         .flat_map(|o| [o.at(x0).margin_usd_per_mwh, o.at(x1).margin_usd_per_mwh]);
     let (low, high) = margins.fold((0.0f64, 0.0f64), |(l, h), m| (l.min(m), h.max(m)));
     let pad = ((high - low) * 0.08).max(1.0);
-    let mut chart = ChartBuilder::on(root)
+    let mut chart = ChartBuilder::on(&plot)
         .caption(
             "Margin per MWh of site energy by power price",
-            ("sans-serif", 26),
+            ("sans-serif", 24),
         )
         .margin(20)
         .x_label_area_size(50)
@@ -280,8 +281,11 @@ fn draw<B: DrawingBackend>(
         .configure_mesh()
         .x_desc("power price at the meter (USD per MWh)")
         .y_desc("margin (USD per MWh)")
+        .x_label_formatter(&tick(x1 - x0))
+        .y_label_formatter(&tick(high - low + 2.0 * pad))
         .label_style(("sans-serif", 15))
         .draw()?;
+    let mut entries = Vec::new();
     chart.draw_series(LineSeries::new(
         [(x0, 0.0), (x1, 0.0)],
         BLACK.stroke_width(1),
@@ -289,15 +293,16 @@ fn draw<B: DrawingBackend>(
     if let Some(price) = valuation.inputs.power_price_usd_per_mwh
         && (x0..=x1).contains(&price)
     {
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(price, low - pad), (price, high + pad)],
-                6,
-                4,
-                BLACK.mix(0.5).stroke_width(1),
-            ))?
-            .label(format!("power price {price:.2} USD/MWh"))
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLACK.mix(0.5)));
+        chart.draw_series(DashedLineSeries::new(
+            [(price, low - pad), (price, high + pad)],
+            6,
+            4,
+            BLACK.mix(0.5).stroke_width(1),
+        ))?;
+        entries.push((
+            BLACK.mix(0.5),
+            format!("power price {price:.2} USD/MWh (dashed)"),
+        ));
     }
     for (index, option) in valuation.options.iter().enumerate() {
         let color = Palette99::pick(index).to_rgba();
@@ -311,16 +316,14 @@ fn draw<B: DrawingBackend>(
             Some(b) => format!("{}{estimated}: breakeven {b:.2} USD/MWh", option.name),
             None => format!("{}{estimated}: the price does not reach it", option.name),
         };
-        chart
-            .draw_series(LineSeries::new(
-                [
-                    (x0, option.at(x0).margin_usd_per_mwh),
-                    (x1, option.at(x1).margin_usd_per_mwh),
-                ],
-                color.stroke_width(3),
-            ))?
-            .label(label)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(3)));
+        chart.draw_series(LineSeries::new(
+            [
+                (x0, option.at(x0).margin_usd_per_mwh),
+                (x1, option.at(x1).margin_usd_per_mwh),
+            ],
+            color.stroke_width(3),
+        ))?;
+        entries.push((color, label));
         if let Some(breakeven) = breakeven
             && (x0..=x1).contains(&breakeven)
         {
@@ -331,14 +334,25 @@ fn draw<B: DrawingBackend>(
             )))?;
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font(("sans-serif", 15))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
+    draw_legend(&legend, &entries)?;
     root.present()
+}
+
+/// A legend below the plot, a row per line, so that it covers nothing.
+fn draw_legend<B: DrawingBackend>(
+    area: &DrawingArea<B, Shift>,
+    entries: &[(RGBAColor, String)],
+) -> std::result::Result<(), DrawingAreaErrorKind<B::ErrorType>> {
+    let text = ("sans-serif", 15).into_font();
+    for (row, (color, label)) in entries.iter().enumerate() {
+        let y = 10 + (row as u32 * LEGEND_ROW) as i32;
+        area.draw(&PathElement::new(
+            [(20, y + 8), (50, y + 8)],
+            color.stroke_width(3),
+        ))?;
+        area.draw_text(label, &text.color(&BLACK), (60, y))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
