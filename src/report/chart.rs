@@ -127,14 +127,10 @@ const CURVE_POINTS: usize = 4000;
 const PLOT_HEIGHT: u32 = 560;
 const LEGEND_ROW: u32 = 24;
 
-/// A chart's size: its plot and a legend row per line (the duration
-/// chart's prices and each option with a breakeven; the margin chart's
-/// power price and each option).
+/// A chart's size: its plot and a legend row per line (the prices or the
+/// power price, then each option).
 fn chart_size(valuation: &Valuation) -> (u32, u32) {
-    let lines = match valuation.inputs.price_series {
-        Some(_) => valuation.options.iter().filter(|o| o.pays_power).count(),
-        None => valuation.options.len(),
-    } + 1;
+    let lines = valuation.options.len() + 1;
     (WIDTH, PLOT_HEIGHT + 20 + lines as u32 * LEGEND_ROW)
 }
 
@@ -221,10 +217,17 @@ fn draw_duration<B: DrawingBackend>(
     )];
     let economics = valuation.over_series();
     for (index, (option, e)) in valuation.options.iter().zip(&economics).enumerate() {
+        let color = Palette99::pick(index).to_rgba();
         let Some(stop) = e.running_pays_below_usd_per_mwh else {
+            entries.push((
+                color,
+                format!(
+                    "{}: no breakeven, the tenant pays the power (no line); ran {:.0} h",
+                    option.name, e.hours_run
+                ),
+            ));
             continue;
         };
-        let color = Palette99::pick(index).to_rgba();
         let estimated = if option.estimated() {
             " (watts estimated)"
         } else {
