@@ -104,8 +104,36 @@ impl Merged {
             Some(v) if v > u64::from(MERGED_VERSION) => Err(format!(
                 "a merged file of version {v}, newer than this build's {MERGED_VERSION}"
             )),
-            _ => serde_json::from_value(value).map_err(|e| format!("a bad merged file: {e}")),
+            _ => serde_json::from_value::<Merged>(value)
+                .map_err(|e| format!("a bad merged file: {e}"))
+                .and_then(|merged| merged.check().map(|()| merged)),
         })
+    }
+
+    /// A merged file comes from outside too (edited, truncated, another
+    /// tool's): every figure `value` would price must be finite, not
+    /// negative, and agree with its count.
+    fn check(&self) -> std::result::Result<(), String> {
+        for g in &self.groups {
+            let name = format!(
+                "a bad merged file: group {} {} {}",
+                g.device, g.workload, g.shape
+            );
+            let figures = [g.total, g.median, g.min, g.p5, g.p95, g.max, g.watts_total];
+            if figures.iter().flatten().any(|v| !v.is_finite() || *v < 0.0) {
+                return Err(format!("{name}: a figure is negative or not finite"));
+            }
+            if g.total.is_some() != (g.count > 0) {
+                return Err(format!("{name}: a total with {} members", g.count));
+            }
+            if g.watts_total.is_some_and(|w| w == 0.0) {
+                return Err(format!("{name}: zero watts"));
+            }
+            if Unit::parse(&g.unit).is_none() {
+                return Err(format!("{name}: unknown unit '{}'", g.unit));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -122,8 +150,14 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
         })?;
         if metadata.is_dir() {
             walk(path, &mut found)?;
-        } else {
+        } else if metadata.is_file() {
             found.push(path.clone());
+        } else {
+            // A FIFO would block an unattended merge until someone wrote.
+            return Err(Error::usage(format!(
+                "{}: not a regular file or a directory",
+                path.display()
+            )));
         }
     }
     Ok(found)
@@ -596,6 +630,36 @@ mod tests {
         assert_eq!(group.count, 0);
         assert_eq!(group.total, None);
         assert_eq!(group.failed[0].status, "unverified");
+    }
+
+    #[test]
+    fn a_merged_file_with_impossible_figures_is_refused() {
+        let merged = merge(&[node("a", "0000:01:00.0", 1e9, 100.0)], 10.0, Vec::new());
+        let text = serde_json::to_string(&merged).unwrap();
+        for (from, to, said) in [
+            ("\"total\":1000000000.0", "\"total\":-1.0", "negative"),
+            ("\"count\":1", "\"count\":0", "a total with 0 members"),
+            ("\"watts_total\":100.0", "\"watts_total\":0.0", "zero watts"),
+            ("\"unit\":\"H/s\"", "\"unit\":\"furlongs\"", "unknown unit"),
+        ] {
+            assert!(text.contains(from), "{from} in {text}");
+            let bad = text.replace(from, to);
+            let error = Merged::from_json(&bad).unwrap().unwrap_err();
+            assert!(error.contains(said), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_fifo_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("node.json");
+        let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo on a path in a directory this test owns.
+        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+        let error = collect(std::slice::from_ref(&fifo)).err().unwrap();
+        assert!(error.to_string().contains("not a regular file"), "{error}");
+        // In a directory it is passed over, as anything not a *.json file.
+        assert!(collect(&[dir.path().to_path_buf()]).unwrap().is_empty());
     }
 
     #[test]
