@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::Outcome;
 use crate::Result;
 use crate::economics::{self, Inputs, Sweep, Valuation};
-use crate::merge::Merged;
+use crate::merge::{self, SiteInput};
 use crate::report::{self, Format, Output};
 use crate::results::{self, ResultFile};
 
@@ -24,19 +24,11 @@ pub struct ValueOptions {
 /// A result file, or a merged site file (`mwbench merge --out`) as one
 /// result file per device model.
 fn read_priced(path: &Path) -> Result<Vec<(PathBuf, ResultFile)>> {
-    match results::read_file(path) {
-        Ok(file) => Ok(vec![(path.to_path_buf(), file)]),
-        Err(error) => {
-            let merged = std::fs::read_to_string(path)
-                .ok()
-                .and_then(|text| Merged::from_json(&text));
-            match merged {
-                Some(Ok(merged)) => Ok(merged.as_result_files(path)),
-                Some(Err(reason)) => {
-                    Err(crate::Error::usage(format!("{}: {reason}", path.display())))
-                }
-                None => Err(error.into()),
-            }
+    match merge::read_input(path)? {
+        SiteInput::Result(file) => Ok(vec![(path.to_path_buf(), file)]),
+        SiteInput::Merged(Ok(merged)) => Ok(merged.as_result_files(path)),
+        SiteInput::Merged(Err(reason)) => {
+            Err(crate::Error::usage(format!("{}: {reason}", path.display())))
         }
     }
 }

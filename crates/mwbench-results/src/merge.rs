@@ -194,6 +194,26 @@ pub struct SiteFiles {
     pub notes: Vec<String>,
 }
 
+/// A file given to `merge`, `export` or `value`.
+pub enum SiteInput {
+    Result(ResultFile),
+    /// A file `merge --out` wrote, or why it cannot be read as one.
+    Merged(std::result::Result<Merged, String>),
+}
+
+/// Reads a result file or a merged file; anything else fails with the
+/// result file reader's error, which names the file.
+pub fn read_input(path: &Path) -> Result<SiteInput> {
+    match results::read_file(path) {
+        Ok(file) => Ok(SiteInput::Result(file)),
+        Err(error) => std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| Merged::from_json(&text))
+            .map(SiteInput::Merged)
+            .ok_or(error),
+    }
+}
+
 /// Reads every file: result files, and merged files (found in a
 /// directory the merge writes into), which are skipped with a note. Any
 /// other file is an error naming it.
@@ -201,17 +221,10 @@ pub fn read_all(given: &[PathBuf]) -> Result<SiteFiles> {
     let mut files = Vec::new();
     let mut notes = Vec::new();
     for path in collect(given)? {
-        match results::read_file(&path) {
-            Ok(file) => files.push((path, file)),
-            Err(error) => {
-                let merged = std::fs::read_to_string(&path)
-                    .ok()
-                    .and_then(|text| Merged::from_json(&text));
-                if merged.is_some() {
-                    notes.push(format!("skipped {}: a merged file", path.display()));
-                } else {
-                    return Err(error);
-                }
+        match read_input(&path)? {
+            SiteInput::Result(file) => files.push((path, file)),
+            SiteInput::Merged(_) => {
+                notes.push(format!("skipped {}: a merged file", path.display()));
             }
         }
     }

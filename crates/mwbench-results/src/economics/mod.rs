@@ -117,18 +117,8 @@ impl Valuation {
     pub fn report(&self, sweep: Option<&Sweep>, notes: Vec<String>) -> ValueReport {
         let price = self.inputs.power_price_usd_per_mwh;
         let series = self.over_series();
-        let best = match price {
-            Some(price) => self.best_at(price),
-            None => best_of(
-                &self.options,
-                &series.iter().map(|e| e.usd_per_mw_year).collect::<Vec<_>>(),
-            ),
-        };
-        let per_year = |margin: f64| match price {
-            Some(_) => model::usd_per_mw_year(margin),
-            None => margin,
-        };
-        // Each option's USD per MW-year, to hold against the lease.
+        // Each option's USD per MW-year: what a series ranks by, and what
+        // every option is held against the lease with.
         let yearly: Vec<f64> = match price {
             Some(price) => self
                 .options
@@ -136,6 +126,14 @@ impl Valuation {
                 .map(|o| o.at(price).usd_per_mw_year)
                 .collect(),
             None => series.iter().map(|e| e.usd_per_mw_year).collect(),
+        };
+        let best = match price {
+            Some(price) => self.best_at(price),
+            None => best_of(&self.options, &yearly),
+        };
+        let per_year = |margin: f64| match price {
+            Some(_) => model::usd_per_mw_year(margin),
+            None => margin,
         };
         let lease = self
             .options
