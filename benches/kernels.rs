@@ -34,6 +34,7 @@ const PLAN: SamplePlan = SamplePlan {
     sample: Duration::from_millis(20),
     min_samples: 3,
     max_samples: 3,
+    sustain: None,
 };
 
 /// Every kernel at a small shape, then at the first of its LLM shapes.

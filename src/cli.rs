@@ -8,10 +8,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::Result;
 use crate::commands::{
     self, CompareOptions, ExportFormat, ExportOptions, MergeOptions, MineOptions, Outcome,
-    RunOptions, ValueOptions,
+    ReportOptions, RunOptions, ValueOptions,
 };
 use crate::economics::{Inputs, Sweep};
 use crate::gpu::DeviceSelector;
@@ -19,6 +18,7 @@ use crate::measure::SamplePlan;
 use crate::power::PowerChoice;
 use crate::report::Format;
 use crate::workloads::{self, sha256d::BlockHeader, sha256d::Target};
+use crate::{Error, Result};
 
 /// Benchmarks GPUs for a bitcoin-mining site deciding, per megawatt, whether
 /// to hash or to serve AI inference.
@@ -52,6 +52,10 @@ pub enum Command {
     /// Write result files in a monitoring system's format (Prometheus's
     /// text format for node_exporter's textfile collector).
     Export(ExportArgs),
+    /// Write one self-contained HTML report of result files and merged site
+    /// files: machine, results, roofline, sustained series, comparison,
+    /// site groups and (with the value flags) value per MW.
+    Report(Box<ReportArgs>),
     /// Print the JSON Schema of result files.
     Schema,
 }
@@ -125,6 +129,32 @@ pub struct ValueArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Result files from `mwbench run` and merged site files from
+    /// `mwbench merge --out`; the first result file is the comparison's
+    /// base.
+    #[arg(value_name = "FILE.json", required = true)]
+    pub files: Vec<PathBuf>,
+    /// The HTML file to write (beside and renamed): self-contained, it
+    /// opens without a network.
+    #[arg(long, value_name = "FILE.html", required = true)]
+    pub out: PathBuf,
+    /// As `compare --threshold`.
+    #[arg(long, value_name = "PERCENT", default_value_t = 5.0, value_parser = parse_threshold, allow_negative_numbers = true)]
+    pub threshold: f64,
+    /// As `value --site`.
+    #[arg(long, value_name = "FILE")]
+    pub site: Option<PathBuf>,
+    /// The `value` flags: with any of them (or --site) the report has a
+    /// value section.
+    #[command(flatten)]
+    pub inputs: Inputs,
+    /// As `value --sweep`.
+    #[arg(long, value_name = "FROM:TO:STEP", allow_hyphen_values = true)]
+    pub sweep: Option<Sweep>,
+}
+
+#[derive(Debug, Args)]
 pub struct MineArgs {
     /// The 80-byte header as 160 hex characters; its nonce field is ignored.
     #[arg(long, value_name = "HEX", value_parser = BlockHeader::from_hex)]
@@ -168,6 +198,16 @@ pub struct RunArgs {
     /// --quick); at most a day.
     #[arg(long, value_name = "SECONDS", value_parser = parse_duration, allow_negative_numbers = true)]
     pub duration: Option<f64>,
+    /// Run each workload without pause for SECONDS after its warm-up, and
+    /// record throughput, power, temperature, clocks and throttling per
+    /// interval: the steady figure a site earns, not the first seconds
+    /// (at most 6 hours; not with --quick or --duration).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_sustain, allow_negative_numbers = true)]
+    pub sustain: Option<f64>,
+    /// Seconds per interval of --sustain (default 10; at least 1, and at
+    /// least 3 intervals in the run).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_interval, allow_negative_numbers = true)]
+    pub interval: Option<f64>,
     /// Seconds one submission to the GPU may take before the GPU counts as
     /// hung: its workload fails, what was measured is written, and the run
     /// stops with exit 1 (default 60; 600 on CPU adapters such as lavapipe,
@@ -286,6 +326,60 @@ fn parse_duration(text: &str) -> std::result::Result<f64, String> {
     parse_positive(text, "duration (seconds)", MAX_SECONDS)
 }
 
+/// Longest `--sustain`: six hours of samples fit in a result file.
+const MAX_SUSTAIN_SECONDS: f64 = 21_600.0;
+
+fn parse_sustain(text: &str) -> std::result::Result<f64, String> {
+    parse_positive(text, "sustain (seconds)", MAX_SUSTAIN_SECONDS)
+}
+
+fn parse_interval(text: &str) -> std::result::Result<f64, String> {
+    let seconds = parse_positive(text, "interval (seconds)", MAX_SUSTAIN_SECONDS)?;
+    if seconds < 1.0 {
+        return Err("interval must be at least 1 second".into());
+    }
+    Ok(seconds)
+}
+
+/// The plan of `run`'s `--quick`, `--duration`, `--sustain` and
+/// `--interval`, or the usage error of a combination that means nothing.
+fn sample_plan(args: &RunArgs) -> Result<SamplePlan> {
+    let plan = if args.quick {
+        SamplePlan::quick()
+    } else {
+        SamplePlan::standard()
+    };
+    match (args.sustain, args.interval, args.duration) {
+        (Some(_), _, _) if args.quick => Err(Error::usage(
+            "--sustain measures the steady figure over a long run; --quick is a short check: \
+             choose one",
+        )),
+        (Some(_), _, Some(_)) => Err(Error::usage(
+            "--sustain sets how long each workload runs; it cannot be combined with --duration",
+        )),
+        (None, Some(_), _) => Err(Error::usage(
+            "--interval cuts a --sustain run: give --sustain",
+        )),
+        (Some(seconds), interval, None) => {
+            let interval = interval.unwrap_or(DEFAULT_INTERVAL_SECONDS);
+            let intervals = (seconds / interval).floor() as usize;
+            if intervals < crate::results::MIN_INTERVALS {
+                return Err(Error::usage(format!(
+                    "--sustain {seconds} with --interval {interval} gives {intervals} \
+                     interval(s); at least {} (a first and a steady last half)",
+                    crate::results::MIN_INTERVALS
+                )));
+            }
+            Ok(plan.sustained(seconds, interval))
+        }
+        (None, None, Some(seconds)) => Ok(plan.with_duration(seconds)),
+        (None, None, None) => Ok(plan),
+    }
+}
+
+/// `--interval`'s default.
+const DEFAULT_INTERVAL_SECONDS: f64 = 10.0;
+
 fn parse_kernel_timeout(text: &str) -> std::result::Result<f64, String> {
     let seconds = parse_positive(text, "kernel timeout (seconds)", MAX_SECONDS)?;
     if seconds < 0.001 {
@@ -352,6 +446,14 @@ impl Cli {
                 format: args.format,
                 out: args.out,
             }),
+            Command::Report(args) => commands::report(&ReportOptions {
+                files: args.files,
+                out: args.out,
+                threshold_percent: args.threshold,
+                inputs: args.inputs,
+                site: args.site,
+                sweep: args.sweep,
+            }),
             Command::Schema => Ok(Outcome::printed(crate::results::json_schema())),
             Command::Value(args) => commands::value(&ValueOptions {
                 files: args.files,
@@ -384,15 +486,7 @@ impl Cli {
                         args.format.get(),
                     );
                 }
-                let plan = if args.quick {
-                    SamplePlan::quick()
-                } else {
-                    SamplePlan::standard()
-                };
-                let plan = match args.duration {
-                    Some(seconds) => plan.with_duration(seconds),
-                    None => plan,
-                };
+                let plan = sample_plan(&args)?;
                 commands::run(&RunOptions {
                     workloads: workloads::parse_list(&args.workloads, llm, sizes)?,
                     device: args.device.selector(),

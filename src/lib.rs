@@ -9,7 +9,10 @@
 //! - [`measure`]: how a workload is sampled (warm-up, calibration, spread).
 //! - [`workloads`]: one module per workload behind the [`workloads::Workload`]
 //!   trait, each with its WGSL in `shaders/` and its CPU reference.
-//! - [`power`]: where a watt figure comes from, behind one trait.
+//! - [`power`]: where a watt figure comes from, behind one trait; and the
+//!   adapter's temperature, clocks and throttle reasons.
+//! - [`sustain`]: a sustained run's intervals, from samples, power and
+//!   conditions.
 //! - [`results`]: the result-file schema and its atomic writer.
 //! - [`compare`]: result files side by side, and the regression gate.
 //! - [`economics`]: value per MWh of hashing and of inference, as pure
@@ -30,6 +33,7 @@ pub mod measure;
 pub mod power;
 pub mod report;
 pub mod signals;
+pub mod sustain;
 pub mod workloads;
 
 #[cfg(test)]

@@ -19,6 +19,16 @@ pub struct SamplePlan {
     pub min_samples: usize,
     /// Most measured samples, so very fast kernels do not spin for ever.
     pub max_samples: usize,
+    /// `run --sustain`: the measured samples run without pause for
+    /// `measure`, recorded interval by interval, with the output checked
+    /// once half-way besides before and after.
+    pub sustain: Option<Sustain>,
+}
+
+/// How a sustained run is cut into intervals.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sustain {
+    pub interval: Duration,
 }
 
 impl SamplePlan {
@@ -30,6 +40,7 @@ impl SamplePlan {
             sample: Duration::from_millis(250),
             min_samples: 10,
             max_samples: 1000,
+            sustain: None,
         }
     }
 
@@ -41,6 +52,7 @@ impl SamplePlan {
             sample: Duration::from_millis(100),
             min_samples: 3,
             max_samples: 1000,
+            sustain: None,
         }
     }
 
@@ -53,6 +65,7 @@ impl SamplePlan {
             sample: Duration::from_millis(1),
             min_samples: 1,
             max_samples: 1,
+            sustain: None,
         }
     }
 
@@ -60,6 +73,30 @@ impl SamplePlan {
     pub fn with_duration(mut self, seconds: f64) -> Self {
         self.measure = Duration::from_secs_f64(seconds);
         self
+    }
+
+    /// The plan for `--sustain SECONDS --interval SECONDS`: samples without
+    /// pause for `seconds`, as many as that takes (up to what a result
+    /// holds). A kernel whose one sample outlasts an interval (a large
+    /// GEMM on lavapipe takes 48 s) still gets the three samples, and so
+    /// the three intervals, a summary needs, and no more than the time asks.
+    pub fn sustained(mut self, seconds: f64, interval: f64) -> Self {
+        self.measure = Duration::from_secs_f64(seconds);
+        self.min_samples = crate::results::MIN_INTERVALS;
+        self.max_samples = crate::results::MAX_SAMPLES;
+        self.sustain = Some(Sustain {
+            interval: Duration::from_secs_f64(interval),
+        });
+        self
+    }
+
+    /// This plan as an ordinary run: for a workload's second, shorter
+    /// sampling loop (an LLM's head), which is not part of the series.
+    pub fn without_sustain(&self) -> Self {
+        match self.sustain {
+            Some(_) => SamplePlan::standard(),
+            None => self.clone(),
+        }
     }
 }
 
@@ -69,9 +106,21 @@ impl SamplePlan {
 pub struct Sample {
     pub work: f64,
     pub seconds: f64,
+    /// Seconds from the start of the measured samples to this one's end,
+    /// stamped by [`sample_loop`]: a sustained run's intervals are cut by it.
+    pub at: f64,
 }
 
 impl Sample {
+    /// A sample of `work` in kernel `seconds`, not yet stamped.
+    pub fn new(work: f64, seconds: f64) -> Self {
+        Sample {
+            work,
+            seconds,
+            at: 0.0,
+        }
+    }
+
     /// Work per second.
     pub fn rate(&self) -> f64 {
         self.work / self.seconds
@@ -89,7 +138,21 @@ pub fn sample_loop(
     plan: &SamplePlan,
     initial_size: u64,
     max_size: u64,
+    one: impl FnMut(u64) -> Result<Sample>,
+    observer: &mut dyn Observer,
+) -> Result<Vec<Sample>> {
+    sample_loop_checked(plan, initial_size, max_size, one, &mut || Ok(()), observer)
+}
+
+/// [`sample_loop`], and in a sustained run `midway` (which must check the
+/// kernel's output against the CPU reference) once half-way through, so
+/// that a long run cannot drift into wrong answers unseen.
+pub fn sample_loop_checked(
+    plan: &SamplePlan,
+    initial_size: u64,
+    max_size: u64,
     mut one: impl FnMut(u64) -> Result<Sample>,
+    midway: &mut dyn FnMut() -> Result<()>,
     observer: &mut dyn Observer,
 ) -> Result<Vec<Sample>> {
     let target = plan.sample.as_secs_f64();
@@ -115,12 +178,25 @@ pub fn sample_loop(
     let mut samples = Vec::new();
     let started = Instant::now();
     let budget = plan.measure.as_secs_f64();
+    let mut midway_due = plan.sustain.is_some();
     observer.measuring_started();
     while samples.len() < plan.max_samples
         && (samples.len() < plan.min_samples || started.elapsed() < plan.measure)
     {
         // A stop signal ends the loop at the end of a sample.
-        match crate::signals::check().and_then(|()| one(size)) {
+        let mut sample = crate::signals::check().and_then(|()| one(size));
+        if let Ok(sample) = &mut sample {
+            sample.at = started.elapsed().as_secs_f64();
+            observer.sampled(sample.at);
+        }
+        if midway_due && started.elapsed().as_secs_f64() >= budget / 2.0 && sample.is_ok() {
+            midway_due = false;
+            sample = sample.and_then(|s| midway().map(|()| s));
+            if sample.is_ok() {
+                observer.checked();
+            }
+        }
+        match sample {
             Ok(sample) => samples.push(sample),
             Err(error) => {
                 observer.measuring_ended();
@@ -143,6 +219,10 @@ pub trait Observer {
     fn phase(&mut self, _phase: Phase) {}
     /// The fraction of the measured samples done, 0 to 1.
     fn progress(&mut self, _fraction: f64) {}
+    /// A measured sample ended `at` seconds after the first started.
+    fn sampled(&mut self, _at: f64) {}
+    /// A sustained run's output passed its check half-way through.
+    fn checked(&mut self) {}
     /// The first measured sample is about to run.
     fn measuring_started(&mut self) {}
     /// The last measured sample has finished (or failed).
@@ -229,6 +309,8 @@ impl SamplePlan {
             warm_up_seconds: self.warm_up.as_secs_f64(),
             sample_seconds: self.sample.as_secs_f64(),
             min_samples: self.min_samples,
+            sustain_seconds: self.sustain.map(|_| self.measure.as_secs_f64()),
+            interval_seconds: self.sustain.map(|s| s.interval.as_secs_f64()),
         }
     }
 }
@@ -256,6 +338,7 @@ mod tests {
             sample: Duration::from_millis(100),
             min_samples: 4,
             max_samples: 10,
+            sustain: None,
         };
         let mut sizes = Vec::new();
         let mut recorder = Recorder::default();
@@ -265,10 +348,7 @@ mod tests {
             u64::MAX,
             |size| {
                 sizes.push(size);
-                Ok(Sample {
-                    work: size as f64,
-                    seconds: size as f64 * 1e-6,
-                })
+                Ok(Sample::new(size as f64, size as f64 * 1e-6))
             },
             &mut recorder,
         )

@@ -104,8 +104,8 @@ fn a_site_of_nodes_names_the_slow_gpu_and_lists_the_failed_one() {
     assert!(table.contains("note: skipped "), "{table}");
 }
 
-/// Files of schema versions 1 to 3 merge; each device model is a group of
-/// its own.
+/// Files of schema versions 1 to 4 merge (the sustained run's by its
+/// steady figure); each device model is a group of its own.
 #[test]
 fn files_of_every_schema_version_merge() {
     let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("results");
@@ -117,7 +117,30 @@ fn files_of_every_schema_version_merge() {
     ]);
     output.clone().assert().success();
     let merged = json(&output);
-    assert_eq!(merged["files"].as_array().unwrap().len(), 7);
+    let count = |dir: &Path| {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "json")
+            })
+            .count()
+    };
+    assert_eq!(
+        merged["files"].as_array().unwrap().len(),
+        count(&committed) + count(&fixture("results"))
+    );
+    assert!(
+        merged["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("steady figure")),
+        "{merged}"
+    );
     let devices: std::collections::BTreeSet<&str> = merged["groups"]
         .as_array()
         .unwrap()

@@ -28,7 +28,7 @@ fn run_with_power(extra: &[&str], sysfs: Option<&Path>) -> Value {
     let output = command.output().unwrap();
     output.clone().assert().success();
     let printed = json(&output);
-    assert_eq!(printed["schema_version"], 3);
+    assert_eq!(printed["schema_version"], mwbench::results::SCHEMA_VERSION);
     printed["results"][0].clone()
 }
 

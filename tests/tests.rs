@@ -15,4 +15,6 @@ mod interrupt;
 mod merge;
 mod nvml;
 mod power;
+mod report;
+mod sustain;
 mod value;

@@ -8,6 +8,7 @@ mod devices;
 mod export;
 mod merge;
 mod mine;
+mod report;
 mod run;
 mod value;
 
@@ -16,6 +17,7 @@ pub use devices::devices;
 pub use export::{ExportFormat, ExportOptions, export};
 pub use merge::{MergeOptions, merge};
 pub use mine::{MineOptions, mine};
+pub use report::{ReportOptions, report};
 pub use run::{RunOptions, list_workloads, run};
 pub use value::{ValueOptions, value};
 

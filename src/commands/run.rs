@@ -12,6 +12,7 @@ use crate::report::{self, Document, Format, Grid, Output, Progress};
 use crate::results::{
     self, CeilingFraction, Machine, ResultFile, SCHEMA_VERSION, Status, WorkloadResult,
 };
+use crate::sustain::Laps;
 use crate::workloads::{self, Workload};
 use crate::{Error, Result};
 
@@ -382,11 +383,12 @@ fn ending(stopped: Option<Error>, not_run: &[String], failed: &[String]) -> Opti
     }
 }
 
-/// Shows progress, and has the meter read power only while the measured
-/// samples run.
+/// Shows progress, has the meter read power only while the measured
+/// samples run, and in a sustained run records its intervals.
 struct RunObserver<'a> {
     progress: &'a Progress,
     meter: &'a mut Meter,
+    laps: Option<Laps>,
 }
 
 impl Observer for RunObserver<'_> {
@@ -398,11 +400,29 @@ impl Observer for RunObserver<'_> {
         self.progress.set(fraction);
     }
 
+    fn sampled(&mut self, at: f64) {
+        if let Some(laps) = &mut self.laps {
+            laps.sampled(at, self.meter);
+        }
+    }
+
+    fn checked(&mut self) {
+        if let Some(laps) = &mut self.laps {
+            laps.checked();
+        }
+    }
+
     fn measuring_started(&mut self) {
         self.meter.start();
+        if let Some(laps) = &mut self.laps {
+            laps.started();
+        }
     }
 
     fn measuring_ended(&mut self) {
+        if let Some(laps) = &mut self.laps {
+            laps.ended(self.meter);
+        }
         self.meter.stop();
         self.progress
             .phase("checking the output against the CPU reference");
@@ -571,14 +591,17 @@ fn run_workload(
     progress: Progress,
 ) -> Result<Step> {
     progress.phase("preparing inputs and the reference");
-    let outcome = workload.run(
-        gpu,
-        &options.plan,
-        &mut RunObserver {
-            progress: &progress,
-            meter,
-        },
-    );
+    let laps = options
+        .plan
+        .sustain
+        .map(|s| Laps::new(s.interval, power::conditions::sensor_for(&gpu.summary)));
+    let mut observer = RunObserver {
+        progress: &progress,
+        meter,
+        laps,
+    };
+    let outcome = workload.run(gpu, &options.plan, &mut observer);
+    let laps = observer.laps.take();
     progress.finish();
     let reading = meter.reading()?;
     let failed = |status, reason: String, reading| {
@@ -594,13 +617,17 @@ fn run_workload(
         )
     };
     Ok(match outcome {
-        Ok(measurement) => Step {
-            result: Some(with_shape(
-                measurement.into_result(workload.name(), workload.unit(), reading),
-                workload,
-            )),
-            stop: None,
-        },
+        Ok(measurement) => {
+            let series = laps.map(|laps| laps.into_series(&measurement.samples, workload.unit()));
+            let mut result = measurement.into_result(workload.name(), workload.unit(), reading);
+            if let (Some((series, steady_from)), Some(sustain)) = (series, options.plan.sustain) {
+                result = result.with_series(series, sustain.interval.as_secs_f64(), steady_from);
+            }
+            Step {
+                result: Some(with_shape(result, workload)),
+                stop: None,
+            }
+        }
         Err(error @ (Error::VerificationFailed(_) | Error::Gpu { .. })) => Step {
             result: Some(failed(Status::Failed, error.to_string(), reading)),
             stop: None,
@@ -639,13 +666,13 @@ fn attach_ceilings(results: &mut [WorkloadResult]) {
         results
             .iter()
             .find(|r| r.workload == name && r.status == Status::Ok)
-            .and_then(|r| r.throughput.value)
+            .and_then(WorkloadResult::rate)
     };
     let fractions: Vec<Option<CeilingFraction>> = results
         .iter()
         .map(|r| {
             let ceiling = workloads::ceiling_for(r.throughput.unit)?;
-            let value = r.throughput.value?;
+            let value = r.rate()?;
             (ceiling != r.workload).then_some(())?;
             let fraction = value / roof(ceiling)?;
             Some(if fraction > 1.0 + CEILING_TOLERANCE {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::Outcome;
 use crate::Result;
-use crate::economics::{self, Inputs, Sweep, Valuation};
+use crate::economics::{self, Inputs, Sweep, Valuation, ValueReport};
 use crate::merge::{self, SiteInput};
 use crate::report::{self, Format, Output};
 use crate::results::{self, ResultFile};
@@ -39,45 +39,17 @@ pub fn value(options: &ValueOptions) -> Result<Outcome> {
         report::chart_format(chart)?;
         results::check_writable(chart)?;
     }
-    let site = options
-        .site
-        .as_deref()
-        .map(|path| Inputs::from_site_file(path).map(|inputs| (inputs, path)))
-        .transpose()?;
-    let inputs = options
-        .inputs
-        .resolve(site.as_ref().map(|(inputs, path)| (inputs, *path)))?;
-    if options.sweep.is_some() && inputs.price_series.is_some() {
-        return Err(crate::Error::usage(
-            "--sweep varies a flat power price; a price series has its own prices \
-             (give one or the other)",
-        ));
-    }
-    economics::require_something(
-        options.files.len(),
-        inputs.asics.len() + usize::from(inputs.colocation.is_some()),
+    let (valuation, report) = price(
+        &options.files,
+        &options.inputs,
+        options.site.as_deref(),
+        options.sweep.as_ref(),
     )?;
-    let mut files = Vec::new();
-    for path in &options.files {
-        files.extend(read_priced(path)?);
-    }
-    let priced = economics::options::options(&files, &inputs)?;
-    let valuation = Valuation {
-        inputs,
-        options: priced.priced,
-        unpriceable: priced.unpriceable,
-    };
     let mut notes = Vec::new();
     if let Some(chart) = &options.chart {
         report::write_chart(&valuation, options.sweep.as_ref(), chart)?;
         notes.push(format!("wrote {}", chart.display()));
     }
-    valuation.check_finite()?;
-    let interrupted = files
-        .iter()
-        .filter_map(|(path, file)| results::interrupted_note(path, file))
-        .collect();
-    let report = valuation.report(options.sweep.as_ref(), interrupted);
     let output = Output::new(&report, report::value_document(&report))
         .with_records(report::value_records(&report));
     Ok(Outcome {
@@ -85,4 +57,47 @@ pub fn value(options: &ValueOptions) -> Result<Outcome> {
         notes,
         failure: None,
     })
+}
+
+/// Prices `files` (result files or merged site files) with the flags'
+/// `inputs` over the `site` file's: the valuation and its report, as
+/// `value` prints it and `report` shows it.
+pub fn price(
+    files: &[PathBuf],
+    inputs: &Inputs,
+    site: Option<&Path>,
+    sweep: Option<&Sweep>,
+) -> Result<(Valuation, ValueReport)> {
+    let site = site
+        .map(|path| Inputs::from_site_file(path).map(|inputs| (inputs, path)))
+        .transpose()?;
+    let inputs = inputs.resolve(site.as_ref().map(|(inputs, path)| (inputs, *path)))?;
+    if sweep.is_some() && inputs.price_series.is_some() {
+        return Err(crate::Error::usage(
+            "--sweep varies a flat power price; a price series has its own prices \
+             (give one or the other)",
+        ));
+    }
+    economics::require_something(
+        files.len(),
+        inputs.asics.len() + usize::from(inputs.colocation.is_some()),
+    )?;
+    let mut read = Vec::new();
+    for path in files {
+        read.extend(read_priced(path)?);
+    }
+    let priced = economics::options::options(&read, &inputs)?;
+    let valuation = Valuation {
+        inputs,
+        options: priced.priced,
+        unpriceable: priced.unpriceable,
+    };
+    valuation.check_finite()?;
+    let file_notes = read
+        .iter()
+        .filter_map(|(path, file)| results::interrupted_note(path, file))
+        .chain(results::sustained_note(read.iter().map(|(_, f)| f)))
+        .collect();
+    let report = valuation.report(sweep, file_notes);
+    Ok((valuation, report))
 }

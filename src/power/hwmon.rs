@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::conditions::{ConditionSensor, Conditions};
 use super::sysfs::{self, WrappingCounter};
 use super::{PowerSource, Provenance, Reading, same_pci_address};
 use crate::gpu::AdapterSummary;
@@ -37,35 +38,9 @@ struct Card {
 }
 
 impl Hwmon {
-    /// The hwmon sensor of the DRM card that is `adapter`: matched by PCI
-    /// address, or, where the backend gives none, by vendor when only one
-    /// card of that vendor exists.
+    /// The power sensor of the DRM card that is `adapter` (see `card_of`).
     pub fn find(root: &Path, adapter: &AdapterSummary) -> std::result::Result<Hwmon, String> {
-        if adapter.vendor_id != AMD && adapter.vendor_id != INTEL {
-            return Err("only AMD and Intel GPUs report power through hwmon".into());
-        }
-        let cards = cards(root);
-        let card = if adapter.pci_bus_id.is_empty() {
-            let same_vendor: Vec<&Card> = cards
-                .iter()
-                .filter(|c| c.vendor == adapter.vendor_id)
-                .collect();
-            match same_vendor[..] {
-                [card] => card,
-                [] => return Err("no DRM card of this vendor".into()),
-                _ => {
-                    return Err(
-                        "several DRM cards of this vendor and no PCI address to tell them apart"
-                            .into(),
-                    );
-                }
-            }
-        } else {
-            cards
-                .iter()
-                .find(|c| same_pci_address(&c.pci_address, &adapter.pci_bus_id))
-                .ok_or_else(|| format!("no DRM card at PCI address {}", adapter.pci_bus_id))?
-        };
+        let card = card_of(root, adapter)?;
         let hwmons = sysfs::entries(&card.device.join("hwmon"), |n| n.starts_with("hwmon"));
         for hwmon in &hwmons {
             let energy = hwmon.join("energy1_input");
@@ -91,6 +66,80 @@ impl Hwmon {
             "{} has no readable energy1_input, power1_average or power1_input",
             sysfs::display(&card.device.join("hwmon"))
         ))
+    }
+}
+
+/// The DRM card that is `adapter`: matched by PCI address, or, where the
+/// backend gives none, by vendor when only one card of that vendor exists.
+fn card_of(root: &Path, adapter: &AdapterSummary) -> std::result::Result<Card, String> {
+    if adapter.vendor_id != AMD && adapter.vendor_id != INTEL {
+        return Err("only AMD and Intel GPUs report power through hwmon".into());
+    }
+    let mut cards = cards(root);
+    let index = if adapter.pci_bus_id.is_empty() {
+        let same_vendor: Vec<usize> = (0..cards.len())
+            .filter(|&i| cards[i].vendor == adapter.vendor_id)
+            .collect();
+        match same_vendor[..] {
+            [index] => index,
+            [] => return Err("no DRM card of this vendor".into()),
+            _ => {
+                return Err(
+                    "several DRM cards of this vendor and no PCI address to tell them apart".into(),
+                );
+            }
+        }
+    } else {
+        cards
+            .iter()
+            .position(|c| same_pci_address(&c.pci_address, &adapter.pci_bus_id))
+            .ok_or_else(|| format!("no DRM card at PCI address {}", adapter.pci_bus_id))?
+    };
+    Ok(cards.swap_remove(index))
+}
+
+/// A DRM card's temperature and clocks from its hwmon directory: amdgpu's
+/// `temp1_input` (millidegrees), `freq1_input` (shader clock) and
+/// `freq2_input` (memory clock, both in Hz). hwmon gives no throttle reasons.
+#[derive(Debug)]
+pub struct HwmonConditions {
+    directory: PathBuf,
+    card: String,
+}
+
+impl HwmonConditions {
+    /// The first hwmon directory of `adapter`'s card with a temperature.
+    pub fn find(root: &Path, adapter: &AdapterSummary) -> std::result::Result<Self, String> {
+        let card = card_of(root, adapter)?;
+        sysfs::entries(&card.device.join("hwmon"), |n| n.starts_with("hwmon"))
+            .into_iter()
+            .find(|dir| sysfs::read_u64(&dir.join("temp1_input")).is_ok())
+            .map(|directory| HwmonConditions {
+                directory,
+                card: card.name.clone(),
+            })
+            .ok_or_else(|| format!("{} has no readable temp1_input", card.name))
+    }
+}
+
+impl ConditionSensor for HwmonConditions {
+    fn describe(&self) -> String {
+        format!("hwmon: {} ({})", sysfs::display(&self.directory), self.card)
+    }
+
+    fn read(&mut self) -> Conditions {
+        let read = |name: &str, scale: f64| {
+            sysfs::read_u64(&self.directory.join(name))
+                .ok()
+                .map(|v| v as f64 * scale)
+        };
+        Conditions {
+            temperature_c: read("temp1_input", 1e-3),
+            sm_clock_mhz: read("freq1_input", 1e-6),
+            memory_clock_mhz: read("freq2_input", 1e-6),
+            throttle: Vec::new(),
+        }
+        .plausible()
     }
 }
 
@@ -188,6 +237,19 @@ mod tests {
             .join("class/drm/card0/device/hwmon/hwmon4/energy1_input");
         std::fs::write(&file, "123466789000\n").unwrap();
         assert_eq!(intel.read().unwrap(), Reading::Joules(10.0));
+    }
+
+    #[test]
+    fn amd_temperature_and_clocks() {
+        let root = fixture("amdgpu");
+        let mut sensor = HwmonConditions::find(&root, &adapter(AMD, "0000:03:00.0")).unwrap();
+        let conditions = sensor.read();
+        assert_eq!(conditions.temperature_c, Some(64.0));
+        assert_eq!(conditions.sm_clock_mhz, Some(2100.0));
+        assert_eq!(conditions.memory_clock_mhz, Some(1000.0));
+        assert!(conditions.throttle.is_empty());
+        // The second card has no temperature.
+        assert!(HwmonConditions::find(&root, &adapter(AMD, "0000:04:00.0")).is_err());
     }
 
     #[test]

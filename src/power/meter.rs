@@ -155,6 +155,8 @@ pub struct Meter {
     window: Option<Window>,
     totals: Totals,
     idle_watts: Option<f64>,
+    /// Energy and seconds of the totals at the last [`Meter::lap`].
+    lapped: (f64, f64),
     /// The first failure; reported by [`Meter::reading`].
     error: Option<Error>,
 }
@@ -169,6 +171,7 @@ impl Meter {
             window: None,
             totals: Totals::default(),
             idle_watts: None,
+            lapped: (0.0, 0.0),
             error: None,
         }
     }
@@ -182,6 +185,7 @@ impl Meter {
             window: None,
             totals: Totals::default(),
             idle_watts: None,
+            lapped: (0.0, 0.0),
             error: None,
         }
     }
@@ -285,6 +289,28 @@ impl Meter {
         }
     }
 
+    /// Mean power since the last lap (or since the totals began), for one
+    /// interval of a sustained run: the window is closed and opened again,
+    /// so that a counter is read at the interval's edge. `None` for a
+    /// constant source (its one figure is the result's), without a source,
+    /// outside a window, or once the source has failed.
+    pub fn lap(&mut self) -> Option<f64> {
+        let sampled = self.window.as_ref().is_some_and(|w| w.sampler.is_some());
+        if !sampled {
+            return None;
+        }
+        self.stop();
+        self.start();
+        let (energy, seconds) = (
+            self.totals.energy_j - self.lapped.0,
+            self.totals.seconds - self.lapped.1,
+        );
+        self.lapped = (self.totals.energy_j, self.totals.seconds);
+        (seconds > 0.0 && self.error.is_none())
+            .then(|| energy / seconds)
+            .filter(|w| super::plausible_watts(*w))
+    }
+
     /// Measures idle power over `seconds` with nothing running, and keeps
     /// it for every later reading. Does nothing for constant sources.
     pub fn measure_idle(&mut self, seconds: f64) -> Result<Option<f64>> {
@@ -315,6 +341,7 @@ impl Meter {
             return Err(error);
         }
         let totals = std::mem::take(&mut self.totals);
+        self.lapped = (0.0, 0.0);
         let Some(source) = self.source.as_mut() else {
             return Ok(PowerReading::none(self.missing.clone().unwrap_or_default()));
         };
@@ -533,6 +560,30 @@ mod tests {
         assert!((idle - 40.0).abs() < 2.0, "{idle} W");
         window(&mut meter, 0.1);
         assert_eq!(meter.reading().unwrap().idle_watts, Some(idle));
+    }
+
+    /// Laps cut one window into intervals, each the power over its own
+    /// span, and the reading still covers the whole window.
+    #[test]
+    fn laps_measure_each_interval() {
+        let counter = SteadyCounter {
+            watts: 250.0,
+            since: Instant::now(),
+        };
+        let mut meter = Meter::new(Box::new(counter), Duration::from_millis(20));
+        meter.start();
+        for _ in 0..3 {
+            std::thread::sleep(Duration::from_millis(100));
+            let lap = meter.lap().unwrap();
+            assert!((lap - 250.0).abs() < 1.0, "{lap} W");
+        }
+        meter.stop();
+        let reading = meter.reading().unwrap();
+        assert!(reading.seconds.unwrap() >= 0.3, "{reading:?}");
+        assert_eq!(meter.lap(), None, "no lap outside a window");
+        let mut constant = Meter::new(Box::new(crate::power::UserWatts(100.0)), Duration::ZERO);
+        constant.start();
+        assert_eq!(constant.lap(), None, "a constant has no intervals");
     }
 
     #[test]

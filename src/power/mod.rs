@@ -4,6 +4,7 @@
 //! run; [`meter_for`] picks the source for an adapter from `--power`.
 
 pub mod command;
+pub mod conditions;
 pub mod hwmon;
 pub mod meter;
 pub mod nvml;

@@ -5,7 +5,11 @@
 use std::sync::{Arc, OnceLock};
 
 use nvml_wrapper::Nvml;
+use nvml_wrapper::bitmasks::device::ThrottleReasons;
+use nvml_wrapper::enum_wrappers::device::{Clock, TemperatureSensor};
 use nvml_wrapper::error::NvmlError;
+
+use super::conditions::{ConditionSensor, Conditions};
 
 use super::{PowerSource, Provenance, Reading, same_pci_address};
 use crate::gpu::AdapterSummary;
@@ -106,6 +110,68 @@ impl NvmlGpu {
             f64::from(milliwatts) / 1000.0,
             format!("NVML enforced power limit of {name}"),
         ))
+    }
+}
+
+/// An NVIDIA GPU's temperature, SM and memory clocks and throttle reasons.
+pub struct NvmlConditions {
+    nvml: Arc<Nvml>,
+    index: u32,
+    name: String,
+}
+
+impl NvmlConditions {
+    /// The NVML device that is `adapter`.
+    pub fn find(adapter: &AdapterSummary) -> std::result::Result<Self, String> {
+        let nvml = library()?;
+        let index = device_index(&nvml, adapter)?;
+        let name = nvml
+            .device_by_index(index)
+            .and_then(|d| d.name())
+            .unwrap_or_default();
+        Ok(NvmlConditions { nvml, index, name })
+    }
+}
+
+/// NVML's throttle reasons, by the names result files use.
+const THROTTLE_REASONS: [(ThrottleReasons, &str); 9] = [
+    (ThrottleReasons::GPU_IDLE, "idle"),
+    (ThrottleReasons::APPLICATIONS_CLOCKS_SETTING, "app_clocks"),
+    (ThrottleReasons::SW_POWER_CAP, "power_cap"),
+    (ThrottleReasons::HW_SLOWDOWN, "hw_slowdown"),
+    (ThrottleReasons::SYNC_BOOST, "sync_boost"),
+    (ThrottleReasons::SW_THERMAL_SLOWDOWN, "sw_thermal"),
+    (ThrottleReasons::HW_THERMAL_SLOWDOWN, "hw_thermal"),
+    (ThrottleReasons::HW_POWER_BRAKE_SLOWDOWN, "power_brake"),
+    (ThrottleReasons::DISPLAY_CLOCK_SETTING, "display_clocks"),
+];
+
+impl ConditionSensor for NvmlConditions {
+    fn describe(&self) -> String {
+        format!("nvml: {}", self.name)
+    }
+
+    fn read(&mut self) -> Conditions {
+        let Ok(device) = self.nvml.device_by_index(self.index) else {
+            return Conditions::default();
+        };
+        let reasons = device
+            .current_throttle_reasons()
+            .unwrap_or(ThrottleReasons::NONE);
+        Conditions {
+            temperature_c: device
+                .temperature(TemperatureSensor::Gpu)
+                .ok()
+                .map(f64::from),
+            sm_clock_mhz: device.clock_info(Clock::SM).ok().map(f64::from),
+            memory_clock_mhz: device.clock_info(Clock::Memory).ok().map(f64::from),
+            throttle: THROTTLE_REASONS
+                .iter()
+                .filter(|(flag, _)| reasons.contains(*flag))
+                .map(|(_, name)| name.to_string())
+                .collect(),
+        }
+        .plausible()
     }
 }
 
@@ -240,6 +306,16 @@ mod tests {
             "nvml: test GPU at 00000000:C1:00.0, total energy counter"
         );
         assert!(matches!(second.read().unwrap(), Reading::Joules(_)));
+        let mut conditions = NvmlConditions {
+            nvml: Arc::clone(&nvml),
+            index: 1,
+            name: String::new(),
+        };
+        let now = conditions.read();
+        assert_eq!(now.temperature_c, Some(40.0));
+        assert_eq!(now.sm_clock_mhz, Some(1980.0));
+        assert_eq!(now.memory_clock_mhz, Some(2619.0));
+        assert!(now.throttle.is_empty());
         let nameless = crate::fixtures::adapter(0x10de, "");
         let error = NvmlGpu::find_in(nvml, &nameless).err().unwrap();
         assert!(

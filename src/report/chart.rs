@@ -17,7 +17,7 @@ pub enum ChartFormat {
     Png,
 }
 
-const WIDTH: u32 = 1100;
+pub(super) const WIDTH: u32 = 1100;
 
 /// The format `path` asks for; anything but `.svg` or `.png` is a usage
 /// error, caught before any work.
@@ -45,21 +45,64 @@ pub fn write_chart(valuation: &Valuation, sweep: Option<&Sweep>, path: &Path) ->
         path: path.to_path_buf(),
         source: std::io::Error::other(e.to_string()),
     };
-    register_font();
-    let size = chart_size(valuation);
     // Drawn once as SVG; a PNG is that SVG rendered by resvg, whose text
     // sits on its baseline (plotters' own bitmap text raised decimal
     // points to mid-height).
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
-        draw_either(&root, valuation, sweep).map_err(|e| failed(&e))?;
-    }
+    let svg = value_svg(valuation, sweep).map_err(|e| failed(&e))?;
     let bytes = match format {
         ChartFormat::Svg => svg.into_bytes(),
         ChartFormat::Png => png(&svg).map_err(|e| failed(&e))?,
     };
     Ok(crate::results::write_atomic(path, &bytes)?)
+}
+
+/// Title, x and y labels of the duration and margin charts.
+type Labels = (&'static str, &'static str, &'static str);
+const DURATION: Labels = (
+    "Price-duration curve: hours at or above each price",
+    "hours of the series, dearest first",
+    "power price (USD per MWh)",
+);
+const MARGIN: Labels = (
+    "Margin per MWh of site energy by power price",
+    "power price at the meter (USD per MWh)",
+    "margin (USD per MWh)",
+);
+
+/// The value chart's title and axis labels (a duration chart's title may
+/// go on to name a cut spike).
+pub fn value_labels(valuation: &Valuation) -> Labels {
+    match valuation.inputs.price_series {
+        Some(_) => DURATION,
+        None => MARGIN,
+    }
+}
+
+/// The value chart as SVG text: the price-duration curve over a series,
+/// else margin against a flat price.
+pub fn value_svg(
+    valuation: &Valuation,
+    sweep: Option<&Sweep>,
+) -> std::result::Result<String, String> {
+    svg(chart_size(valuation), |root| {
+        draw_either(root, valuation, sweep)
+    })
+}
+
+/// What `draw` draws on an SVG of `size`, as text.
+pub(super) fn svg(
+    size: (u32, u32),
+    draw: impl FnOnce(
+        &DrawingArea<SVGBackend, Shift>,
+    ) -> std::result::Result<(), DrawingAreaErrorKind<std::io::Error>>,
+) -> std::result::Result<String, String> {
+    register_font();
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
+        draw(&root).map_err(|e| e.to_string())?;
+    }
+    Ok(text)
 }
 
 /// An SVG rendered to PNG with the embedded DejaVu Sans, never a system
@@ -124,8 +167,8 @@ fn draw_either<B: DrawingBackend>(
 const CURVE_POINTS: usize = 4000;
 /// Height of a chart's plot; its legend goes below it, a row per line, so
 /// that it covers nothing.
-const PLOT_HEIGHT: u32 = 560;
-const LEGEND_ROW: u32 = 24;
+pub(super) const PLOT_HEIGHT: u32 = 560;
+pub(super) const LEGEND_ROW: u32 = 24;
 
 /// A chart's size: its plot and a legend row per line (the prices or the
 /// power price, then each option).
@@ -135,7 +178,7 @@ fn chart_size(valuation: &Valuation) -> (u32, u32) {
 }
 
 /// Tick labels with the decimals their range needs, and no more.
-fn tick(range: f64) -> impl Fn(&f64) -> String {
+pub(super) fn tick(range: f64) -> impl Fn(&f64) -> String {
     move |v: &f64| {
         if range >= 20.0 {
             format!("{v:.0}")
@@ -184,7 +227,7 @@ fn draw_duration<B: DrawingBackend>(
     let top = if p99 > bottom { p99 } else { bottom + 1.0 };
     let pad = (top - bottom) * 0.08;
     let (y0, y1) = (bottom - pad, top + pad);
-    let mut caption = "Price-duration curve: hours at or above each price".to_string();
+    let mut caption = DURATION.0.to_string();
     if highest > y1 {
         caption.push_str(&format!(" (cut at {y1:.0}; highest {highest:.0})"));
     }
@@ -196,8 +239,8 @@ fn draw_duration<B: DrawingBackend>(
         .build_cartesian_2d(0.0..hours, y0..y1)?;
     chart
         .configure_mesh()
-        .x_desc("hours of the series, dearest first")
-        .y_desc("power price (USD per MWh)")
+        .x_desc(DURATION.1)
+        .y_desc(DURATION.2)
         .x_label_formatter(&tick(hours))
         .y_label_formatter(&tick(y1 - y0))
         .label_style(("sans-serif", 15))
@@ -272,18 +315,15 @@ fn draw<B: DrawingBackend>(
     let (low, high) = margins.fold((0.0f64, 0.0f64), |(l, h), m| (l.min(m), h.max(m)));
     let pad = ((high - low) * 0.08).max(1.0);
     let mut chart = ChartBuilder::on(&plot)
-        .caption(
-            "Margin per MWh of site energy by power price",
-            ("sans-serif", 24),
-        )
+        .caption(MARGIN.0, ("sans-serif", 24))
         .margin(20)
         .x_label_area_size(50)
         .y_label_area_size(80)
         .build_cartesian_2d(x0..x1, (low - pad)..(high + pad))?;
     chart
         .configure_mesh()
-        .x_desc("power price at the meter (USD per MWh)")
-        .y_desc("margin (USD per MWh)")
+        .x_desc(MARGIN.1)
+        .y_desc(MARGIN.2)
         .x_label_formatter(&tick(x1 - x0))
         .y_label_formatter(&tick(high - low + 2.0 * pad))
         .label_style(("sans-serif", 15))
@@ -342,17 +382,16 @@ fn draw<B: DrawingBackend>(
 }
 
 /// A legend below the plot, a row per line, so that it covers nothing.
-fn draw_legend<B: DrawingBackend>(
+/// Its swatches are rectangles, so that every line or circle in a chart
+/// is data.
+pub(super) fn draw_legend<B: DrawingBackend>(
     area: &DrawingArea<B, Shift>,
     entries: &[(RGBAColor, String)],
 ) -> std::result::Result<(), DrawingAreaErrorKind<B::ErrorType>> {
     let text = ("sans-serif", 15).into_font();
     for (row, (color, label)) in entries.iter().enumerate() {
         let y = 10 + (row as u32 * LEGEND_ROW) as i32;
-        area.draw(&PathElement::new(
-            [(20, y + 8), (50, y + 8)],
-            color.stroke_width(3),
-        ))?;
+        area.draw(&Rectangle::new([(20, y + 6), (50, y + 10)], color.filled()))?;
         area.draw_text(label, &text.color(&BLACK), (60, y))?;
     }
     Ok(())

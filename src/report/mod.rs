@@ -1,19 +1,23 @@
 //! What commands print: every command builds a typed report (a
 //! `Serialize` + `JsonSchema` struct) and a [`Document`] for people, and
 //! one [`Exporter`] per `--format` renders them, one file each, as
-//! hyperfine's `src/export/` does. Also progress on long runs and charts to
-//! paste in a report.
+//! hyperfine's `src/export/` does. Also progress on long runs, charts to
+//! paste in a report, and `mwbench report`'s self-contained HTML page.
 
 mod chart;
 mod compare;
 mod csv;
 mod devices;
+mod html;
 mod json;
 mod markdown;
 mod markup;
 mod merge;
 mod progress;
+mod roofline;
 mod run;
+mod sections;
+mod sustained;
 mod terminal;
 mod value;
 
@@ -22,10 +26,12 @@ use serde::Serialize;
 pub use chart::{chart_format, write_chart};
 pub use compare::{compare_document, compare_records};
 pub use devices::devices_document;
+pub use html::{Section, page};
 pub use markup::{Block, Document, Grid, si, usd};
 pub use merge::{merge_document, merge_records};
 pub use progress::Progress;
 pub use run::{run_document, run_records};
+pub use sections::{compare_section, file_section, merge_section, value_section};
 pub use value::{value_document, value_records};
 
 use crate::{Error, Result};

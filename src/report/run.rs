@@ -32,6 +32,11 @@ pub fn run_document(file: &ResultFile) -> Document {
     if let Some(first) = file.results.first() {
         document.line(power_line(&first.power));
     }
+    for result in &file.results {
+        if let Some(line) = sustained_line(result) {
+            document.line(line);
+        }
+    }
     for result in file.results.iter().filter(|r| r.status != Status::Ok) {
         let what = match result.status {
             Status::Unsupported => "unsupported",
@@ -63,6 +68,10 @@ fn row(result: &WorkloadResult) -> Vec<String> {
             note: Some(note), ..
         }) => format!("{median} ({note})"),
         _ => median,
+    };
+    let median = match &result.sustained {
+        Some(s) => format!("{median}\nsteady {}", si(s.steady.throughput, unit)),
+        None => median,
     };
     let median = result.also.iter().fold(median, |text, f| {
         format!("{text}\n{}", si(f.value, &f.unit))
@@ -96,6 +105,53 @@ fn row(result: &WorkloadResult) -> Vec<String> {
             efficiency
         },
     ]
+}
+
+/// A sustained result's summary: first and steady figures, the drop, the
+/// throttling seen, and the adapter's conditions at the end.
+fn sustained_line(result: &WorkloadResult) -> Option<String> {
+    let summary = result.sustained.as_ref()?;
+    let unit = result.throughput.unit.as_str();
+    let at = |watts: Option<f64>| match (watts, result.power.provenance) {
+        (Some(w), Provenance::Estimated) => format!(" at ~{w:.0} W (estimate)"),
+        (Some(w), _) => format!(" at {w:.1} W"),
+        (None, _) => String::new(),
+    };
+    let mut line = format!(
+        "{} sustained {} s in {} intervals: first {}{}, steady {}{} ({} {:.1}%)",
+        workload_label(result),
+        result.series.last().map_or(0.0, |p| p.t).round(),
+        result.series.len(),
+        si(summary.first.throughput, unit),
+        at(summary.first.watts),
+        si(summary.steady.throughput, unit),
+        at(summary.steady.watts),
+        if summary.drop_percent >= 0.0 {
+            "drop"
+        } else {
+            "rise"
+        },
+        summary.drop_percent.abs()
+    );
+    line.push_str(&if summary.throttled.is_empty() {
+        "; no throttling reported".to_string()
+    } else {
+        format!("; THROTTLED: {}", summary.throttled.join(", "))
+    });
+    if let Some(last) = result.series.last() {
+        let end: Vec<String> = [
+            last.temperature_c.map(|c| format!("{c:.0} °C")),
+            last.sm_clock_mhz.map(|m| format!("SM {m:.0} MHz")),
+            last.memory_clock_mhz.map(|m| format!("memory {m:.0} MHz")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !end.is_empty() {
+            line.push_str(&format!("; at the end {}", end.join(", ")));
+        }
+    }
+    Some(line)
 }
 
 /// `gemv-f16 4096x4096`: the workload and its shape.
@@ -134,6 +190,10 @@ pub fn run_records(files: &[ResultFile]) -> Grid {
         "idle_watts",
         "efficiency",
         "efficiency_unit",
+        "steady",
+        "first",
+        "drop_percent",
+        "throttled",
     ]);
     let number = |value: Option<f64>| value.map(|v| v.to_string()).unwrap_or_default();
     for file in files {
@@ -143,6 +203,7 @@ pub fn run_records(files: &[ResultFile]) -> Grid {
                 .flatten();
             let summary = summary.as_ref();
             let efficiency = result.efficiency.first();
+            let sustained = result.sustained.as_ref();
             grid.row([
                 file.device.name.clone(),
                 result.workload.clone(),
@@ -165,6 +226,10 @@ pub fn run_records(files: &[ResultFile]) -> Grid {
                 number(result.power.idle_watts),
                 number(efficiency.map(|f| f.value)),
                 efficiency.map(|f| f.unit.clone()).unwrap_or_default(),
+                number(sustained.map(|s| s.steady.throughput)),
+                number(sustained.map(|s| s.first.throughput)),
+                number(sustained.map(|s| s.drop_percent)),
+                sustained.map(|s| s.throttled.join(" ")).unwrap_or_default(),
             ]);
         }
     }

@@ -82,6 +82,8 @@ impl Measurement {
             also,
             ceiling: None,
             concurrent_with: 0,
+            series: Vec::new(),
+            sustained: None,
         }
         .with_power(power)
     }

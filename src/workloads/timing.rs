@@ -6,18 +6,20 @@ use std::ops::Range;
 use super::check::verify;
 use crate::Result;
 use crate::gpu::{Dispatch, Gpu};
-use crate::measure::{Observer, Sample, SamplePlan, sample_loop};
+use crate::measure::{Observer, Sample, SamplePlan, sample_loop_checked};
 
 /// Samples `dispatch`; `work_per_dispatch` is in the workload's raw unit
-/// (flops or bytes).
+/// (flops or bytes). `midway` checks the output half-way through a
+/// sustained run (see [`sample_loop_checked`]).
 pub fn sample_kernel(
     gpu: &Gpu,
     dispatch: &Dispatch,
     work_per_dispatch: f64,
     plan: &SamplePlan,
     observer: &mut dyn Observer,
+    midway: &mut dyn FnMut() -> Result<()>,
 ) -> Result<Vec<Sample>> {
-    sample_loop(
+    sample_loop_checked(
         plan,
         1,
         4096,
@@ -25,19 +27,18 @@ pub fn sample_kernel(
             let mut dispatch = dispatch.clone();
             dispatch.repeat = repeat as u32;
             let seconds = gpu.run_timed(&dispatch, &[])?;
-            Ok(Sample {
-                work: work_per_dispatch * repeat as f64,
-                seconds,
-            })
+            Ok(Sample::new(work_per_dispatch * repeat as f64, seconds))
         },
+        midway,
         observer,
     )
 }
 
 /// Runs `check` (which must poison the output, run the kernel once and
 /// compare it with the CPU reference), samples the kernel, and checks again:
-/// the figure only stands if the kernel was right before and after. Returns
-/// the samples and the relative error of the last check.
+/// the figure only stands if the kernel was right before and after (and
+/// half-way through a sustained run). Returns the samples and the relative
+/// error of the last check.
 pub fn sample_verified(
     gpu: &Gpu,
     dispatch: Dispatch,
@@ -47,7 +48,14 @@ pub fn sample_verified(
     check: impl Fn() -> Result<f64>,
 ) -> Result<(Vec<Sample>, f64)> {
     check()?;
-    let samples = sample_kernel(gpu, &dispatch, work_per_dispatch, plan, observer)?;
+    let samples = sample_kernel(
+        gpu,
+        &dispatch,
+        work_per_dispatch,
+        plan,
+        observer,
+        &mut || check().map(|_| ()),
+    )?;
     let error = check()?;
     Ok((samples, error))
 }

@@ -14,7 +14,11 @@
  * from that many seconds after nvmlInit the GPU is thermally throttled
  * (throttle reasons report SW thermal and HW slowdown; temperature,
  * clocks and power become throttled_temp_c, throttled_sm_mhz and
- * throttled_watts), for tests of sustained runs.
+ * throttled_watts), for tests of sustained runs; or throttle_after_reads:
+ * the GPU throttles a quarter of a second after its temperature has been
+ * read that many times (so the rest of that interval's readings are still
+ * unthrottled), which ties the throttle to a sustained run's intervals
+ * rather than to the clock.
  *
  * The energy counter integrates the draw over CLOCK_MONOTONIC since
  * nvmlInit, as a real GPU's does.
@@ -57,6 +61,8 @@ struct gpu {
     double limit_w;
     unsigned temp_c, sm_mhz, mem_mhz;
     double throttle_after_s; /* < 0: never */
+    int throttle_after_reads, reads;
+    double throttle_at; /* seconds after init; < 0: not (yet) */
     unsigned throttled_temp_c, throttled_sm_mhz;
 };
 
@@ -74,15 +80,15 @@ static double seconds_since_init(void) {
 }
 
 static int throttled(const struct gpu *g) {
-    return g->throttle_after_s >= 0 && seconds_since_init() >= g->throttle_after_s;
+    return g->throttle_at >= 0 && seconds_since_init() >= g->throttle_at;
 }
 
 /* Joules drawn since init: the draw, then the throttled draw. */
 __attribute__((unused)) static double joules(const struct gpu *g) {
     double t = seconds_since_init();
-    if (g->throttle_after_s < 0 || t < g->throttle_after_s)
+    if (g->throttle_at < 0 || t < g->throttle_at)
         return t * g->watts;
-    return g->throttle_after_s * g->watts + (t - g->throttle_after_s) * g->throttled_watts;
+    return g->throttle_at * g->watts + (t - g->throttle_at) * g->throttled_watts;
 }
 
 static void set(struct gpu *g, const char *key, const char *value) {
@@ -97,6 +103,7 @@ static void set(struct gpu *g, const char *key, const char *value) {
     else if (!strcmp(key, "sm_mhz")) g->sm_mhz = (unsigned)atoi(value);
     else if (!strcmp(key, "mem_mhz")) g->mem_mhz = (unsigned)atoi(value);
     else if (!strcmp(key, "throttle_after_s")) g->throttle_after_s = atof(value);
+    else if (!strcmp(key, "throttle_after_reads")) g->throttle_after_reads = atoi(value);
     else if (!strcmp(key, "throttled_temp_c")) g->throttled_temp_c = (unsigned)atoi(value);
     else if (!strcmp(key, "throttled_sm_mhz")) g->throttled_sm_mhz = (unsigned)atoi(value);
 }
@@ -137,6 +144,7 @@ static void load_config(void) {
         if (g->throttled_watts == 0) g->throttled_watts = g->watts;
         if (g->throttled_temp_c == 0) g->throttled_temp_c = g->temp_c;
         if (g->throttled_sm_mhz == 0) g->throttled_sm_mhz = g->sm_mhz;
+        g->throttle_at = g->throttle_after_s;
     }
     fclose(file);
 }
@@ -250,6 +258,9 @@ nvmlReturn_t nvmlDeviceGetTemperature(nvmlDevice_t device, int sensor, unsigned 
     CHECK(device, celsius);
     if (sensor != 0) return NVML_ERROR_NOT_SUPPORTED; /* NVML_TEMPERATURE_GPU */
     *celsius = throttled(device) ? device->throttled_temp_c : device->temp_c;
+    if (device->throttle_after_reads > 0 && ++device->reads == device->throttle_after_reads &&
+        device->throttle_at < 0)
+        device->throttle_at = seconds_since_init() + 0.25;
     return NVML_SUCCESS;
 }
 

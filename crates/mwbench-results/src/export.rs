@@ -15,12 +15,13 @@ use crate::results::{Provenance, ResultFile, Status};
 const METRICS: [(&str, &str); 5] = [
     (
         "mwbench_throughput",
-        "Median throughput of a verified workload, in the units of its unit label.",
+        "Throughput of a verified workload (the steady figure of a sustained run, else the \
+         median), in the units of its unit label.",
     ),
     (
         "mwbench_watts",
-        "Mean power over a workload's samples; provenance says where the figure came from \
-         (estimated is never a measurement).",
+        "Mean power over a workload's samples (steady power of a sustained run); provenance \
+         says where the figure came from (estimated is never a measurement).",
     ),
     (
         "mwbench_efficiency",
@@ -90,7 +91,7 @@ pub fn prometheus(files: &[ResultFile]) -> String {
                 at,
                 if verified { 1.0 } else { 0.0 },
             );
-            if let Some(watts) = result.power.watts
+            if let Some(watts) = result.watts()
                 && result.power.provenance != Provenance::None
             {
                 let provenance = serde_json::to_value(result.power.provenance)
@@ -108,7 +109,7 @@ pub fn prometheus(files: &[ResultFile]) -> String {
             if !verified {
                 continue;
             }
-            if let Some(value) = result.throughput.value {
+            if let Some(value) = result.rate() {
                 add(
                     "mwbench_throughput",
                     labels(&[("unit", result.throughput.unit.as_str().into())]),

@@ -67,6 +67,8 @@ pub fn file(results: Vec<WorkloadResult>) -> (PathBuf, ResultFile) {
             warm_up_seconds: 0.1,
             sample_seconds: 0.1,
             min_samples: 3,
+            sustain_seconds: None,
+            interval_seconds: None,
         },
         interrupted: false,
         results,

@@ -248,10 +248,11 @@ impl Member<'_> {
         self.file.machine.hostname.clone()
     }
 
-    /// Its verified median, or why it has none.
+    /// Its verified figure (a sustained run's steady one), or why it has
+    /// none.
     fn figure(&self) -> std::result::Result<f64, (&'static str, String)> {
         let result = self.result;
-        match (result.status, result.verified, result.throughput.value) {
+        match (result.status, result.verified, result.rate()) {
             (Status::Ok, true, Some(v)) if v.is_finite() => Ok(v),
             (Status::Failed, _, _) => Err(("failed", result.check.clone())),
             (Status::Unsupported, _, _) => Err(("unsupported", result.check.clone())),
@@ -288,6 +289,7 @@ pub fn merge(
             .iter()
             .filter_map(|(path, file)| results::interrupted_note(path, file)),
     );
+    notes.extend(results::sustained_note(files.iter().map(|(_, f)| f)));
     Merged {
         kind: MERGED_KIND.into(),
         version: MERGED_VERSION,
@@ -352,7 +354,7 @@ fn group(members: &[Member], threshold_percent: f64) -> Group {
     let (watts_total, watts_shared_hosts) = watts(verified.iter().map(|(m, _)| *m));
     let watts_provenance = verified
         .iter()
-        .filter(|(m, _)| m.result.power.watts.is_some())
+        .filter(|(m, _)| m.result.watts().is_some())
         .map(|(m, _)| m.result.power.provenance)
         .max_by_key(|p| doubt(*p))
         .unwrap_or(Provenance::None);
@@ -384,7 +386,7 @@ fn watts<'a>(members: impl Iterator<Item = &'a Member<'a>>) -> (Option<f64>, usi
     let mut shared: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for member in members {
         let power = &member.result.power;
-        let Some(w) = power.watts.filter(|w| w.is_finite() && *w > 0.0) else {
+        let Some(w) = member.result.watts().filter(|w| w.is_finite() && *w > 0.0) else {
             continue;
         };
         if power.shared {
@@ -454,6 +456,8 @@ impl Merged {
                         warm_up_seconds: 0.0,
                         sample_seconds: 0.0,
                         min_samples: 0,
+                        sustain_seconds: None,
+                        interval_seconds: None,
                     },
                     interrupted: false,
                     results,

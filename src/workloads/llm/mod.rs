@@ -995,14 +995,23 @@ impl Workload for Llm {
         let checked = self.checked_tokens(&pass);
         let cpu = self.cpu_layer(&layers[0], &x, &pass, &checked);
         let error = self.check(gpu, &model, &cpu, &checked)?;
-        let layer_samples =
-            sample_kernel(gpu, &Dispatch::chain(&model.layers), 1.0, plan, observer)?;
+        let layer_samples = sample_kernel(
+            gpu,
+            &Dispatch::chain(&model.layers),
+            1.0,
+            plan,
+            observer,
+            &mut || self.check(gpu, &model, &cpu, &checked).map(|_| ()),
+        )?;
+        // The head's samples pair with the layers'; a sustained run's
+        // series is the layers' (which dominate), its head sampled as usual.
         let head_samples = sample_kernel(
             gpu,
             &Dispatch::chain(&model.head),
             1.0,
-            plan,
+            &plan.without_sustain(),
             &mut MeasuringOnly(observer),
+            &mut || Ok(()),
         )?;
         self.check(gpu, &model, &cpu, &checked)?;
         // Per pass: the measured layers scaled to the model, plus the head.
@@ -1013,6 +1022,7 @@ impl Workload for Llm {
             .map(|(l, h)| Sample {
                 work: tokens as f64,
                 seconds: l.seconds / l.work * scale + h.seconds / h.work,
+                at: l.at,
             })
             .collect();
         let mut params = serde_json::Map::new();

@@ -14,7 +14,7 @@ pub use search::{Hit, NonceSearch, Scan, Tuning};
 
 use super::{Measurement, Unit, Workload};
 use crate::gpu::Gpu;
-use crate::measure::{Observer, Sample, SamplePlan, sample_loop};
+use crate::measure::{Observer, Sample, SamplePlan, sample_loop_checked};
 use crate::{Error, Result};
 
 /// Nonces scanned around each known block's nonce before measuring.
@@ -55,7 +55,7 @@ impl Workload for Sha256d {
         let target = Target::from_bits(header.bits()).map_err(Error::VerificationFailed)?;
         let search = NonceSearch::new(gpu, &header, &target, self.tuning)?;
         let mut next_start: u64 = 0;
-        let samples = sample_loop(
+        let samples = sample_loop_checked(
             plan,
             1 << 16,
             search::MAX_NONCES_PER_DISPATCH,
@@ -65,13 +65,15 @@ impl Workload for Sha256d {
                 }
                 let dispatched = search.dispatch(next_start as u32, size as u32)?;
                 next_start += size;
-                Ok(Sample {
-                    work: size as f64,
-                    seconds: dispatched.seconds,
-                })
+                Ok(Sample::new(size as f64, dispatched.seconds))
             },
+            // A sustained run proves again, half-way, that the kernel finds
+            // a real block's nonce.
+            &mut || check_finds_block(gpu, &GENESIS, self.tuning),
             observer,
         )?;
+        // And after: the figure stands only if the kernel still finds it.
+        check_finds_block(gpu, &BLOCK_125552, self.tuning)?;
         let nonces_per_sample = samples.first().map_or(0.0, |s| s.work);
         let mut params = serde_json::Map::new();
         params.insert("header".into(), json!(format!("block {}", block.height)));
@@ -87,9 +89,9 @@ impl Workload for Sha256d {
             samples,
             also: Vec::new(),
             check: format!(
-                "found the real nonces of blocks {} and {} in {CHECK_WINDOW}-nonce windows; \
-                 every hit re-hashed on the CPU",
-                GENESIS.height, BLOCK_125552.height
+                "found the real nonces of blocks {} and {} in {CHECK_WINDOW}-nonce windows \
+                 before the samples, and of block {} after; every hit re-hashed on the CPU",
+                GENESIS.height, BLOCK_125552.height, BLOCK_125552.height
             ),
         })
     }

@@ -168,6 +168,7 @@ impl Comparison {
                 .iter()
                 .zip(files)
                 .filter_map(|(path, file)| crate::results::interrupted_note(path, file))
+                .chain(crate::results::sustained_note(files))
                 .collect(),
         }
     }
@@ -265,7 +266,7 @@ fn cell(
         Status::Ok if is_base => Verdict::Base,
         Status::Ok => match (base.and_then(|b| Some((b, verified_median(b)?))), value) {
             (Some((base, base_median)), Some(value)) if base_median > 0.0 => {
-                let found = stats::ratio_of_medians(&base.samples, &result.samples);
+                let found = stats::ratio_of_medians(base.rate_samples(), result.rate_samples());
                 ratio = Some(value / base_median);
                 interval = found.map(|i| [i.low, i.high]);
                 judge(value / base_median, found, threshold_percent)
@@ -277,16 +278,17 @@ fn cell(
         verdict,
         value,
         per_watt: value.and(result.efficiency.first().cloned()),
-        samples: result.samples.len(),
+        samples: result.rate_samples().len(),
         ratio,
         interval,
     }
 }
 
-/// A result's median throughput, if its kernel was verified.
+/// A result's throughput (a sustained run's steady figure), if its kernel
+/// was verified.
 fn verified_median(result: &WorkloadResult) -> Option<f64> {
     if result.status == Status::Ok && result.verified {
-        result.throughput.value
+        result.rate()
     } else {
         None
     }

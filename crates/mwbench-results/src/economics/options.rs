@@ -306,10 +306,7 @@ fn best_batch(
             .token_price_out_usd_per_million
             .expect("decode results are grouped only with an output-token price");
         let priced = priced_result(result, Sale::Tokens(price), inputs);
-        let rate = result
-            .throughput
-            .value
-            .filter(|_| result.status == Status::Ok);
+        let rate = result.rate().filter(|_| result.status == Status::Ok);
         let (option, rate) = match (priced, rate) {
             (Ok(option), Some(rate)) => (option, rate),
             (Err(reason), _) => {
@@ -337,7 +334,7 @@ fn best_batch(
         .join(", ");
     match (best, fastest) {
         (Some((result, option, _)), _) => {
-            let rate = result.throughput.value.unwrap_or_default();
+            let rate = result.rate().unwrap_or_default();
             let ms = token_latency_ms(result, rate);
             let why = if batches.len() > 1 {
                 format!("most tokens/J of batches {tried} within {limit} ms/token")
@@ -377,10 +374,8 @@ fn priced_result(
         Status::Failed => return Err("failed its check: no figure to price".into()),
         Status::Unsupported => return Err(format!("unsupported: {}", result.check)),
     }
-    let rate = result
-        .throughput
-        .value
-        .ok_or("no throughput in the result")?;
+    // A sustained run's steady figure: what a site earns hour after hour.
+    let rate = result.rate().ok_or("no throughput in the result")?;
     let watts = measured_watts(result)?;
     let (kind, revenue, efficiency, pue) = match sale {
         Sale::Hashes => {
@@ -428,9 +423,10 @@ fn priced_result(
     })
 }
 
-/// A result's mean watts, or why there are none.
+/// A result's mean watts (a sustained run's steady watts), or why there
+/// are none.
 fn measured_watts(result: &WorkloadResult) -> std::result::Result<f64, String> {
-    match result.power.watts {
+    match result.watts() {
         Some(w) if w > 0.0 => Ok(w),
         Some(w) => Err(format!("its power figure is {w} W: not a draw to price")),
         None => Err(format!(
@@ -450,19 +446,14 @@ fn gpu_hours(
     let measured = |llm_only: bool| {
         file.results
             .iter()
-            .filter(|r| r.status == Status::Ok && r.power.watts.is_some_and(|w| w > 0.0))
+            .filter(|r| r.status == Status::Ok && r.watts().is_some_and(|w| w > 0.0))
             .filter(|r| !llm_only || sells(r) == Some(Kind::Ai))
-            .max_by(|a, b| {
-                a.power
-                    .watts
-                    .partial_cmp(&b.power.watts)
-                    .expect("finite watts")
-            })
+            .max_by(|a, b| a.watts().partial_cmp(&b.watts()).expect("finite watts"))
     };
     let busiest = measured(true)
         .or_else(|| measured(false))
         .ok_or("no result in the file has watts to price its GPU-hours with")?;
-    let watts = busiest.power.watts.expect("filtered on watts");
+    let watts = busiest.watts().expect("filtered on watts");
     Ok(SiteOption {
         name: String::new(),
         kind: Kind::Ai,

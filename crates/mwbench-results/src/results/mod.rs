@@ -2,16 +2,18 @@
 
 mod read;
 mod schema;
+mod sustained;
 mod units;
 mod write;
 
-pub use read::{MAX_FILE_BYTES, interrupted_note, read_file};
+pub use read::{MAX_FILE_BYTES, interrupted_note, read_file, sustained_note};
 
 pub use schema::{
-    Backend, CeilingFraction, DeviceType, Figure, Machine, OLDEST_READABLE, ResultDevice,
-    ResultFile, SCHEMA_VERSION, Settings, Status, Throughput, WorkloadResult, json_schema,
-    per_watt,
+    Backend, CeilingFraction, DeviceType, Figure, MAX_SAMPLES, Machine, OLDEST_READABLE,
+    ResultDevice, ResultFile, SCHEMA_VERSION, Settings, Status, Throughput, WorkloadResult,
+    json_schema, per_watt,
 };
+pub use sustained::{MIN_INTERVALS, SeriesPoint, Sustained, SustainedFigure};
 pub use units::{
     MAX_WATTS, MIN_WATTS, MS_PER_TOKEN, PowerReading, Provenance, Summary, TimingMethod, Unit,
     plausible_watts,

@@ -55,6 +55,21 @@ pub fn interrupted_note(path: &Path, file: &ResultFile) -> Option<String> {
     })
 }
 
+/// The note that sustained results (`run --sustain`) are counted by their
+/// steady figure, when any of `files` holds one: what `compare`, `merge`
+/// and `value` say.
+pub fn sustained_note<'a>(files: impl IntoIterator<Item = &'a ResultFile>) -> Option<String> {
+    files
+        .into_iter()
+        .flat_map(|f| &f.results)
+        .any(|r| r.sustained.is_some())
+        .then(|| {
+            "sustained runs (run --sustain) count by their steady figure: the median \
+             throughput and watts of the last half of their intervals, not the first seconds"
+                .to_string()
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,8 @@
 //! `watts` (`shared`, spread, `idle_watts`, `energy_j`, `seconds`,
 //! `samples`, `interval_ms`) and `efficiency_above_idle`. Version 3 added
 //! `interrupted`, and a ceiling's `fraction` may be `null` with a `note`.
+//! Version 4 added sustained runs: a result's `series` and `sustained`,
+//! and the settings' `sustain_seconds` and `interval_seconds`.
 //! Older files read with the new fields empty.
 //!
 //! Every file read is checked for being consistent with itself (the
@@ -14,11 +16,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::sustained::{SeriesPoint, Sustained};
 use super::units::{PowerReading, Summary, TimingMethod, Unit};
 use crate::error::shown;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The oldest schema version this build reads.
 pub const OLDEST_READABLE: u32 = 1;
@@ -159,6 +162,12 @@ pub struct Settings {
     pub warm_up_seconds: f64,
     pub sample_seconds: f64,
     pub min_samples: usize,
+    /// `run --sustain`: seconds each workload ran without pause, in
+    /// intervals of `interval_seconds`; absent for ordinary runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sustain_seconds: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval_seconds: Option<f64>,
 }
 
 /// Whether a workload produced a figure.
@@ -220,6 +229,12 @@ pub struct WorkloadResult {
     /// (`run --concurrent`); 0 when it ran alone (and in older files).
     #[serde(default)]
     pub concurrent_with: usize,
+    /// `run --sustain`: one point per interval, in time order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub series: Vec<SeriesPoint>,
+    /// `run --sustain`: first and steady figures, drop and throttling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sustained: Option<Sustained>,
 }
 
 /// A throughput against the ceiling workload measured on the same device.
@@ -259,6 +274,8 @@ impl WorkloadResult {
             also: Vec::new(),
             ceiling: None,
             concurrent_with: 0,
+            series: Vec::new(),
+            sustained: None,
         }
     }
 
@@ -271,23 +288,90 @@ impl WorkloadResult {
             .unwrap_or_default()
     }
 
-    /// This result with `power`, its figures per watt worked out from it.
+    /// The throughput a site can count on: a sustained run's steady figure
+    /// (median of the last half of its intervals), else the median of the
+    /// samples. `None` without a verified figure. What `compare`, `merge`,
+    /// `value` and the per-watt figures use.
+    pub fn rate(&self) -> Option<f64> {
+        self.throughput.value?;
+        Some(
+            self.sustained
+                .as_ref()
+                .map_or(self.throughput.value?, |s| s.steady.throughput),
+        )
+    }
+
+    /// The watts that go with [`WorkloadResult::rate`]: a sustained run's
+    /// steady power where its source gave one per interval, else the mean
+    /// over the samples.
+    pub fn watts(&self) -> Option<f64> {
+        self.sustained
+            .as_ref()
+            .and_then(|s| s.steady.watts)
+            .or(self.power.watts)
+    }
+
+    /// Which figure [`WorkloadResult::rate`] is, in words, for reports.
+    pub fn rate_basis(&self) -> &'static str {
+        if self.sustained.is_some() {
+            "steady"
+        } else {
+            "median"
+        }
+    }
+
+    /// The samples [`WorkloadResult::rate`] stands on: a sustained run's
+    /// last half, else all of them.
+    pub fn rate_samples(&self) -> &[f64] {
+        match &self.sustained {
+            Some(s) if s.steady_from_sample < self.samples.len() => {
+                &self.samples[s.steady_from_sample..]
+            }
+            _ => &self.samples,
+        }
+    }
+
+    /// This result with `power`, its figures per watt worked out from it
+    /// (on the steady figures of a sustained run).
     pub fn with_power(mut self, power: PowerReading) -> Self {
-        let (rate, unit) = (self.throughput.value, self.throughput.unit);
-        self.efficiency = match (rate, power.watts) {
+        let unit = self.throughput.unit;
+        self.power = power;
+        let (rate, watts) = (self.rate(), self.watts());
+        let power = &self.power;
+        self.efficiency = match (rate, watts) {
             (Some(rate), Some(watts)) if watts > 0.0 => per_watt(unit, rate, watts),
             _ => Vec::new(),
         };
         // Within 1% of idle the difference is sensor noise, and figures
         // per watt of it would be absurd: none are given.
-        self.efficiency_above_idle = match (rate, power.watts, power.idle_watts) {
+        self.efficiency_above_idle = match (rate, watts, power.idle_watts) {
             (Some(rate), Some(watts), Some(idle)) if watts - idle > 0.01 * watts => {
                 per_watt(unit, rate, watts - idle)
             }
             _ => Vec::new(),
         };
-        self.power = power;
         self
+    }
+
+    /// This result with a sustained run's `series` (intervals of
+    /// `interval_seconds`; the last half from sample `steady_from_sample`)
+    /// and its summary, the per-watt figures now of the steady figures.
+    /// A series too short to have a steady half (a run stopped early) is
+    /// left out.
+    pub fn with_series(
+        mut self,
+        series: Vec<SeriesPoint>,
+        interval_seconds: f64,
+        steady_from_sample: usize,
+    ) -> Self {
+        self.sustained = Sustained::of(&series, interval_seconds, steady_from_sample);
+        self.series = if self.sustained.is_some() {
+            series
+        } else {
+            Vec::new()
+        };
+        let power = self.power.clone();
+        self.with_power(power)
     }
 
     /// Median, min and max of the samples.
@@ -447,6 +531,15 @@ impl WorkloadResult {
         self.power
             .check_consistent()
             .map_err(|why| format!("power: {why}"))?;
+        super::sustained::check_consistent(
+            &self.series,
+            self.sustained.as_ref(),
+            unit,
+            self.samples.len(),
+        )?;
+        if self.sustained.is_some() && self.status != Status::Ok {
+            return Err("a sustained summary without a verified figure".into());
+        }
         let figures = self
             .efficiency
             .iter()
@@ -511,6 +604,8 @@ mod tests {
                 warm_up_seconds: 0.2,
                 sample_seconds: 0.1,
                 min_samples: 3,
+                sustain_seconds: None,
+                interval_seconds: None,
             },
             interrupted: false,
             results: vec![
@@ -534,6 +629,8 @@ mod tests {
                     power: power.clone(),
                     ceiling: None,
                     concurrent_with: 0,
+                    series: Vec::new(),
+                    sustained: None,
                 },
                 WorkloadResult::without_figure(
                     "peak-fma-f32",

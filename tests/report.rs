@@ -1,0 +1,230 @@
+//! `mwbench report`: the committed result files, with the value flags,
+//! as one HTML page, rendered by a real browser (Debian's `chromium`,
+//! headless): no console errors, nothing fetched, and every chart with its
+//! title, axis labels and a data mark.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common::{assert_one_line_error, fixture, mwbench};
+use assert_cmd::assert::OutputAssertExt;
+
+/// The committed result files, sorted.
+fn committed() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("results");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Headless chromium on `page`: the DOM it built, and what it logged.
+fn chromium(page: &Path, screenshot: &Path, profile: &Path) -> (String, String) {
+    let output = Command::new("chromium")
+        .args([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1280,2000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", screenshot.display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .env("HOME", profile)
+        .output()
+        .expect(
+            "chromium, to render the report (apt-get install -y chromium; the README's \
+             test command installs it)",
+        );
+    assert!(output.status.success(), "{output:?}");
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The text of every `<text>` element of `svg`, entities decoded.
+fn texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|t| {
+            let body = &t[t.find('>')? + 1..];
+            Some(unescape(body[..body.find("</text>")?].trim()))
+        })
+        .collect()
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+/// The value of attribute `name` in the tag `tag`.
+fn attribute(tag: &str, name: &str) -> String {
+    let start = tag.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+    unescape(&tag[start..start + tag[start..].find('"').unwrap()])
+}
+
+#[test]
+fn the_report_of_the_committed_results_renders_in_a_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    let mut args: Vec<String> = vec!["report".into()];
+    args.extend(committed().iter().map(|p| p.display().to_string()));
+    args.extend(
+        [
+            "--out",
+            page.to_str().unwrap(),
+            "--power-price",
+            "45",
+            "--hashprice",
+            "45",
+            "--token-price",
+            "0.2",
+        ]
+        .map(String::from),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = mwbench(&args).output().unwrap();
+    output.clone().assert().success();
+    let written = std::fs::read_to_string(&page).unwrap();
+    // One file, nothing beside it; nothing from the network.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    for external in ["src=", "href=\"http", "<link", "<script", "@import", "url("] {
+        assert!(!written.contains(external), "{external} in the report");
+    }
+    for section in [
+        "Machine, device and settings",
+        "Roofline",
+        "Sustained runs",
+        "Comparison",
+        "Value per MW",
+    ] {
+        assert!(written.contains(section), "no {section} section");
+    }
+    assert!(
+        written.contains("ESTIMATE") || !written.contains("estimated"),
+        "estimates marked"
+    );
+
+    let profile = tempfile::tempdir().unwrap();
+    let screenshot = dir.path().join("report.png");
+    let (dom, log) = chromium(&page, &screenshot, profile.path());
+    let console: Vec<&str> = log.lines().filter(|l| l.contains("CONSOLE")).collect();
+    assert!(console.is_empty(), "console messages: {console:?}");
+    let png = std::fs::read(&screenshot).unwrap();
+    assert_eq!(&png[..4], b"\x89PNG");
+    assert!(
+        png.len() > 50_000,
+        "a blank screenshot? {} bytes",
+        png.len()
+    );
+
+    let figures: Vec<&str> = dom.split("<figure class=\"chart\"").skip(1).collect();
+    // A roofline per file with both ceilings, a series per sustained
+    // result, and the value chart.
+    assert!(figures.len() >= 4, "{} charts", figures.len());
+    for figure in figures {
+        let tag = &figure[..figure.find('>').unwrap()];
+        let svg = &figure[..figure.find("</figure>").unwrap()];
+        let texts = texts(svg);
+        for name in ["data-title", "data-x-label", "data-y-label"] {
+            let wanted = attribute(tag, name);
+            assert!(
+                texts.iter().any(|t| t.starts_with(&wanted)),
+                "{name} '{wanted}' is not drawn in the chart: {texts:?}"
+            );
+        }
+        assert!(
+            svg.contains("<circle") || svg.contains("<polyline"),
+            "{} has no data mark",
+            attribute(tag, "data-title")
+        );
+    }
+}
+
+/// A merged site file gets its groups, outliers highlighted.
+#[test]
+fn a_merged_file_shows_its_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let merged = dir.path().join("site.json");
+    let input = fixture("results/lavapipe-tiny-100w.json");
+    mwbench(&[
+        "merge",
+        input.to_str().unwrap(),
+        input.to_str().unwrap(),
+        "--out",
+        merged.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap()
+    .assert()
+    .success();
+    let page = dir.path().join("site.html");
+    mwbench(&[
+        "report",
+        merged.to_str().unwrap(),
+        "--out",
+        page.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap()
+    .assert()
+    .success();
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("Site: "), "a site section");
+    assert!(html.contains("watts total"), "the merge table");
+    assert!(
+        !html.contains("Value per MW"),
+        "no value flags, no value section"
+    );
+}
+
+#[test]
+fn report_usage_errors() {
+    let input = fixture("results/lavapipe-tiny-100w.json");
+    let input = input.to_str().unwrap();
+    assert_one_line_error(&["report", input], 2, "--out");
+    assert_one_line_error(
+        &[
+            "report",
+            input,
+            "--out",
+            "/tmp/r.html",
+            "--sweep",
+            "10:100:10",
+        ],
+        2,
+        "value flags",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    assert_one_line_error(
+        &["report", input, "--out", dir.path().to_str().unwrap()],
+        1,
+        "is a directory",
+    );
+    let not_json = dir.path().join("x.json");
+    std::fs::write(&not_json, "{").unwrap();
+    let out = dir.path().join("r.html");
+    assert_one_line_error(
+        &[
+            "report",
+            not_json.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        2,
+        "x.json",
+    );
+    assert!(!out.exists(), "no report from a bad input");
+}
