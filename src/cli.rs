@@ -111,16 +111,8 @@ pub struct ValueArgs {
     /// Result files written by `mwbench run`.
     #[arg(value_name = "RESULT.json")]
     pub files: Vec<PathBuf>,
-    /// A TOML file with any of the price options below (keys as the
-    /// option names with underscores: power_price, pue_ai, asic = [...]);
-    /// options given on the command line win.
-    #[arg(long, value_name = "FILE")]
-    pub site: Option<PathBuf>,
     #[command(flatten)]
-    pub inputs: Inputs,
-    /// Also price every power price FROM, FROM+STEP, ... TO (USD per MWh).
-    #[arg(long, value_name = "FROM:TO:STEP", allow_hyphen_values = true)]
-    pub sweep: Option<Sweep>,
+    pub pricing: PricingArgs,
     /// Draw margin per MWh against the power price into FILE.svg or FILE.png.
     #[arg(long, value_name = "FILE")]
     pub chart: Option<PathBuf>,
@@ -142,14 +134,22 @@ pub struct ReportArgs {
     /// As `compare --threshold`.
     #[arg(long, value_name = "PERCENT", default_value_t = 5.0, value_parser = parse_threshold, allow_negative_numbers = true)]
     pub threshold: f64,
-    /// As `value --site`.
+    /// `value`'s flags: with any of them the report has a value section.
+    #[command(flatten)]
+    pub pricing: PricingArgs,
+}
+
+/// What `value` prices with, and `report` too.
+#[derive(Debug, Args)]
+pub struct PricingArgs {
+    /// A TOML file with any of the price options below (keys as the
+    /// option names with underscores: power_price, pue_ai, asic = [...]);
+    /// options given on the command line win.
     #[arg(long, value_name = "FILE")]
     pub site: Option<PathBuf>,
-    /// The `value` flags: with any of them (or --site) the report has a
-    /// value section.
     #[command(flatten)]
     pub inputs: Inputs,
-    /// As `value --sweep`.
+    /// Also price every power price FROM, FROM+STEP, ... TO (USD per MWh).
     #[arg(long, value_name = "FROM:TO:STEP", allow_hyphen_values = true)]
     pub sweep: Option<Sweep>,
 }
@@ -450,16 +450,16 @@ impl Cli {
                 files: args.files,
                 out: args.out,
                 threshold_percent: args.threshold,
-                inputs: args.inputs,
-                site: args.site,
-                sweep: args.sweep,
+                inputs: args.pricing.inputs,
+                site: args.pricing.site,
+                sweep: args.pricing.sweep,
             }),
             Command::Schema => Ok(Outcome::printed(crate::results::json_schema())),
             Command::Value(args) => commands::value(&ValueOptions {
                 files: args.files,
-                inputs: args.inputs,
-                site: args.site,
-                sweep: args.sweep,
+                inputs: args.pricing.inputs,
+                site: args.pricing.site,
+                sweep: args.pricing.sweep,
                 chart: args.chart,
                 format: args.format.get(),
             }),

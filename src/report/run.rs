@@ -118,7 +118,7 @@ fn sustained_line(result: &WorkloadResult) -> Option<String> {
         (None, _) => String::new(),
     };
     let mut line = format!(
-        "{} sustained {} s in {} intervals: first {}{}, steady {}{} ({} {:.1}%)",
+        "{} sustained {} s in {} intervals: first {}{}, steady {}{} ({})",
         workload_label(result),
         result.series.last().map_or(0.0, |p| p.t).round(),
         result.series.len(),
@@ -126,12 +126,7 @@ fn sustained_line(result: &WorkloadResult) -> Option<String> {
         at(summary.first.watts),
         si(summary.steady.throughput, unit),
         at(summary.steady.watts),
-        if summary.drop_percent >= 0.0 {
-            "drop"
-        } else {
-            "rise"
-        },
-        summary.drop_percent.abs()
+        summary.change()
     );
     line.push_str(&if summary.throttled.is_empty() {
         "; no throttling reported".to_string()

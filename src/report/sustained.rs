@@ -94,15 +94,10 @@ pub fn series_svg(result: &WorkloadResult, device: &str) -> Option<Result<String
         (
             BLUE.to_rgba(),
             format!(
-                "first interval {}{}; {} {:.1}% ({} intervals of {} s)",
+                "first interval {}{}; {} ({} intervals of {} s)",
                 si(summary.first.throughput, unit),
                 watts(summary.first.watts),
-                if summary.drop_percent >= 0.0 {
-                    "drop"
-                } else {
-                    "rise"
-                },
-                summary.drop_percent.abs(),
+                summary.change(),
                 series.len(),
                 summary.interval_seconds
             ),

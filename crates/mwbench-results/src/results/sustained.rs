@@ -112,9 +112,14 @@ impl Sustained {
         })
     }
 
-    /// The index of the first interval of the last half, the steady one.
-    pub fn steady_from_interval(series_len: usize) -> usize {
-        series_len / 2
+    /// The change from first to steady in words: `drop 12.8%`, `rise 5.3%`.
+    pub fn change(&self) -> String {
+        let word = if self.drop_percent >= 0.0 {
+            "drop"
+        } else {
+            "rise"
+        };
+        format!("{word} {:.1}%", self.drop_percent.abs())
     }
 }
 
