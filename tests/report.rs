@@ -213,6 +213,24 @@ fn report_usage_errors() {
         1,
         "is a directory",
     );
+    // A FIFO would block an unattended run: refused, as by compare and value.
+    let fifo = dir.path().join("fifo.json");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let fifo = fifo.to_str().unwrap();
+    let html = dir.path().join("f.html");
+    for args in [
+        &["report", fifo, "--out", html.to_str().unwrap()][..],
+        &["compare", fifo, input][..],
+        &["value", fifo, "--power-price", "40"][..],
+    ] {
+        assert_one_line_error(args, 2, "not a regular file");
+    }
     let not_json = dir.path().join("x.json");
     std::fs::write(&not_json, "{").unwrap();
     let out = dir.path().join("r.html");

@@ -204,6 +204,8 @@ pub enum SiteInput {
 /// Reads a result file or a merged file; anything else fails with the
 /// result file reader's error, which names the file.
 pub fn read_input(path: &Path) -> Result<SiteInput> {
+    // Before the fallback below reads the file a second way.
+    results::check_regular(path)?;
     match results::read_file(path) {
         Ok(file) => Ok(SiteInput::Result(file)),
         Err(error) => std::fs::read_to_string(path)

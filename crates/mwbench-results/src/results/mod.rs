@@ -6,7 +6,7 @@ mod sustained;
 mod units;
 mod write;
 
-pub use read::{MAX_FILE_BYTES, interrupted_note, read_file, sustained_note};
+pub use read::{MAX_FILE_BYTES, check_regular, interrupted_note, read_file, sustained_note};
 
 pub use schema::{
     Backend, CeilingFraction, DeviceType, Figure, MAX_SAMPLES, Machine, OLDEST_READABLE,

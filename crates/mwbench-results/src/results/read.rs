@@ -11,15 +11,36 @@ use crate::{Error, Result};
 /// sample), small enough to refuse a wrong file before reading it whole.
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
 
+/// Fails unless `path` is a regular file (or a link to one): opening a
+/// FIFO would block an unattended run until something wrote to it, and a
+/// device or directory is no result file. Every reader of an input file
+/// checks this first.
+pub fn check_regular(path: &Path) -> Result<()> {
+    let metadata = std::fs::metadata(path).map_err(|source| Error::Io {
+        action: "read",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if metadata.is_file() {
+        Ok(())
+    } else {
+        Err(Error::usage(format!(
+            "{}: not a regular file",
+            path.display()
+        )))
+    }
+}
+
 /// Reads a result file. A file that cannot be read is this machine's
-/// failure (exit 1); one that is too large, not JSON, not a result file or
-/// of a newer schema is bad input (exit 2).
+/// failure (exit 1); one that is not a regular file, too large, not JSON,
+/// not a result file or of a newer schema is bad input (exit 2).
 pub fn read_file(path: &Path) -> Result<ResultFile> {
     let io_error = |source| Error::Io {
         action: "read",
         path: path.to_path_buf(),
         source,
     };
+    check_regular(path)?;
     let file = std::fs::File::open(path).map_err(io_error)?;
     let size = file.metadata().map_err(io_error)?.len();
     if size > MAX_FILE_BYTES {
