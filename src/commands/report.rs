@@ -36,12 +36,32 @@ pub fn report(options: &ReportOptions) -> Result<Outcome> {
              (--power-price, --hashprice, ...) or --site",
         ));
     }
+    // The value flags are checked before any file is read, as by `value`.
+    let inputs = priced
+        .then(|| {
+            super::value::resolve(
+                &options.inputs,
+                options.site.as_deref(),
+                options.sweep.as_ref(),
+                options.files.len(),
+            )
+        })
+        .transpose()?;
     let mut runs: Vec<(&Path, ResultFile)> = Vec::new();
     let mut sites = Vec::new();
+    // What `value` prices, in the order given: a merged site file as one
+    // result file per device model.
+    let mut priced_files: Vec<(PathBuf, ResultFile)> = Vec::new();
     for path in &options.files {
         match merge::read_input(path)? {
-            SiteInput::Result(file) => runs.push((path, file)),
-            SiteInput::Merged(Ok(merged)) => sites.push((path, merged)),
+            SiteInput::Result(file) => {
+                priced_files.push((path.clone(), file.clone()));
+                runs.push((path, file));
+            }
+            SiteInput::Merged(Ok(merged)) => {
+                priced_files.extend(merged.as_result_files(path));
+                sites.push((path, merged));
+            }
             SiteInput::Merged(Err(reason)) => {
                 return Err(Error::usage(format!("{}: {reason}", path.display())));
             }
@@ -65,13 +85,18 @@ pub fn report(options: &ReportOptions) -> Result<Outcome> {
     for (index, (path, merged)) in sites.iter().enumerate() {
         sections.push(report::merge_section(index, path, merged));
     }
-    if priced {
-        let (valuation, value) = super::value::price(
-            &options.files,
-            &options.inputs,
-            options.site.as_deref(),
-            options.sweep.as_ref(),
-        )?;
+    if let Some(inputs) = inputs {
+        // The files read above, a merged site file as one per device model.
+        let read: Vec<(PathBuf, ResultFile)> = runs
+            .iter()
+            .map(|(path, file)| (path.to_path_buf(), file.clone()))
+            .chain(
+                sites
+                    .iter()
+                    .flat_map(|(path, merged)| merged.as_result_files(path)),
+            )
+            .collect();
+        let (valuation, value) = super::value::price(&read, inputs, options.sweep.as_ref())?;
         sections.push(
             report::value_section(&valuation, &value, options.sweep.as_ref()).map_err(failed)?,
         );

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::Outcome;
 use crate::Result;
-use crate::economics::{self, Inputs, Sweep, Valuation, ValueReport};
+use crate::economics::{self, Inputs, Resolved, Sweep, Valuation, ValueReport};
 use crate::merge::{self, SiteInput};
 use crate::report::{self, Format, Output};
 use crate::results::{self, ResultFile};
@@ -39,12 +39,17 @@ pub fn value(options: &ValueOptions) -> Result<Outcome> {
         report::chart_format(chart)?;
         results::check_writable(chart)?;
     }
-    let (valuation, report) = price(
-        &options.files,
+    let inputs = resolve(
         &options.inputs,
         options.site.as_deref(),
         options.sweep.as_ref(),
+        options.files.len(),
     )?;
+    let mut read = Vec::new();
+    for path in &options.files {
+        read.extend(read_priced(path)?);
+    }
+    let (valuation, report) = price(&read, inputs, options.sweep.as_ref())?;
     let mut notes = Vec::new();
     if let Some(chart) = &options.chart {
         report::write_chart(&valuation, options.sweep.as_ref(), chart)?;
@@ -59,15 +64,15 @@ pub fn value(options: &ValueOptions) -> Result<Outcome> {
     })
 }
 
-/// Prices `files` (result files or merged site files) with the flags'
-/// `inputs` over the `site` file's: the valuation and its report, as
-/// `value` prints it and `report` shows it.
-pub fn price(
-    files: &[PathBuf],
+/// The flags' `inputs` over the `site` file's, checked against `--sweep`
+/// and against having something to price (`files` result files given):
+/// done before any result file is read, so a wrong flag is said first.
+pub fn resolve(
     inputs: &Inputs,
     site: Option<&Path>,
     sweep: Option<&Sweep>,
-) -> Result<(Valuation, ValueReport)> {
+    files: usize,
+) -> Result<Resolved> {
     let site = site
         .map(|path| Inputs::from_site_file(path).map(|inputs| (inputs, path)))
         .transpose()?;
@@ -79,14 +84,21 @@ pub fn price(
         ));
     }
     economics::require_something(
-        files.len(),
+        files,
         inputs.asics.len() + usize::from(inputs.colocation.is_some()),
     )?;
-    let mut read = Vec::new();
-    for path in files {
-        read.extend(read_priced(path)?);
-    }
-    let priced = economics::options::options(&read, &inputs)?;
+    Ok(inputs)
+}
+
+/// Prices the result files `read` (a merged site file as one per device
+/// model) at `inputs`: the valuation and its report, as `value` prints it
+/// and `report` shows it.
+pub fn price(
+    read: &[(PathBuf, ResultFile)],
+    inputs: Resolved,
+    sweep: Option<&Sweep>,
+) -> Result<(Valuation, ValueReport)> {
+    let priced = economics::options::options(read, &inputs)?;
     let valuation = Valuation {
         inputs,
         options: priced.priced,
