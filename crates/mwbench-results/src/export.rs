@@ -12,7 +12,7 @@ use std::fmt::Write;
 use crate::results::{Provenance, ResultFile, Status};
 
 /// The metrics, in the order written: name, help.
-const METRICS: [(&str, &str); 5] = [
+const METRICS: [(&str, &str); 7] = [
     (
         "mwbench_throughput",
         "Throughput of a verified workload (the steady figure of a sustained run, else the \
@@ -26,6 +26,16 @@ const METRICS: [(&str, &str); 5] = [
     (
         "mwbench_efficiency",
         "Work per joule of a verified workload, in the units of its unit label.",
+    ),
+    (
+        "mwbench_external_throughput",
+        "Throughput an outside command reported (mwbench meter: vLLM, llama-bench, hashcat), \
+         not checked by mwbench, in the units of its unit label.",
+    ),
+    (
+        "mwbench_external_efficiency",
+        "Work per joule of an outside command's reported figure over the energy mwbench \
+         metered, not checked by mwbench.",
     ),
     (
         "mwbench_verified",
@@ -105,13 +115,17 @@ pub fn prometheus(files: &[ResultFile]) -> String {
                     watts,
                 );
             }
-            // A figure only from a kernel that passed its check.
-            if !verified {
-                continue;
-            }
+            // A figure only from a kernel that passed its check, or an
+            // outside command's (mwbench meter) under metrics of its own:
+            // never beside, or taken for, a verified one.
+            let (throughput, efficiency) = match result.status {
+                Status::External => ("mwbench_external_throughput", "mwbench_external_efficiency"),
+                _ if verified => ("mwbench_throughput", "mwbench_efficiency"),
+                _ => continue,
+            };
             if let Some(value) = result.rate() {
                 add(
-                    "mwbench_throughput",
+                    throughput,
                     labels(&[("unit", result.throughput.unit.as_str().into())]),
                     at,
                     value,
@@ -119,7 +133,7 @@ pub fn prometheus(files: &[ResultFile]) -> String {
             }
             for figure in &result.efficiency {
                 add(
-                    "mwbench_efficiency",
+                    efficiency,
                     labels(&[("unit", figure.unit.clone())]),
                     at,
                     figure.value,
@@ -185,7 +199,19 @@ mod tests {
         failed
             .params
             .insert("shape".into(), serde_json::json!("4096x4096x4096"));
-        let (_, mut f) = file(vec![r, failed]);
+        // hashcat's figure through `mwbench meter`.
+        let mut hashcat = result(
+            "external",
+            Unit::HashesPerSecond,
+            8e9,
+            Some((650.0, Provenance::Sensor)),
+        );
+        hashcat.status = Status::External;
+        hashcat.efficiency = vec![Figure {
+            value: 8e9 / 650.0,
+            unit: "H/J".into(),
+        }];
+        let (_, mut f) = file(vec![r, failed, hashcat]);
         f.device.name = "NVIDIA \"H200\"\\SXM\nx".into();
         f.device.pci_bus_id = "0000:01:00.0".into();
         f

@@ -60,6 +60,7 @@ pub fn file(results: Vec<WorkloadResult>) -> (PathBuf, ResultFile) {
             vendor_id: 0x10de,
             pci_bus_id: String::new(),
             timing: TimingMethod::GpuTimestamps,
+            memory: None,
         },
         settings: Settings {
             quick: true,
@@ -88,6 +89,7 @@ fn option(name: &str, kind: Kind, revenue: f64, capex: f64) -> SiteOption {
         capex_usd_per_mwh: capex,
         pays_power: true,
         caveat: None,
+        roof: None,
     }
 }
 

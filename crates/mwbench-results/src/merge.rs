@@ -66,6 +66,10 @@ pub struct Group {
     /// Where the watts came from: the least sure of the members' sources
     /// (an estimate among measurements makes the total an estimate).
     pub watts_provenance: Provenance,
+    /// The members' figures were reported by an outside command (`mwbench
+    /// meter`), not checked by mwbench.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub external: bool,
     pub outliers: Vec<Outlier>,
     pub failed: Vec<FailedMember>,
 }
@@ -132,6 +136,11 @@ impl Merged {
             if Unit::parse(&g.unit).is_none() {
                 return Err(format!("{name}: unknown unit '{}'", g.unit));
             }
+            if g.external != (g.workload == results::EXTERNAL_WORKLOAD) {
+                return Err(format!(
+                    "{name}: only `external` groups hold figures mwbench did not check"
+                ));
+            }
         }
         Ok(())
     }
@@ -196,7 +205,8 @@ pub struct SiteFiles {
 
 /// A file given to `merge`, `export` or `value`.
 pub enum SiteInput {
-    Result(ResultFile),
+    /// Boxed: a result file is larger than a merged file's handle.
+    Result(Box<ResultFile>),
     /// A file `merge --out` wrote, or why it cannot be read as one.
     Merged(std::result::Result<Merged, String>),
 }
@@ -207,7 +217,7 @@ pub fn read_input(path: &Path) -> Result<SiteInput> {
     // Before the fallback below reads the file a second way.
     results::check_regular(path)?;
     match results::read_file(path) {
-        Ok(file) => Ok(SiteInput::Result(file)),
+        Ok(file) => Ok(SiteInput::Result(Box::new(file))),
         Err(error) => std::fs::read_to_string(path)
             .ok()
             .and_then(|text| Merged::from_json(&text))
@@ -224,7 +234,7 @@ pub fn read_all(given: &[PathBuf]) -> Result<SiteFiles> {
     let mut notes = Vec::new();
     for path in collect(given)? {
         match read_input(&path)? {
-            SiteInput::Result(file) => files.push((path, file)),
+            SiteInput::Result(file) => files.push((path, *file)),
             SiteInput::Merged(_) => {
                 notes.push(format!("skipped {}: a merged file", path.display()));
             }
@@ -256,6 +266,7 @@ impl Member<'_> {
         let result = self.result;
         match (result.status, result.verified, result.rate()) {
             (Status::Ok, true, Some(v)) if v.is_finite() => Ok(v),
+            (Status::External, _, Some(v)) if v.is_finite() => Ok(v),
             (Status::Failed, _, _) => Err(("failed", result.check.clone())),
             (Status::Unsupported, _, _) => Err(("unsupported", result.check.clone())),
             _ => Err(("unverified", result.check.clone())),
@@ -375,6 +386,9 @@ fn group(members: &[Member], threshold_percent: f64) -> Group {
         watts_total,
         watts_shared_hosts,
         watts_provenance,
+        external: verified
+            .iter()
+            .any(|(m, _)| m.result.status == Status::External),
         outliers,
         failed,
     }
@@ -451,6 +465,7 @@ impl Merged {
                         vendor_id: 0,
                         pci_bus_id: String::new(),
                         timing: TimingMethod::GpuTimestamps,
+                        memory: None,
                     },
                     settings: Settings {
                         quick: false,
@@ -489,14 +504,20 @@ fn site_result(group: &Group, path: &Path) -> Option<WorkloadResult> {
             group.count
         );
     }
-    let mut result = WorkloadResult::without_figure(
-        &group.workload,
-        Status::Ok,
-        unit,
-        format!("{} verified members", group.count),
-        power,
-    );
-    result.verified = true;
+    let (status, check) = if group.external {
+        (
+            Status::External,
+            format!(
+                "{} members' figures, reported by an outside command (mwbench meter); not \
+                 checked by mwbench",
+                group.count
+            ),
+        )
+    } else {
+        (Status::Ok, format!("{} verified members", group.count))
+    };
+    let mut result = WorkloadResult::without_figure(&group.workload, status, unit, check, power);
+    result.verified = !group.external;
     result.throughput = Throughput {
         value: Some(mean),
         unit,
@@ -506,6 +527,11 @@ fn site_result(group: &Group, path: &Path) -> Option<WorkloadResult> {
             "shape".into(),
             serde_json::Value::String(group.shape.clone()),
         );
+    }
+    if group.external && unit == Unit::TokensPerSecond {
+        // A group keeps no member's params: whether its tokens were a
+        // prompt's or output, and how long each took, are gone.
+        result.params.insert("tokens".into(), "unknown".into());
     }
     Some(result)
 }

@@ -51,6 +51,9 @@ pub struct Cell {
     pub ratio: Option<f64>,
     /// Bootstrap interval of the ratio.
     pub interval: Option<[f64; 2]>,
+    /// The figure was reported by an outside command (`mwbench meter`),
+    /// not checked by mwbench.
+    pub external: bool,
 }
 
 /// One workload (and shape) across the files.
@@ -255,24 +258,27 @@ fn cell(
             samples: 0,
             ratio: None,
             interval: None,
+            external: false,
         };
     };
-    let value = verified_median(result);
+    let value = comparable_figure(result);
     let (mut ratio, mut interval) = (None, None);
     let verdict = match result.status {
         Status::Failed => Verdict::Failed,
         Status::Unsupported => Verdict::Unsupported,
         Status::Ok if !result.verified => Verdict::Failed,
-        Status::Ok if is_base => Verdict::Base,
-        Status::Ok => match (base.and_then(|b| Some((b, verified_median(b)?))), value) {
-            (Some((base, base_median)), Some(value)) if base_median > 0.0 => {
-                let found = stats::ratio_of_medians(base.rate_samples(), result.rate_samples());
-                ratio = Some(value / base_median);
-                interval = found.map(|i| [i.low, i.high]);
-                judge(value / base_median, found, threshold_percent)
+        Status::Ok | Status::External if is_base => Verdict::Base,
+        Status::Ok | Status::External => {
+            match (base.and_then(|b| Some((b, comparable_figure(b)?))), value) {
+                (Some((base, base_median)), Some(value)) if base_median > 0.0 => {
+                    let found = stats::ratio_of_medians(base.rate_samples(), result.rate_samples());
+                    ratio = Some(value / base_median);
+                    interval = found.map(|i| [i.low, i.high]);
+                    judge(value / base_median, found, threshold_percent)
+                }
+                _ => Verdict::NoBase,
             }
-            _ => Verdict::NoBase,
-        },
+        }
     };
     Cell {
         verdict,
@@ -281,16 +287,17 @@ fn cell(
         samples: result.rate_samples().len(),
         ratio,
         interval,
+        external: result.status == Status::External,
     }
 }
 
 /// A result's throughput (a sustained run's steady figure), if its kernel
-/// was verified.
-fn verified_median(result: &WorkloadResult) -> Option<f64> {
-    if result.status == Status::Ok && result.verified {
-        result.rate()
-    } else {
-        None
+/// was verified, or an outside command reported it (labelled external).
+fn comparable_figure(result: &WorkloadResult) -> Option<f64> {
+    match result.status {
+        Status::Ok if result.verified => result.rate(),
+        Status::External => result.rate(),
+        _ => None,
     }
 }
 

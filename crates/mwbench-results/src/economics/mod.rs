@@ -9,6 +9,7 @@ pub mod inputs;
 pub mod model;
 pub mod options;
 pub mod prices;
+pub mod roof;
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -78,6 +79,141 @@ impl Valuation {
     }
 }
 
+/// An option's roof as a report shows it.
+#[derive(Debug, Clone, Default)]
+struct Roofed {
+    attainable: Option<Attainable>,
+    roof_fraction: Option<f64>,
+    note: Option<String>,
+    overtakes_at: Option<f64>,
+}
+
+/// Past this many times its roof an AI option "never" overtakes: no
+/// kernel or serving stack runs that far above the hardware.
+const NEVER_BEYOND_ROOF: f64 = 1024.0;
+
+impl Valuation {
+    /// What ranks `option` if it earned `revenue` per MWh: its margin per
+    /// MWh at the flat price, or its USD per MW-year over the series.
+    fn ranked(&self, option: &SiteOption, revenue: f64) -> Option<f64> {
+        let option = SiteOption {
+            revenue_usd_per_mwh: revenue,
+            ..option.clone()
+        };
+        match (
+            self.inputs.power_price_usd_per_mwh,
+            &self.inputs.price_series,
+        ) {
+            (Some(price), _) => Some(option.at(price).margin_usd_per_mwh),
+            (None, Some(series)) => Some(
+                dispatch::operate(
+                    &option.profile(&self.inputs),
+                    &series.intervals,
+                    self.inputs.curtailment_credit_usd_per_mwh,
+                )
+                .usd_per_mw_year,
+            ),
+            (None, None) => None,
+        }
+    }
+
+    /// The mining option (GPU or ASIC) that ranks first, with its figure.
+    fn best_mining(&self) -> Option<(&SiteOption, f64)> {
+        self.options
+            .iter()
+            .filter(|o| matches!(o.kind, Kind::Mining | Kind::Asic))
+            .filter_map(|o| Some((o, self.ranked(o, o.revenue_usd_per_mwh)?)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+    }
+
+    /// `option` at its roof, and the fraction of it at which it overtakes
+    /// the best mining option: revenue grows with tokens per second at the
+    /// option's watts, and the margin with revenue (never down), so the
+    /// fraction is found by bisection, at a flat price as over a series.
+    fn roofed(&self, option: &SiteOption) -> Roofed {
+        let estimate = match &option.roof {
+            None => return Roofed::default(),
+            Some(Err(why)) => {
+                return Roofed {
+                    note: Some(format!("no roof: {why}")),
+                    ..Roofed::default()
+                };
+            }
+            Some(Ok(estimate)) => estimate,
+        };
+        let scale = estimate.tokens_per_s / estimate.measured_tokens_per_s;
+        let revenue = option.revenue_usd_per_mwh * scale;
+        if !(revenue.is_finite() && estimate.tokens_per_s.is_finite()) {
+            return Roofed {
+                note: Some("no roof: its figures overflow (check the result file)".into()),
+                ..Roofed::default()
+            };
+        }
+        let at_roof = SiteOption {
+            revenue_usd_per_mwh: revenue,
+            ..option.clone()
+        };
+        let usd_per_mw_year = match self.inputs.power_price_usd_per_mwh {
+            Some(price) => at_roof.at(price).usd_per_mw_year,
+            None => self.ranked(option, revenue).unwrap_or(f64::NAN),
+        };
+        let overtakes_at = self.best_mining().and_then(|(_, target)| {
+            let earns = |fraction: f64| {
+                self.ranked(option, fraction * revenue)
+                    .is_some_and(|figure| figure >= target)
+            };
+            if revenue <= 0.0 {
+                return None;
+            }
+            if earns(0.0) {
+                return Some(0.0);
+            }
+            let mut high = 1.0;
+            while !earns(high) {
+                high *= 2.0;
+                if high > NEVER_BEYOND_ROOF {
+                    return None;
+                }
+            }
+            let mut low = if high > 1.0 { high / 2.0 } else { 0.0 };
+            for _ in 0..60 {
+                let middle = (low + high) / 2.0;
+                if earns(middle) {
+                    high = middle;
+                } else {
+                    low = middle;
+                }
+            }
+            Some(high)
+        });
+        Roofed {
+            attainable: Some(Attainable {
+                tokens_per_s: estimate.tokens_per_s,
+                batch: estimate.batch,
+                ms_per_token: estimate.ms_per_token,
+                bound: estimate.bound,
+                compute_roof: estimate.compute_roof.to_string(),
+                batch_basis: estimate.batch_basis.clone(),
+                measured_tokens_per_s: estimate.measured_tokens_per_s,
+                watts: option.watts,
+                assumption: format!(
+                    "at the measured {:.0} W: a device at its roof may draw more",
+                    option.watts
+                ),
+                revenue_usd_per_mwh: revenue,
+                margin_usd_per_mwh: self
+                    .inputs
+                    .power_price_usd_per_mwh
+                    .map(|price| at_roof.at(price).margin_usd_per_mwh),
+                usd_per_mw_year,
+            }),
+            roof_fraction: Some(estimate.roof_fraction),
+            note: None,
+            overtakes_at,
+        }
+    }
+}
+
 /// The option with the largest margin, and its lead.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Best<'a> {
@@ -140,6 +276,15 @@ impl Valuation {
             .iter()
             .position(|o| o.kind == Kind::Colocation)
             .map(|index| yearly[index]);
+        let roofs: Vec<Roofed> = self.options.iter().map(|o| self.roofed(o)).collect();
+        // The headline holds options without a caution: prompt tokens
+        // alone overstate what serving earns.
+        let overtaking = roofs
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| self.options[*index].caveat.is_none())
+            .filter_map(|(index, r)| Some((index, r.overtakes_at?)))
+            .min_by(|a, b| a.1.total_cmp(&b.1));
         ValueReport {
             power_price_usd_per_mwh: price,
             price_series: self.inputs.price_series.as_ref().map(|s| s.summary()),
@@ -175,8 +320,21 @@ impl Valuation {
                         .map(|lease| yearly[index] - lease),
                     economics: price.map(|p| o.at(p)),
                     series: series.get(index).copied(),
+                    attainable: roofs[index].attainable.clone(),
+                    roof_fraction: roofs[index].roof_fraction,
+                    roof_note: roofs[index].note.clone(),
+                    overtakes_best_mining_at_roof_fraction: roofs[index].overtakes_at,
                 })
                 .collect(),
+            best_mining: self.best_mining().map(|(o, _)| o.name.clone()),
+            overtakes_best_mining_at_roof_fraction: overtaking.map(|(_, f)| f),
+            overtaking_option: overtaking.map(|(index, _)| self.options[index].name.clone()),
+            overtaking_measured_roof_fraction: overtaking.and_then(|(index, _)| {
+                roofs[index]
+                    .attainable
+                    .as_ref()
+                    .map(|a| a.measured_tokens_per_s / a.tokens_per_s)
+            }),
             unpriceable: self.unpriceable.clone(),
             best: best.as_ref().map(|b| b.option.name.clone()),
             best_margin_usd_per_mwh: best.as_ref().filter(|_| price.is_some()).map(|b| b.margin),
@@ -246,6 +404,18 @@ pub struct ValueReport {
     pub best_usd_per_mw_year: Option<f64>,
     pub best_lead_usd_per_mw_year: Option<f64>,
     pub best_runner_up: Option<String>,
+    /// The mining option (GPU or ASIC) with the largest margin: what AI is
+    /// held against at its roof.
+    pub best_mining: Option<String>,
+    /// The smallest fraction of its roof at which an AI option earns as
+    /// much as `best_mining`: below its measured fraction it already does;
+    /// above 1 only past the roof; null where none ever does.
+    pub overtakes_best_mining_at_roof_fraction: Option<f64>,
+    /// The AI option that overtakes first.
+    pub overtaking_option: Option<String>,
+    /// Where that option's measured throughput is, as a fraction of the
+    /// same roof.
+    pub overtaking_measured_roof_fraction: Option<f64>,
     /// Margins at each swept power price (`--sweep`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sweep: Option<Vec<SweepRow>>,
@@ -278,6 +448,47 @@ pub struct PricedOption {
     /// Over a price series, per MW of site capacity.
     #[serde(flatten)]
     pub series: Option<SeriesEconomics>,
+    /// mwbench's own LLM results: what the same device reaches at the
+    /// roofs measured in the same file, at this option's measured watts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attainable: Option<Attainable>,
+    /// The measured throughput over the roof's at the measured batch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roof_fraction: Option<f64>,
+    /// Why an LLM option has no roof (no ceilings in its file, no model
+    /// sizes in its params).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roof_note: Option<String>,
+    /// The fraction of its roof at which this option's margin reaches the
+    /// best mining option's; above 1 only past the roof, null where it
+    /// never does (or there is no mining option).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overtakes_best_mining_at_roof_fraction: Option<f64>,
+}
+
+/// An LLM option at the roofs of its device.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct Attainable {
+    pub tokens_per_s: f64,
+    /// The batch at the roof (see `batch_basis`).
+    pub batch: u64,
+    /// Milliseconds each sequence waits per token at the roof.
+    pub ms_per_token: f64,
+    /// `memory` (weights and caches at copy-bandwidth) or `compute`.
+    pub bound: roof::Bound,
+    /// The compute roof: `peak-mma-f16` (tensor cores) or `peak-fma-f32`.
+    pub compute_roof: String,
+    /// How the batch was chosen.
+    pub batch_basis: String,
+    /// The option's measured throughput, at its own batch.
+    pub measured_tokens_per_s: f64,
+    /// The watts assumed at the roof: the option's measured watts.
+    pub watts: f64,
+    pub assumption: String,
+    pub revenue_usd_per_mwh: f64,
+    /// At a flat power price; null over a series.
+    pub margin_usd_per_mwh: Option<f64>,
+    pub usd_per_mw_year: f64,
 }
 
 /// Margins at one swept power price, one per option in `options`' order.
@@ -375,6 +586,98 @@ pub fn require_something(files: usize, options_without_files: usize) -> Result<(
 mod tests {
     use super::*;
     use crate::fixtures::valuation;
+
+    /// The fixture's valuation with its AI option (400 USD per MWh at 100
+    /// tokens/s) measured at a quarter of a 400 tokens/s roof.
+    fn with_roof(inputs: Option<Resolved>) -> Valuation {
+        let mut v = valuation();
+        if let Some(inputs) = inputs {
+            v.inputs = inputs;
+        }
+        v.options[1].roof = Some(Ok(roof::RoofEstimate {
+            tokens_per_s: 400.0,
+            batch: 16,
+            ms_per_token: 40.0,
+            bound: roof::Bound::Memory,
+            compute_roof: "peak-fma-f32",
+            batch_basis: "test".into(),
+            roof_fraction: 0.25,
+            measured_tokens_per_s: 100.0,
+        }));
+        v
+    }
+
+    /// At 50 USD/MWh the ASIC (margin 40) trails the GPU's hashing (50):
+    /// AI (capex 250) earns 50 once f x 1600 = 50 + 50 + 250, at 21.9% of
+    /// its roof; at the roof it earns 1600 - 300.
+    #[test]
+    fn ai_overtakes_the_best_miner_at_a_fraction_of_its_roof() {
+        let report = with_roof(None).report(None, Vec::new());
+        assert_eq!(report.best_mining.as_deref(), Some("hashing"));
+        let fraction = report.overtakes_best_mining_at_roof_fraction.unwrap();
+        assert!((fraction - 350.0 / 1600.0).abs() < 1e-9, "{fraction}");
+        assert_eq!(report.overtaking_option.as_deref(), Some("tokens"));
+        assert_eq!(report.overtaking_measured_roof_fraction, Some(0.25));
+        let tokens = &report.options[1];
+        let a = tokens.attainable.as_ref().unwrap();
+        assert_eq!(a.revenue_usd_per_mwh, 1600.0);
+        assert_eq!(a.margin_usd_per_mwh, Some(1300.0));
+        assert_eq!(a.usd_per_mw_year, 1300.0 * 8760.0);
+        assert_eq!(tokens.roof_fraction, Some(0.25));
+        // Options without a roof carry none of it.
+        assert!(report.options[0].attainable.is_none());
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["options"][1]["attainable"]["bound"], "memory");
+        assert!(json["options"][0].get("attainable").is_none());
+    }
+
+    /// Over a price series the margin is not a line in the revenue (AI may
+    /// stop in the dearest hours), so the fraction is where the two
+    /// options' USD per MW-year meet.
+    #[test]
+    fn over_a_series_the_fraction_is_where_the_years_meet() {
+        let series =
+            crate::fixtures::repository_root().join("tests/fixtures/prices/illustrative-day.csv");
+        let inputs = Inputs {
+            price_series: Some(series),
+            hashprice: Some(40.0),
+            ai_uptime: Some(95.0),
+            ..Inputs::default()
+        }
+        .resolve(None)
+        .unwrap();
+        let v = with_roof(Some(inputs));
+        let report = v.report(None, Vec::new());
+        let fraction = report.overtakes_best_mining_at_roof_fraction.unwrap();
+        let (_, target) = v.best_mining().unwrap();
+        let ai = &v.options[1];
+        let at = |f: f64| v.ranked(ai, f * 1600.0).unwrap();
+        assert!(at(fraction) >= target && at(fraction * 0.999) < target);
+        let a = report.options[1].attainable.as_ref().unwrap();
+        assert_eq!(a.margin_usd_per_mwh, None, "no flat margin over a series");
+        assert_eq!(a.usd_per_mw_year, at(1.0));
+    }
+
+    /// An AI option that needs more than its roof says so (above 1); one
+    /// whose file had no ceilings says why it has no roof.
+    #[test]
+    fn past_the_roof_and_without_one() {
+        let mut v = with_roof(None);
+        v.options[0].revenue_usd_per_mwh = 2000.0;
+        let report = v.report(None, Vec::new());
+        let fraction = report.overtakes_best_mining_at_roof_fraction.unwrap();
+        assert!((fraction - (1990.0 + 250.0) / 1600.0).abs() < 1e-9);
+        v.options[1].roof = Some(Err("no verified copy-bandwidth in its file".into()));
+        let report = v.report(None, Vec::new());
+        assert_eq!(report.overtakes_best_mining_at_roof_fraction, None);
+        assert!(
+            report.options[1]
+                .roof_note
+                .as_ref()
+                .unwrap()
+                .contains("copy-bandwidth")
+        );
+    }
 
     #[test]
     fn the_best_option_and_its_lead() {

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::dispatch::{Operation, Profile};
 use super::inputs::{Capex, Colocation, ColocationPower, Resolved};
 use super::model::{self, Economics};
+use super::roof::{self, RoofEstimate};
 use crate::results::{Figure, Provenance, ResultFile, Status, Unit, WorkloadResult};
 use crate::{Error, Result};
 
@@ -69,6 +70,9 @@ pub struct SiteOption {
     pub pays_power: bool,
     /// What the figure leaves out, said wherever it is shown.
     pub caveat: Option<String>,
+    /// For mwbench's own LLM results: what the same device reaches at the
+    /// roofs measured in the same file, or why that cannot be said.
+    pub roof: Option<std::result::Result<RoofEstimate, String>>,
 }
 
 impl SiteOption {
@@ -171,6 +175,12 @@ pub fn options(files: &[(PathBuf, ResultFile)], inputs: &Resolved) -> Result<Opt
                 inputs.token_price_in_usd_per_million,
                 inputs.token_price_out_usd_per_million,
             );
+            if result.status == Status::External {
+                if let Some((kind, priced)) = external(result, inputs) {
+                    options.add(name(&what), kind, priced);
+                }
+                continue;
+            }
             match sells(result) {
                 Some(Kind::Mining) => options.add(
                     name(&what),
@@ -186,6 +196,7 @@ pub fn options(files: &[(PathBuf, ResultFile)], inputs: &Resolved) -> Result<Opt
                         Some(price) => {
                             priced_result(result, Sale::Tokens(price), inputs).map(|o| SiteOption {
                                 caveat: Some(PROMPT_ONLY.into()),
+                                roof: Some(roof::prefill(file, result)),
                                 ..o
                             })
                         }
@@ -212,7 +223,7 @@ pub fn options(files: &[(PathBuf, ResultFile)], inputs: &Resolved) -> Result<Opt
             }
         }
         for (model, batches) in models {
-            let (what, priced) = best_batch(&model, &batches, inputs);
+            let (what, priced) = best_batch(file, &model, &batches, inputs);
             options.add(name(&what), Kind::Ai, priced);
         }
         if let Some(price) = inputs.gpu_hour_price_usd {
@@ -226,6 +237,89 @@ pub fn options(files: &[(PathBuf, ResultFile)], inputs: &Resolved) -> Result<Opt
         options.priced.push(colocation_option(lease, inputs));
     }
     Ok(options)
+}
+
+/// An outside command's figure (`mwbench meter`), labelled with where it
+/// came from: hashes as mining; output tokens held to the latency by the
+/// time per output token the command reported; a prompt's tokens at the
+/// input price. `None` where nothing sells it (GFLOP/s), or tokens wait
+/// for the GPU-hour price.
+fn external(
+    result: &WorkloadResult,
+    inputs: &Resolved,
+) -> Option<(Kind, std::result::Result<SiteOption, String>)> {
+    let labelled = |priced: std::result::Result<SiteOption, String>, more: Option<&str>| {
+        priced.map(|option| SiteOption {
+            caveat: Some(match more {
+                Some(more) => format!("{}; {more}", result.check),
+                None => result.check.clone(),
+            }),
+            ..option
+        })
+    };
+    let (price_in, price_out) = (
+        inputs.token_price_in_usd_per_million,
+        inputs.token_price_out_usd_per_million,
+    );
+    let tokens = result.params.get("tokens").and_then(|t| t.as_str());
+    match sells(result)? {
+        Kind::Mining => Some((
+            Kind::Mining,
+            labelled(priced_result(result, Sale::Hashes, inputs), None),
+        )),
+        _ if price_in.is_none() && price_out.is_none() => None,
+        _ => Some((
+            Kind::Ai,
+            match (tokens, price_in, price_out) {
+                (Some("prompt"), Some(price), _) => labelled(
+                    priced_result(result, Sale::Tokens(price), inputs),
+                    Some(PROMPT_ONLY),
+                ),
+                (Some("prompt"), None, _) => Err("its tokens are a prompt's (input tokens): \
+                                                  give --token-price-in to price them"
+                    .into()),
+                (Some("output") | None, _, None) => {
+                    Err("its tokens are output tokens: give --token-price-out to price them".into())
+                }
+                (Some("output") | None, _, Some(price)) => {
+                    let limit = inputs.max_token_latency_ms;
+                    match reported_ms_per_token(result) {
+                        Some(ms) if ms > limit => Err(format!(
+                            "its reported time per output token, {ms:.0} ms, is over \
+                             --max-token-latency-ms {limit}"
+                        )),
+                        Some(_) => {
+                            labelled(priced_result(result, Sale::Tokens(price), inputs), None)
+                        }
+                        None => labelled(
+                            priced_result(result, Sale::Tokens(price), inputs),
+                            Some(
+                                "no time per output token reported: not held against \
+                                  --max-token-latency-ms",
+                            ),
+                        ),
+                    }
+                }
+                (Some("unknown"), _, _) => Err("a merged group of outside figures keeps neither \
+                                                 the kind of its tokens nor their latency: value \
+                                                 its members' result files"
+                    .into()),
+                (Some(other), _, _) => Err(format!(
+                    "its tokens are {other} tokens together: neither the input nor the output \
+                     price alone prices them"
+                )),
+            },
+        )),
+    }
+}
+
+/// The time per output token an outside command reported: vLLM's median
+/// TPOT, else llama-bench's generation time per token.
+fn reported_ms_per_token(result: &WorkloadResult) -> Option<f64> {
+    ["median_tpot_ms", "ms_per_token"]
+        .iter()
+        .find_map(|key| result.params.get(*key)?.as_f64())
+        .filter(|ms| ms.is_finite() && *ms >= 0.0)
 }
 
 /// Why a prefill option overstates: a prompt is processed many times
@@ -293,6 +387,7 @@ fn token_latency_ms(result: &WorkloadResult, rate: f64) -> f64 {
 /// accepts, the one with the most tokens per joule (what a server tuned
 /// for cost would run); named with its batch, or why none can be priced.
 fn best_batch(
+    file: &ResultFile,
     model: &str,
     batches: &[&WorkloadResult],
     inputs: &Resolved,
@@ -336,6 +431,21 @@ fn best_batch(
         (Some((result, option, _)), _) => {
             let rate = result.rate().unwrap_or_default();
             let ms = token_latency_ms(result, rate);
+            let measured: Vec<u64> = batches
+                .iter()
+                .filter(|r| r.status == Status::Ok && r.rate().is_some())
+                .map(|r| batch_of(r))
+                .collect();
+            let option = SiteOption {
+                roof: Some(roof::decode(
+                    file,
+                    result,
+                    batch_of(result),
+                    &measured,
+                    limit,
+                )),
+                ..option
+            };
             let why = if batches.len() > 1 {
                 format!("most tokens/J of batches {tried} within {limit} ms/token")
             } else {
@@ -370,7 +480,7 @@ fn priced_result(
     inputs: &Resolved,
 ) -> std::result::Result<SiteOption, String> {
     match result.status {
-        Status::Ok => {}
+        Status::Ok | Status::External => {}
         Status::Failed => return Err("failed its check: no figure to price".into()),
         Status::Unsupported => return Err(format!("unsupported: {}", result.check)),
     }
@@ -420,6 +530,7 @@ fn priced_result(
         capex_usd_per_mwh: capex(inputs.gpu_capex, watts, pue),
         pays_power: true,
         caveat: None,
+        roof: None,
     })
 }
 
@@ -470,6 +581,7 @@ fn gpu_hours(
         capex_usd_per_mwh: capex(inputs.gpu_capex, watts, inputs.pue_ai),
         pays_power: true,
         caveat: None,
+        roof: None,
     })
 }
 
@@ -510,6 +622,7 @@ fn asic_option(choice: &super::inputs::AsicChoice, inputs: &Resolved) -> SiteOpt
         capex_usd_per_mwh: capex(inputs.asic_capex, asic.watts, inputs.pue_mining),
         pays_power: true,
         caveat: None,
+        roof: None,
     }
 }
 
@@ -541,6 +654,7 @@ fn colocation_option(lease: &Colocation, inputs: &Resolved) -> SiteOption {
         }),
         pays_power,
         caveat: None,
+        roof: None,
     }
 }
 

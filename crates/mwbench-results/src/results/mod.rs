@@ -9,13 +9,16 @@ mod write;
 pub use read::{MAX_FILE_BYTES, check_regular, interrupted_note, read_file, sustained_note};
 
 pub use schema::{
-    Backend, CeilingFraction, DeviceType, Figure, MAX_SAMPLES, Machine, OLDEST_READABLE,
-    ResultDevice, ResultFile, SCHEMA_VERSION, Settings, Status, Throughput, WorkloadResult,
-    json_schema, per_watt,
+    Backend, CeilingFraction, DEVICE_MEMORY_BYTES, DeviceMemory, DeviceType, EXTERNAL_WORKLOAD,
+    Figure, MAX_SAMPLES, Machine, OLDEST_READABLE, ResultDevice, ResultFile, SCHEMA_VERSION,
+    Settings, Status, Throughput, WorkloadResult, json_schema, per_watt,
 };
 pub use sustained::{MIN_INTERVALS, SeriesPoint, Sustained, SustainedFigure};
 pub use units::{
     MAX_WATTS, MIN_WATTS, MS_PER_TOKEN, PowerReading, Provenance, Summary, TimingMethod, Unit,
     plausible_watts,
 };
-pub use write::{DEFAULT_DIRECTORY, check_writable, default_path, remove_unfinished, write_atomic};
+pub use write::{
+    DEFAULT_DIRECTORY, check_writable, default_destination, default_path, remove_unfinished,
+    write_atomic,
+};

@@ -21,7 +21,7 @@ use super::units::{PowerReading, Summary, TimingMethod, Unit};
 use crate::error::shown;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// The oldest schema version this build reads.
 pub const OLDEST_READABLE: u32 = 1;
@@ -152,7 +152,24 @@ pub struct ResultDevice {
     pub vendor_id: u32,
     pub pci_bus_id: String,
     pub timing: TimingMethod,
+    /// The memory its buffers come from, where known (NVML's total for an
+    /// NVIDIA GPU, the host's for a CPU adapter; wgpu does not say): what
+    /// bounds an LLM's batch. Absent before schema version 5 and where
+    /// nothing reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<DeviceMemory>,
 }
+
+/// How much memory an adapter has, and who said so.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct DeviceMemory {
+    pub bytes: u64,
+    pub source: String,
+}
+
+/// Less memory than any adapter that runs compute (64 MiB), and more
+/// than any has (1 PiB): a broken driver's or an edited file's figure.
+pub const DEVICE_MEMORY_BYTES: std::ops::RangeInclusive<u64> = (64 << 20)..=(1 << 50);
 
 /// How the run was sampled.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -181,6 +198,25 @@ pub enum Status {
     /// It cannot run on this adapter (a missing feature, a size over the
     /// adapter's limits): no figure, and the reason in `check`.
     Unsupported,
+    /// A figure an outside command reported (`mwbench meter`: vLLM,
+    /// llama-bench, hashcat), measured with mwbench's meters but never
+    /// checked by mwbench: workload `external`, `verified` false, and
+    /// `check` naming where the figure came from.
+    External,
+}
+
+/// The workload of every result `mwbench meter` writes.
+pub const EXTERNAL_WORKLOAD: &str = "external";
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Failed => "failed",
+            Status::Unsupported => "unsupported",
+            Status::External => "external",
+        }
+    }
 }
 
 /// A number with its unit.
@@ -457,6 +493,16 @@ impl ResultFile {
                 ));
             }
         }
+        if let Some(memory) = &self.device.memory
+            && !DEVICE_MEMORY_BYTES.contains(&memory.bytes)
+        {
+            return Err(format!(
+                "device.memory.bytes is {}, not {} to {} bytes",
+                memory.bytes,
+                DEVICE_MEMORY_BYTES.start(),
+                DEVICE_MEMORY_BYTES.end()
+            ));
+        }
         let mut seen = std::collections::BTreeSet::new();
         for (index, result) in self.results.iter().enumerate() {
             let shape = result.params.get("shape").and_then(|s| s.as_str());
@@ -522,11 +568,34 @@ impl WorkloadResult {
                     ));
                 }
             }
+            (Status::External, None) => {
+                return Err("status external without a throughput".into());
+            }
+            (Status::External, Some(value)) => {
+                if self.verified {
+                    return Err("status external but verified true: mwbench checked nothing".into());
+                }
+                if !rate_ok(value) {
+                    return Err(format!(
+                        "throughput {} {}, outside (0, {max:e}]",
+                        shown(value),
+                        unit.as_str()
+                    ));
+                }
+            }
             (_, Some(_)) => return Err("a throughput without status ok".into()),
             (_, None) if self.verified => {
                 return Err("verified without a throughput".into());
             }
             (_, None) => {}
+        }
+        let external = self.workload == EXTERNAL_WORKLOAD;
+        if (self.status == Status::External) != external && self.status != Status::Failed {
+            return Err(format!(
+                "status {} for workload {}: only `external` results (mwbench meter) are external",
+                self.status.as_str(),
+                self.workload
+            ));
         }
         self.power
             .check_consistent()
@@ -597,6 +666,7 @@ mod tests {
                 vendor_id: 0x10005,
                 pci_bus_id: String::new(),
                 timing: TimingMethod::GpuTimestamps,
+                memory: None,
             },
             settings: Settings {
                 quick: true,
@@ -718,6 +788,45 @@ mod tests {
             (Some(200.0), None, 0)
         );
         assert!(file.results[0].efficiency_above_idle.is_empty());
+    }
+
+    /// An outside command's figure is `external`, under the workload of
+    /// that name, never verified; nothing else may claim the status.
+    #[test]
+    fn external_figures_are_labelled_and_nothing_else_is() {
+        let mut file = example();
+        let mut external = file.results[0].clone();
+        external.workload = EXTERNAL_WORKLOAD.into();
+        external.status = Status::External;
+        external.verified = false;
+        // A tool's mean of its repetitions need not be their median.
+        external.throughput.value = Some(4.1e7);
+        file.results.push(external.clone());
+        ResultFile::from_json(&file.to_json()).unwrap();
+        for (change, why) in [
+            (
+                (|r: &mut WorkloadResult| r.verified = true) as fn(&mut WorkloadResult),
+                "verified true",
+            ),
+            (
+                |r| r.workload = "peak-fma-f32x".into(),
+                "status external for workload",
+            ),
+            (|r| r.status = Status::Ok, "verified false"),
+            (|r| r.throughput.value = None, "without a throughput"),
+        ] {
+            let mut bad = file.clone();
+            change(bad.results.last_mut().unwrap());
+            let error = ResultFile::from_json(&bad.to_json()).unwrap_err();
+            assert!(error.contains(why), "{why}: {error}");
+        }
+        let mut memory = example();
+        memory.device.memory = Some(DeviceMemory {
+            bytes: 1024,
+            source: "edited".into(),
+        });
+        let error = ResultFile::from_json(&memory.to_json()).unwrap_err();
+        assert!(error.contains("device.memory.bytes is 1024"), "{error}");
     }
 
     #[test]

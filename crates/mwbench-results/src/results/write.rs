@@ -186,6 +186,27 @@ fn parent_directory(path: &Path) -> &Path {
 /// files that a new run must not be mistaken for.
 pub const DEFAULT_DIRECTORY: &str = "mwbench-runs";
 
+/// Where a new result file goes by default: [`default_path`] under
+/// [`DEFAULT_DIRECTORY`] of the current directory (created), with `.2`,
+/// `.3`, ... before `.json` when a file of that name exists (runs started
+/// within the same second), so that none replaces another.
+pub fn default_destination(hostname: &str, adapter: &str, created: &str) -> Result<PathBuf> {
+    let directory = Path::new(DEFAULT_DIRECTORY);
+    std::fs::create_dir_all(directory).map_err(|source| Error::Io {
+        action: "create",
+        path: directory.to_path_buf(),
+        source,
+    })?;
+    let path = default_path(directory, hostname, adapter, created);
+    let free = (1..1000)
+        .map(|n| match n {
+            1 => path.clone(),
+            n => path.with_extension(format!("{n}.json")),
+        })
+        .find(|candidate| std::fs::symlink_metadata(candidate).is_err());
+    Ok(free.unwrap_or(path))
+}
+
 /// `<directory>/<host>-<adapter>-<time>.json`, each part reduced to
 /// `[a-z0-9-]` so the name is safe on every filesystem.
 pub fn default_path(directory: &Path, hostname: &str, adapter: &str, created: &str) -> PathBuf {
