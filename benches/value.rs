@@ -1,7 +1,9 @@
 //! Criterion bench of `value` over a year of prices: parsing 8760 hourly
 //! rows (plain) and 35,040 quarter hours (ERCOT's real-time layout), and
 //! running four options through the hourly year (a miner, an ASIC, AI
-//! held to 97% uptime, a lease). A site values a year in well under a
+//! held to 97% uptime, a lease), then again with the AI option's roof (the
+//! fraction of it where AI overtakes the best miner is a bisection over
+//! the year). A site values a year in well under a
 //! second; this is where that is measured, never in a timed test. Run:
 //! `cargo bench --bench value`.
 
@@ -9,6 +11,7 @@ use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mwbench::economics::prices::{PriceFormat, PriceSeries};
+use mwbench::economics::roof::{Bound, RoofEstimate};
 use mwbench::economics::{Inputs, Kind, SiteOption, Valuation};
 use mwbench::results::Provenance;
 
@@ -66,6 +69,7 @@ fn option(name: &str, kind: Kind, revenue: f64, capex: f64, pays_power: bool) ->
         capex_usd_per_mwh: capex,
         pays_power,
         caveat: None,
+        roof: None,
     }
 }
 
@@ -132,6 +136,23 @@ fn value(c: &mut Criterion) {
     group.bench_function("four options over a year (8760 hours)", |b| {
         b.iter(|| valuation.report(None, Vec::new()))
     });
+    // The AI option at its roof, and the fraction of it where it overtakes
+    // the ASIC: a bisection, each step the year run again.
+    let mut roofed = valuation;
+    roofed.options[2].roof = Some(Ok(RoofEstimate {
+        tokens_per_s: 4000.0,
+        batch: 64,
+        ms_per_token: 16.0,
+        bound: Bound::Memory,
+        compute_roof: "peak-fma-f32",
+        batch_basis: "bench".into(),
+        roof_fraction: 0.25,
+        measured_tokens_per_s: 1000.0,
+    }));
+    group.bench_function(
+        "four options over a year, AI's roof and where it overtakes",
+        |b| b.iter(|| roofed.report(None, Vec::new())),
+    );
     group.finish();
 }
 

@@ -9,8 +9,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::{
-    self, CompareOptions, ExportFormat, ExportOptions, MergeOptions, MineOptions, Outcome,
-    ReportOptions, RunOptions, ValueOptions,
+    self, CompareOptions, ExportFormat, ExportOptions, MergeOptions, MeterOptions, MineOptions,
+    Outcome, ReportOptions, RunOptions, ValueOptions,
 };
 use crate::economics::{Inputs, Sweep};
 use crate::gpu::DeviceSelector;
@@ -56,8 +56,42 @@ pub enum Command {
     /// files: machine, results, roofline, sustained series, comparison,
     /// site groups and (with the value flags) value per MW.
     Report(Box<ReportArgs>),
+    /// Run a command (a serving benchmark, llama-bench, hashcat) under the
+    /// same power meters as `run`, and write its energy and the work it
+    /// reports as a result file, labelled external (not checked).
+    Meter(MeterArgs),
     /// Print the JSON Schema of result files.
     Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct MeterArgs {
+    /// Where the work the command did is read from: vllm=FILE (the JSON of
+    /// `vllm bench serve --save-result --result-filename FILE`),
+    /// llama-bench (`-o json` on its stdout), hashcat (`-b
+    /// --machine-readable` on its stdout), or count=N UNIT (a fixed amount
+    /// of work; UNIT H, tokens or FLOP).
+    #[arg(long, value_name = "FORMAT", required = true)]
+    pub parse: crate::external::Parse,
+    /// The adapter whose power sources measure the command (one adapter).
+    #[command(flatten)]
+    pub device: DeviceArg,
+    #[command(flatten)]
+    pub power: PowerArgs,
+    /// Seconds the command may run before its whole process group is
+    /// stopped (SIGTERM, then SIGKILL 10 s later) and the result is failed
+    /// (at most a day).
+    #[arg(long, value_name = "SECONDS", default_value_t = 86_400.0, value_parser = parse_duration, allow_negative_numbers = true)]
+    pub timeout: f64,
+    /// Result file to write (default: mwbench-runs/<host>-<adapter>-<time>.json
+    /// under the current directory).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub format: FormatArg,
+    /// The command and its arguments, after `--`, run as given (no shell).
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -219,26 +253,8 @@ pub struct RunArgs {
     /// (about a minute on lavapipe; not a GPU's throughput).
     #[arg(long)]
     pub quick: bool,
-    /// Where watts come from: auto (the adapter's sensor: NVML, hwmon, or
-    /// RAPL for CPU adapters; never an estimate), nvml, hwmon, rapl, cmd
-    /// (with --power-cmd) or tdp (board power: an estimate).
-    #[arg(long, value_name = "SOURCE")]
-    pub power: Option<String>,
-    /// An external meter: a command printing watts (the first number on its
-    /// stdout), run without a shell at every power sample.
-    #[arg(long, value_name = "\"PROGRAM ARG...\"")]
-    pub power_cmd: Option<String>,
-    /// Power draw read off a meter, in watts: recorded as user-given, and
-    /// used for throughput per watt.
-    #[arg(long, value_name = "W", value_parser = parse_positive_watts, allow_negative_numbers = true)]
-    pub watts: Option<f64>,
-    /// Milliseconds between power samples.
-    #[arg(long, value_name = "MS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(10..=60_000))]
-    pub power_interval_ms: u64,
-    /// Seconds of idle power to measure before the workloads (0 skips it);
-    /// results keep figures above idle too.
-    #[arg(long, value_name = "SECONDS", default_value_t = 3.0, value_parser = parse_idle_seconds, allow_negative_numbers = true)]
-    pub idle: f64,
+    #[command(flatten)]
+    pub power: PowerArgs,
     /// Model that llm-decode and llm-prefill run: llama3-8b, llama3-70b or
     /// tiny [default: llama3-8b; tiny with --quick].
     #[arg(long, value_name = "NAME")]
@@ -262,6 +278,37 @@ pub struct RunArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub format: FormatArg,
+}
+
+/// Where watts come from, shared by `run` and `meter`.
+#[derive(Debug, Args)]
+pub struct PowerArgs {
+    /// Where watts come from: auto (the adapter's sensor: NVML, hwmon, or
+    /// RAPL for CPU adapters; never an estimate), nvml, hwmon, rapl, cmd
+    /// (with --power-cmd) or tdp (board power: an estimate).
+    #[arg(long, value_name = "SOURCE")]
+    pub power: Option<String>,
+    /// An external meter: a command printing watts (the first number on its
+    /// stdout), run without a shell at every power sample.
+    #[arg(long, value_name = "\"PROGRAM ARG...\"")]
+    pub power_cmd: Option<String>,
+    /// Power draw read off a meter, in watts: recorded as user-given, and
+    /// used for throughput per watt.
+    #[arg(long, value_name = "W", value_parser = parse_positive_watts, allow_negative_numbers = true)]
+    pub watts: Option<f64>,
+    /// Milliseconds between power samples.
+    #[arg(long, value_name = "MS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub power_interval_ms: u64,
+    /// Seconds of idle power to measure before the workloads or the
+    /// metered command (0 skips it); results keep figures above idle too.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3.0, value_parser = parse_idle_seconds, allow_negative_numbers = true)]
+    pub idle: f64,
+}
+
+impl PowerArgs {
+    fn choice(&self) -> Result<PowerChoice> {
+        PowerChoice::from_args(self.power.as_deref(), self.power_cmd.as_deref(), self.watts)
+    }
 }
 
 /// `--format`, shared by every command that prints a result, and `--json`,
@@ -455,6 +502,17 @@ impl Cli {
                 sweep: args.pricing.sweep,
             }),
             Command::Schema => Ok(Outcome::printed(crate::results::json_schema())),
+            Command::Meter(args) => commands::meter(&MeterOptions {
+                command: args.command,
+                parse: args.parse,
+                device: args.device.selector(),
+                power: args.power.choice()?,
+                power_interval: Duration::from_millis(args.power.power_interval_ms),
+                idle_seconds: args.power.idle,
+                timeout: Duration::from_secs_f64(args.timeout),
+                out: args.out,
+                format: args.format.get(),
+            }),
             Command::Value(args) => commands::value(&ValueOptions {
                 files: args.files,
                 inputs: args.pricing.inputs,
@@ -492,14 +550,10 @@ impl Cli {
                     device: args.device.selector(),
                     plan,
                     quick: args.quick,
-                    power: PowerChoice::from_args(
-                        args.power.as_deref(),
-                        args.power_cmd.as_deref(),
-                        args.watts,
-                    )?,
-                    power_interval: Duration::from_millis(args.power_interval_ms),
+                    power: args.power.choice()?,
+                    power_interval: Duration::from_millis(args.power.power_interval_ms),
                     kernel_timeout: args.kernel_timeout.map(Duration::from_secs_f64),
-                    idle_seconds: args.idle,
+                    idle_seconds: args.power.idle,
                     out: args.out,
                     format: args.format.get(),
                     concurrent: args.concurrent,

@@ -70,6 +70,11 @@ pub enum Error {
     /// its figures were not reported.
     #[error("{0}")]
     VerificationFailed(String),
+
+    /// The command `mwbench meter` ran failed, timed out, or printed what
+    /// its `--parse` format cannot read: no figure.
+    #[error("{0}")]
+    CommandFailed(String),
 }
 
 impl Error {
@@ -87,7 +92,8 @@ impl Error {
             | Error::Unsupported(_)
             | Error::Power(_)
             | Error::Regression(_)
-            | Error::VerificationFailed(_) => 1,
+            | Error::VerificationFailed(_)
+            | Error::CommandFailed(_) => 1,
         }
     }
 

@@ -13,6 +13,9 @@
 //!   adapter's temperature, clocks and throttle reasons.
 //! - [`sustain`]: a sustained run's intervals, from samples, power and
 //!   conditions.
+//! - [`external`]: a command mwbench runs no kernel for (a serving
+//!   benchmark, llama-bench, hashcat) and the work it reports, for
+//!   `mwbench meter`.
 //! - [`results`]: the result-file schema and its atomic writer.
 //! - [`compare`]: result files side by side, and the regression gate.
 //! - [`economics`]: value per MWh of hashing and of inference, as pure
@@ -28,6 +31,7 @@
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod external;
 pub mod gpu;
 pub mod measure;
 pub mod power;

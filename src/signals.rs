@@ -7,6 +7,11 @@
 //! This is the bottom layer: the sampling loop asks [`requested`] after
 //! every sample; result files register their temporaries with
 //! [`crate::results`], which removes them on the immediate exit.
+//!
+//! `mwbench meter` runs a command in a process group of its own (so that a
+//! terminal's Ctrl-C reaches mwbench alone) and registers it with
+//! [`forward_to_group`]: the first signal is passed on to the whole group
+//! at once, and a second one kills it before mwbench exits.
 
 use std::sync::atomic::{AtomicI32, Ordering};
 
@@ -16,6 +21,32 @@ use crate::{Error, Result};
 
 /// The first stop signal received, 0 for none.
 static REQUESTED: AtomicI32 = AtomicI32::new(0);
+
+/// The process group of a command `mwbench meter` runs, 0 for none.
+static CHILD_GROUP: AtomicI32 = AtomicI32::new(0);
+
+/// From now on stop signals go to process group `group` too (0: to no
+/// group). A signal that came before the group existed is passed on at
+/// once.
+pub fn forward_to_group(group: i32) {
+    CHILD_GROUP.store(group, Ordering::SeqCst);
+    let pending = REQUESTED.load(Ordering::SeqCst);
+    if group > 0 && pending != 0 {
+        signal_group(group, pending);
+    }
+}
+
+/// Sends `signal` to every process of `group` (a group that is gone is
+/// not an error).
+pub fn signal_group(group: i32, signal: i32) {
+    if group > 0 {
+        // SAFETY: kill(2) with a negative pid signals a process group; it
+        // touches no memory of ours.
+        unsafe {
+            libc::kill(-group, signal);
+        }
+    }
+}
 
 /// From now on SIGINT and SIGTERM stop the run gracefully, and a second
 /// one at once. Installs its handler once per process.
@@ -36,17 +67,29 @@ fn install_handler() {
     };
     std::thread::spawn(move || {
         for signal in signals.forever() {
+            let group = CHILD_GROUP.load(Ordering::SeqCst);
             if REQUESTED
                 .compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst)
                 .is_ok()
             {
-                eprintln!(
-                    "\nmwbench: {}: stopping after the current sample and writing what was \
-                     measured (send it again to stop at once)",
-                    name(signal)
-                );
+                if group > 0 {
+                    signal_group(group, signal);
+                    eprintln!(
+                        "\nmwbench: {}: passed to the metered command; writing the result \
+                         file, marked interrupted, when it ends (send it again to kill it and \
+                         stop at once)",
+                        name(signal)
+                    );
+                } else {
+                    eprintln!(
+                        "\nmwbench: {}: stopping after the current sample and writing what \
+                         was measured (send it again to stop at once)",
+                        name(signal)
+                    );
+                }
                 continue;
             }
+            signal_group(group, libc::SIGKILL);
             crate::results::remove_unfinished();
             eprintln!(
                 "\nmwbench: {}: stopped at once; no result file written",

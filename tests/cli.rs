@@ -172,6 +172,9 @@ fn run_writes_a_verified_result_file_that_parses_back() {
     let file = mwbench::results::ResultFile::from_json(&written.to_string()).unwrap();
     assert_eq!(file.schema_version, mwbench::results::SCHEMA_VERSION);
     assert!(file.created.ends_with('Z'));
+    // A CPU adapter's memory is the host's, recorded for value's roof.
+    let memory = file.device.memory.as_ref().expect("the device's memory");
+    assert!(memory.bytes > 1 << 30 && memory.source.contains("/proc/meminfo"));
     let result = &file.results[0];
     assert_eq!(result.workload, "sha256d");
     assert!(result.verified);

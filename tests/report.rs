@@ -116,6 +116,9 @@ fn the_report_of_the_committed_results_renders_in_a_browser() {
         written.contains("ESTIMATE") || !written.contains("estimated"),
         "estimates marked"
     );
+    // The H200's decode beside its roof, as `value` shows it.
+    assert!(written.contains("at the roof (memory-bound"), "no roof row");
+    assert!(written.contains("% of its roof"), "no overtaking clause");
 
     let profile = tempfile::tempdir().unwrap();
     let screenshot = dir.path().join("report.png");

@@ -13,6 +13,7 @@ mod export;
 mod hostile;
 mod interrupt;
 mod merge;
+mod meter;
 mod nvml;
 mod power;
 mod report;

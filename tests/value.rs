@@ -604,3 +604,77 @@ mod series {
         }
     }
 }
+
+/// The committed H200 file: its decode at batch 1 read weights at 29% of
+/// the copy bandwidth measured beside it. `value` puts the roof beside it
+/// and says from what fraction of the roof AI overtakes the S21 Pro.
+#[test]
+fn ai_options_carry_their_roof_and_the_verdict_says_where_ai_overtakes() {
+    let h200 = fixture("../../results/h200-vulkan-2026-11-27.json");
+    let h200 = h200.to_str().unwrap();
+    let args = [
+        "value",
+        h200,
+        "--power-price",
+        "45",
+        "--hashprice",
+        "42",
+        "--token-price-out",
+        "0.2",
+        "--asic",
+        "s21-pro",
+    ];
+    let output = run(&args);
+    output.clone().assert().success();
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        table.contains("at the roof (memory-bound, copy-bandwidth): 267 tokens/s at batch 1"),
+        "{table}"
+    );
+    assert!(
+        table.contains("AI overtakes Antminer S21 Pro from 30% of its roof"),
+        "{table}"
+    );
+    assert!(table.contains("device memory unknown"), "{table}");
+    let mut json_args = args.to_vec();
+    json_args.push("--json");
+    let value = json(&run(&json_args));
+    assert_eq!(value["best_mining"], "Antminer S21 Pro");
+    let fraction = value["overtakes_best_mining_at_roof_fraction"]
+        .as_f64()
+        .unwrap();
+    assert!((0.30..0.31).contains(&fraction), "{fraction}");
+    let decode = value["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"].as_str().unwrap().starts_with("llm-decode"))
+        .unwrap();
+    let attainable = &decode["attainable"];
+    assert_eq!(attainable["bound"], "memory");
+    assert_eq!(attainable["compute_roof"], "peak-fma-f32");
+    assert_eq!(attainable["batch"], 1);
+    for key in [
+        "tokens_per_s",
+        "ms_per_token",
+        "revenue_usd_per_mwh",
+        "margin_usd_per_mwh",
+        "usd_per_mw_year",
+    ] {
+        assert!(attainable[key].is_f64(), "{key} in {attainable}");
+    }
+    let roof_fraction = decode["roof_fraction"].as_f64().unwrap();
+    assert!((0.28..0.30).contains(&roof_fraction), "{roof_fraction}");
+    let mut csv_args = args.to_vec();
+    csv_args.extend(["--format", "csv"]);
+    let csv = String::from_utf8(run(&csv_args).stdout).unwrap();
+    let header = csv.lines().next().unwrap();
+    for column in [
+        "attainable_tokens_per_s",
+        "attainable_bound",
+        "roof_fraction",
+        "overtakes_best_mining_at_roof_fraction",
+    ] {
+        assert!(header.split(',').any(|c| c == column), "{header}");
+    }
+}

@@ -55,6 +55,7 @@ pub fn report(options: &ReportOptions) -> Result<Outcome> {
     for path in &options.files {
         match merge::read_input(path)? {
             SiteInput::Result(file) => {
+                let file = *file;
                 priced_files.push((path.clone(), file.clone()));
                 runs.push((path, file));
             }

@@ -560,7 +560,9 @@ fn result_file(
         mwbench_version: env!("CARGO_PKG_VERSION").to_string(),
         created: created.to_string(),
         machine: machine.clone(),
-        device: gpu.summary.result_device(gpu.timing_method()),
+        device: gpu
+            .summary
+            .result_device(gpu.timing_method(), gpu.memory.clone()),
         settings: options.plan.settings(options.quick),
         interrupted: matches!(stopped, Some(Error::Interrupted { .. })),
         results,
@@ -720,20 +722,11 @@ fn output_path(
             Ok(path.with_file_name(format!("{stem}.{index}{extension}")))
         }
         Some(path) => Ok(path.to_path_buf()),
-        None => {
-            let directory = Path::new(results::DEFAULT_DIRECTORY);
-            std::fs::create_dir_all(directory).map_err(|source| Error::Io {
-                action: "create",
-                path: directory.to_path_buf(),
-                source,
-            })?;
-            Ok(results::default_path(
-                directory,
-                &file.machine.hostname,
-                &file.device.name,
-                &file.created,
-            ))
-        }
+        None => Ok(results::default_destination(
+            &file.machine.hostname,
+            &file.device.name,
+            &file.created,
+        )?),
     }
 }
 

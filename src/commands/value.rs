@@ -25,7 +25,7 @@ pub struct ValueOptions {
 /// result file per device model.
 fn read_priced(path: &Path) -> Result<Vec<(PathBuf, ResultFile)>> {
     match merge::read_input(path)? {
-        SiteInput::Result(file) => Ok(vec![(path.to_path_buf(), file)]),
+        SiteInput::Result(file) => Ok(vec![(path.to_path_buf(), *file)]),
         SiteInput::Merged(Ok(merged)) => Ok(merged.as_result_files(path)),
         SiteInput::Merged(Err(reason)) => {
             Err(crate::Error::usage(format!("{}: {reason}", path.display())))

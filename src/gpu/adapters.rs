@@ -93,8 +93,13 @@ impl AdapterSummary {
         }
     }
 
-    /// The device as a result file records it, timed by `timing`.
-    pub fn result_device(&self, timing: crate::results::TimingMethod) -> ResultDevice {
+    /// The device as a result file records it, timed by `timing`, with
+    /// its memory where known.
+    pub fn result_device(
+        &self,
+        timing: crate::results::TimingMethod,
+        memory: Option<crate::results::DeviceMemory>,
+    ) -> ResultDevice {
         ResultDevice {
             name: self.name.clone(),
             backend: self.backend,
@@ -104,6 +109,7 @@ impl AdapterSummary {
             vendor_id: self.vendor_id,
             pci_bus_id: self.pci_bus_id.clone(),
             timing,
+            memory,
         }
     }
 

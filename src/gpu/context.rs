@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::adapters::AdapterSummary;
 use super::timing::{TimestampQueries, TimingMethod};
+pub use crate::results::DeviceMemory;
 use crate::{Error, Result};
 
 thread_local! {
@@ -109,31 +110,24 @@ pub struct Gpu {
     pub memory: Option<DeviceMemory>,
 }
 
-/// How much memory an adapter has, and who said so.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DeviceMemory {
-    pub bytes: u64,
-    pub source: String,
-}
-
-impl DeviceMemory {
-    /// A CPU adapter's memory is the host's: `MemTotal` of /proc/meminfo.
-    fn of_host() -> Option<DeviceMemory> {
-        let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
-        let kib: u64 = meminfo
-            .lines()
-            .find_map(|line| line.strip_prefix("MemTotal:"))?
-            .trim()
-            .strip_suffix("kB")?
-            .trim()
-            .parse()
-            .ok()?;
-        // Below 64 MiB or above 1 PiB is not a real host's memory.
-        (65_536..=1 << 40).contains(&kib).then(|| DeviceMemory {
-            bytes: kib * 1024,
+/// A CPU adapter's memory is the host's: `MemTotal` of /proc/meminfo.
+pub fn host_memory() -> Option<DeviceMemory> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib: u64 = meminfo
+        .lines()
+        .find_map(|line| line.strip_prefix("MemTotal:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse()
+        .ok()?;
+    // Below 64 MiB or above 1 PiB is not a real host's memory.
+    kib.checked_mul(1024)
+        .filter(|bytes| crate::results::DEVICE_MEMORY_BYTES.contains(bytes))
+        .map(|bytes| DeviceMemory {
+            bytes,
             source: "host memory, /proc/meminfo".into(),
         })
-    }
 }
 
 /// How long a submission may take before the GPU counts as hung: far
@@ -198,7 +192,7 @@ impl Gpu {
             DEFAULT_KERNEL_TIMEOUT
         };
         let memory = if summary.device_type == crate::results::DeviceType::Cpu {
-            DeviceMemory::of_host()
+            host_memory()
         } else {
             None
         };

@@ -8,7 +8,9 @@ mod timing;
 pub use adapters::{
     AdapterSummary, DeviceSelector, Limits, enumerate, select, selected, summaries,
 };
-pub use context::{BufferCopy, DeviceMemory, Dispatch, Gpu, Kernel, compiler_panic_is_caught};
+pub use context::{
+    BufferCopy, DeviceMemory, Dispatch, Gpu, Kernel, compiler_panic_is_caught, host_memory,
+};
 pub use timing::TimingMethod;
 
 use crate::{Error, Result};

@@ -24,6 +24,9 @@ fn cell_lines(row: &Row, cell: &Cell) -> Vec<String> {
     if let Some(value) = cell.value {
         lines.push(si(value, &row.unit));
     }
+    if cell.external {
+        lines.push("external: not checked".into());
+    }
     if let Some(f) = &cell.per_watt {
         lines.push(si(f.value, &f.unit));
     }
@@ -92,6 +95,7 @@ pub fn compare_records(comparison: &Comparison) -> Grid {
         "ratio",
         "ratio_low",
         "ratio_high",
+        "external",
     ]);
     let number = |value: Option<f64>| value.map(|v| v.to_string()).unwrap_or_default();
     for row in &comparison.rows {
@@ -116,6 +120,7 @@ pub fn compare_records(comparison: &Comparison) -> Grid {
                 number(cell.ratio),
                 number(cell.interval.map(|i| i[0])),
                 number(cell.interval.map(|i| i[1])),
+                cell.external.to_string(),
             ]);
         }
     }

@@ -30,11 +30,14 @@ pub fn merge_document(merged: &Merged) -> Document {
     ]);
     let figure = |v: Option<f64>, unit: &str| v.map_or("-".into(), |v| si(v, unit));
     for group in &merged.groups {
-        let workload = if group.shape.is_empty() {
+        let mut workload = if group.shape.is_empty() {
             group.workload.clone()
         } else {
             format!("{} {}", group.workload, group.shape)
         };
+        if group.external {
+            workload.push_str("\n(reported by the command, not checked)");
+        }
         let mut watts = figure(group.watts_total, "W");
         if group.watts_shared_hosts > 0 {
             watts.push_str(&format!(

@@ -40,9 +40,14 @@ pub fn run_document(file: &ResultFile) -> Document {
     for result in file.results.iter().filter(|r| r.status != Status::Ok) {
         let what = match result.status {
             Status::Unsupported => "unsupported",
+            Status::External => "external",
             _ => "failed",
         };
-        document.line(format!("{} {what}: {}", result.workload, result.check));
+        document.line(format!(
+            "{} {what}: {}",
+            workload_label(result),
+            result.check
+        ));
     }
     document
 }
@@ -56,6 +61,15 @@ fn row(result: &WorkloadResult) -> Vec<String> {
             s.count.to_string(),
         ),
         (Status::Unsupported, _) => ("unsupported".into(), "-".into(), "-".into()),
+        // An outside command's figure: as reported, with its own samples
+        // where it gave them.
+        (Status::External, summary) => (
+            result.throughput.value.map_or("-".into(), |v| si(v, unit)),
+            summary.map_or("-".into(), |s| {
+                format!("{} .. {}", si(s.min, ""), si(s.max, ""))
+            }),
+            summary.map_or("-".into(), |s| s.count.to_string()),
+        ),
         _ => ("FAILED".into(), "-".into(), "-".into()),
     };
     let median = match &result.ceiling {
@@ -162,6 +176,7 @@ fn status_word(status: Status) -> &'static str {
         Status::Ok => "verified",
         Status::Failed => "FAILED",
         Status::Unsupported => "unsupported",
+        Status::External => "external",
     }
 }
 
@@ -196,6 +211,11 @@ pub fn run_records(files: &[ResultFile]) -> Grid {
             let summary = (result.status == Status::Ok)
                 .then(|| result.summary())
                 .flatten();
+            // An outside command's figure has no median of samples of its
+            // own: its reported figure stands in the median's column.
+            let reported = (result.status == Status::External)
+                .then_some(result.throughput.value)
+                .flatten();
             let summary = summary.as_ref();
             let efficiency = result.efficiency.first();
             let sustained = result.sustained.as_ref();
@@ -210,7 +230,7 @@ pub fn run_records(files: &[ResultFile]) -> Grid {
                     .to_string(),
                 status_word(result.status).to_string(),
                 result.throughput.unit.as_str().to_string(),
-                number(summary.map(|s| s.median)),
+                number(summary.map(|s| s.median).or(reported)),
                 number(summary.map(|s| s.min)),
                 number(summary.map(|s| s.max)),
                 summary.map(|s| s.count.to_string()).unwrap_or_default(),

@@ -4,6 +4,7 @@
 use super::markup::{Document, Grid, si, usd};
 use crate::economics::model::{HOURS_PER_YEAR, usd_per_mw_year};
 use crate::economics::options::Kind;
+use crate::economics::roof::Bound;
 use crate::economics::{PricedOption, ValueReport};
 
 pub fn value_document(report: &ValueReport) -> Document {
@@ -43,10 +44,28 @@ pub fn value_document(report: &ValueReport) -> Document {
             e.breakeven_power_price_usd_per_mwh
                 .map_or("tenant pays".into(), usd),
         ]);
+        if let (Some(roof), Some(a)) = (roof_cell(option), &option.attainable) {
+            grid.row([
+                String::new(),
+                roof,
+                option.kind.as_str().to_string(),
+                si(a.tokens_per_s / a.watts, "tokens/J"),
+                usd(a.revenue_usd_per_mwh),
+                usd(e.power_cost_usd_per_mwh),
+                usd(e.capex_usd_per_mwh),
+                a.margin_usd_per_mwh.map_or("-".into(), usd),
+                si(a.usd_per_mw_year, ""),
+                usd(a.revenue_usd_per_mwh - e.capex_usd_per_mwh),
+            ]);
+        }
     }
     if !report.options.is_empty() {
         document.grid(grid);
-        document.line("(USD per MWh of site energy)");
+        document.line(if report.options.iter().any(|o| o.attainable.is_some()) {
+            ROOF_LEGEND_FLAT
+        } else {
+            "(USD per MWh of site energy)"
+        });
     }
     document.line(verdict(report));
     unpriceable_and_notes(report, &mut document);
@@ -98,6 +117,76 @@ fn name_cell(option: &PricedOption) -> String {
     name
 }
 
+/// What the table says under a row of `value`: its second line.
+const ROOF_LEGEND_FLAT: &str = "(USD per MWh of site energy; \"at the roof\": the same device at \
+                                the ceilings its file measured, at the option's measured watts)";
+
+/// The second line of an AI option with a roof: what the device reaches
+/// there, and where the measurement stands.
+fn roof_cell(option: &PricedOption) -> Option<String> {
+    let a = option.attainable.as_ref()?;
+    let fraction = option
+        .roof_fraction
+        .map(|f| format!("\nmeasured: {} of the roof at its batch", percent(f)))
+        .unwrap_or_default();
+    Some(format!(
+        "at the roof ({}-bound, {}): {} at batch {}, {:.1} ms/token{fraction}",
+        a.bound.as_str(),
+        match a.bound {
+            Bound::Memory => "copy-bandwidth",
+            Bound::Compute => a.compute_roof.as_str(),
+        },
+        si(a.tokens_per_s, "tokens/s"),
+        a.batch,
+        a.ms_per_token,
+    ))
+}
+
+/// The verdict's clause on AI at its roof: from what fraction of it AI
+/// earns as much as the best mining option.
+fn overtaking(report: &ValueReport) -> Option<String> {
+    let mining = report.best_mining.as_ref()?;
+    let ai = report
+        .options
+        .iter()
+        .find(|o| o.attainable.is_some() && o.caveat.is_none())?;
+    let Some(fraction) = report.overtakes_best_mining_at_roof_fraction else {
+        return Some(format!(
+            "; AI ({}) does not overtake {mining} even at {NEVER:.0}x its roof",
+            ai.name,
+            NEVER = 1024.0
+        ));
+    };
+    let who = report.overtaking_option.as_deref().unwrap_or_default();
+    let measured = report
+        .overtaking_measured_roof_fraction
+        .map(|m| format!(", measured at {} of it", percent(m)))
+        .unwrap_or_default();
+    Some(if fraction <= 1.0 {
+        format!(
+            "; AI overtakes {mining} from {} of its roof ({who}{measured})",
+            percent(fraction)
+        )
+    } else {
+        format!(
+            "; AI overtakes {mining} only past its roof, at {} of it ({who}{measured}): \
+             no serving stack gets there on this device",
+            percent(fraction)
+        )
+    })
+}
+
+/// A fraction as a percentage, a decimal kept below 10%: 2.7% and 3.4%
+/// are different answers, 27% and 27.4% hardly.
+fn percent(fraction: f64) -> String {
+    let percent = fraction * 100.0;
+    if percent < 10.0 {
+        format!("{percent:.1}%")
+    } else {
+        format!("{percent:.0}%")
+    }
+}
+
 fn efficiency_cell(option: &PricedOption) -> String {
     option
         .efficiency
@@ -127,6 +216,17 @@ fn unpriceable_and_notes(report: &ValueReport, document: &mut Document) {
     for (index, option) in report.options.iter().enumerate() {
         if let Some(caveat) = &option.caveat {
             document.line(format!("caution: #{}: {caveat}", index + 1));
+        }
+        if let Some(note) = &option.roof_note {
+            document.line(format!("#{}: {note}", index + 1));
+        }
+        if let Some(a) = &option.attainable {
+            document.line(format!(
+                "#{} at the roof: {}; {}",
+                index + 1,
+                a.batch_basis,
+                a.assumption
+            ));
         }
     }
     for u in &report.unpriceable {
@@ -212,6 +312,14 @@ fn series_document(report: &ValueReport) -> Document {
             amount(e.margin_usd),
             amount(e.usd_per_mw_year),
         ]);
+        if let (Some(roof), Some(a)) = (roof_cell(option), &option.attainable) {
+            let mut cells = vec![String::new(); 14];
+            cells[1] = roof;
+            cells[2] = option.kind.as_str().to_string();
+            cells[3] = si(a.tokens_per_s / a.watts, "tokens/J");
+            cells[13] = amount(a.usd_per_mw_year);
+            grid.row(cells);
+        }
     }
     if !report.options.is_empty() {
         document.grid(grid);
@@ -256,6 +364,7 @@ fn series_verdict(report: &ValueReport) -> String {
         ));
     }
     caveats(report, best, &mut line);
+    line.extend(overtaking(report));
     line
 }
 
@@ -305,6 +414,7 @@ fn verdict(report: &ValueReport) -> String {
         ));
     }
     caveats(report, best, &mut line);
+    line.extend(overtaking(report));
     line
 }
 
@@ -314,74 +424,90 @@ pub fn value_records(report: &ValueReport) -> Grid {
     let Some(price) = report.power_price_usd_per_mwh else {
         return series_records(report);
     };
-    let mut grid = Grid::new(OPTION_COLUMNS.into_iter().chain([
-        "power_price_usd_per_mwh",
-        "revenue_usd_per_mwh",
-        "power_cost_usd_per_mwh",
-        "capex_usd_per_mwh",
-        "margin_usd_per_mwh",
-        "usd_per_mw_year",
-        "breakeven_power_price_usd_per_mwh",
-        "vs_colocation_usd_per_mw_year",
-    ]));
+    let mut grid = Grid::new(
+        OPTION_COLUMNS
+            .into_iter()
+            .chain([
+                "power_price_usd_per_mwh",
+                "revenue_usd_per_mwh",
+                "power_cost_usd_per_mwh",
+                "capex_usd_per_mwh",
+                "margin_usd_per_mwh",
+                "usd_per_mw_year",
+                "breakeven_power_price_usd_per_mwh",
+                "vs_colocation_usd_per_mw_year",
+            ])
+            .chain(ROOF_COLUMNS),
+    );
     for option in &report.options {
         let Some(e) = &option.economics else {
             continue;
         };
         grid.row(
-            option_cells(option).into_iter().chain([
-                price.to_string(),
-                e.revenue_usd_per_mwh.to_string(),
-                e.power_cost_usd_per_mwh.to_string(),
-                e.capex_usd_per_mwh.to_string(),
-                e.margin_usd_per_mwh.to_string(),
-                e.usd_per_mw_year.to_string(),
-                e.breakeven_power_price_usd_per_mwh
-                    .map(|b| b.to_string())
-                    .unwrap_or_default(),
-                vs_colocation(option),
-            ]),
+            option_cells(option)
+                .into_iter()
+                .chain([
+                    price.to_string(),
+                    e.revenue_usd_per_mwh.to_string(),
+                    e.power_cost_usd_per_mwh.to_string(),
+                    e.capex_usd_per_mwh.to_string(),
+                    e.margin_usd_per_mwh.to_string(),
+                    e.usd_per_mw_year.to_string(),
+                    e.breakeven_power_price_usd_per_mwh
+                        .map(|b| b.to_string())
+                        .unwrap_or_default(),
+                    vs_colocation(option),
+                ])
+                .chain(roof_cells(option)),
         );
     }
     grid
 }
 
 fn series_records(report: &ValueReport) -> Grid {
-    let mut grid = Grid::new(OPTION_COLUMNS.into_iter().chain([
-        "revenue_usd_per_mwh",
-        "hours_run",
-        "uptime_percent",
-        "energy_mwh",
-        "average_price_paid_usd_per_mwh",
-        "revenue_usd",
-        "power_cost_usd",
-        "curtailment_credit_usd",
-        "capex_usd",
-        "margin_usd",
-        "usd_per_mw_year",
-        "vs_colocation_usd_per_mw_year",
-    ]));
+    let mut grid = Grid::new(
+        OPTION_COLUMNS
+            .into_iter()
+            .chain([
+                "revenue_usd_per_mwh",
+                "hours_run",
+                "uptime_percent",
+                "energy_mwh",
+                "average_price_paid_usd_per_mwh",
+                "revenue_usd",
+                "power_cost_usd",
+                "curtailment_credit_usd",
+                "capex_usd",
+                "margin_usd",
+                "usd_per_mw_year",
+                "vs_colocation_usd_per_mw_year",
+            ])
+            .chain(ROOF_COLUMNS),
+    );
     for option in &report.options {
         let Some(e) = &option.series else {
             continue;
         };
         grid.row(
-            option_cells(option).into_iter().chain([
-                e.revenue_usd_per_mwh.to_string(),
-                e.hours_run.to_string(),
-                e.uptime_percent.to_string(),
-                e.energy_mwh.to_string(),
-                e.average_price_paid_usd_per_mwh
-                    .map(|p| p.to_string())
-                    .unwrap_or_default(),
-                e.revenue_usd.to_string(),
-                e.power_cost_usd.to_string(),
-                e.curtailment_credit_usd.to_string(),
-                e.capex_usd.to_string(),
-                e.margin_usd.to_string(),
-                e.usd_per_mw_year.to_string(),
-                vs_colocation(option),
-            ]),
+            option_cells(option)
+                .into_iter()
+                .chain([
+                    e.revenue_usd_per_mwh.to_string(),
+                    e.hours_run.to_string(),
+                    e.uptime_percent.to_string(),
+                    e.energy_mwh.to_string(),
+                    e.average_price_paid_usd_per_mwh
+                        .map(|p| p.to_string())
+                        .unwrap_or_default(),
+                    e.revenue_usd.to_string(),
+                    e.power_cost_usd.to_string(),
+                    e.curtailment_credit_usd.to_string(),
+                    e.capex_usd.to_string(),
+                    e.margin_usd.to_string(),
+                    e.usd_per_mw_year.to_string(),
+                    vs_colocation(option),
+                ])
+                .chain(roof_cells(option)),
         );
     }
     grid
@@ -409,6 +535,37 @@ fn option_cells(option: &PricedOption) -> [String; 6] {
             .unwrap_or_default(),
         efficiency.map(|f| f.value.to_string()).unwrap_or_default(),
         efficiency.map(|f| f.unit.clone()).unwrap_or_default(),
+    ]
+}
+
+/// The columns every record ends with: the option at its roof.
+const ROOF_COLUMNS: [&str; 10] = [
+    "attainable_tokens_per_s",
+    "attainable_batch",
+    "attainable_ms_per_token",
+    "attainable_bound",
+    "attainable_compute_roof",
+    "attainable_revenue_usd_per_mwh",
+    "attainable_margin_usd_per_mwh",
+    "attainable_usd_per_mw_year",
+    "roof_fraction",
+    "overtakes_best_mining_at_roof_fraction",
+];
+
+fn roof_cells(option: &PricedOption) -> [String; 10] {
+    let number = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let a = option.attainable.as_ref();
+    [
+        number(a.map(|a| a.tokens_per_s)),
+        a.map(|a| a.batch.to_string()).unwrap_or_default(),
+        number(a.map(|a| a.ms_per_token)),
+        a.map(|a| a.bound.as_str().to_string()).unwrap_or_default(),
+        a.map(|a| a.compute_roof.clone()).unwrap_or_default(),
+        number(a.map(|a| a.revenue_usd_per_mwh)),
+        number(a.and_then(|a| a.margin_usd_per_mwh)),
+        number(a.map(|a| a.usd_per_mw_year)),
+        number(option.roof_fraction),
+        number(option.overtakes_best_mining_at_roof_fraction),
     ]
 }
 

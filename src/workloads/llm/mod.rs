@@ -1058,6 +1058,7 @@ impl Workload for Llm {
         params.insert("ffn".into(), json!(p.ffn));
         params.insert("heads".into(), json!(p.heads));
         params.insert("kv_heads".into(), json!(KV_HEADS));
+        params.insert("head_dim".into(), json!(DIM));
         params.insert("vocab".into(), json!(p.vocab));
         // Decode reads every weight once per step of the batch: its GB/s of
         // weights is the figure to hold against copy-bandwidth; a step
