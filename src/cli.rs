@@ -456,7 +456,15 @@ fn parse_threshold(text: &str) -> std::result::Result<f64, String> {
 }
 
 fn parse_positive_watts(text: &str) -> std::result::Result<f64, String> {
-    parse_positive(text, "watts", crate::power::MAX_WATTS)
+    let watts = parse_positive(text, "watts", crate::power::MAX_WATTS)?;
+    // What every reading is held to: refused here, before anything runs.
+    if watts < crate::power::MIN_WATTS {
+        return Err(format!(
+            "watts must be at least {} (no device draws less)",
+            crate::power::MIN_WATTS
+        ));
+    }
+    Ok(watts)
 }
 
 impl Cli {

@@ -1,4 +1,5 @@
-//! SIGINT and SIGTERM during `mwbench run`. Batch schedulers stop a job at
+//! SIGINT, SIGTERM and SIGHUP (a dropped ssh session) during `mwbench run`
+//! and `mwbench meter`. Batch schedulers stop a job at
 //! its time limit with SIGTERM, then SIGKILL after a grace period (Slurm's
 //! KillWait, 30 s by default): the first signal asks the run to stop at
 //! the end of the current sample and write what it measured; a second one
@@ -15,7 +16,7 @@
 
 use std::sync::atomic::{AtomicI32, Ordering};
 
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 use crate::{Error, Result};
 
@@ -48,7 +49,7 @@ pub fn signal_group(group: i32, signal: i32) {
     }
 }
 
-/// From now on SIGINT and SIGTERM stop the run gracefully, and a second
+/// From now on SIGINT, SIGTERM and SIGHUP stop the run gracefully, and a second
 /// one at once. Installs its handler once per process.
 pub fn install() {
     static INSTALLED: std::sync::Once = std::sync::Once::new();
@@ -56,11 +57,11 @@ pub fn install() {
 }
 
 fn install_handler() {
-    let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
+    let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
         Ok(signals) => signals,
         Err(e) => {
             eprintln!(
-                "mwbench: warning: cannot handle SIGINT and SIGTERM ({e}): they will stop the run without writing a result file"
+                "mwbench: warning: cannot handle SIGINT, SIGTERM and SIGHUP ({e}): they will stop the run without writing a result file"
             );
             return;
         }
@@ -121,6 +122,7 @@ fn name(signal: i32) -> &'static str {
     match signal {
         SIGINT => "SIGINT",
         SIGTERM => "SIGTERM",
+        SIGHUP => "SIGHUP",
         _ => "a signal",
     }
 }

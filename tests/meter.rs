@@ -142,12 +142,35 @@ fn hashcat_is_metered_for_real_and_valued_as_mining() {
             .starts_with("external hashcat -m 21400")
     );
     assert!(
-        option["caveat"]
-            .as_str()
-            .unwrap()
-            .starts_with("reported by hashcat; not checked by mwbench"),
+        option["caveat"].as_str().unwrap().starts_with(
+            "an outside command's figure, not checked by mwbench (its file says: reported \
+                 by hashcat"
+        ),
         "{option}"
     );
+
+    // Another mode's hashes (MD5, -m 0) earn no hashprice.
+    let md5 = dir.path().join("md5.json");
+    let line = dir.path().join("md5.txt");
+    std::fs::write(&line, "1:0:1755:1593:24.10:50000000000\n").unwrap();
+    meter(
+        &md5,
+        &["--parse", "hashcat"],
+        &["cat", line.to_str().unwrap()],
+    )
+    .assert()
+    .success();
+    let value = json(&run(&[
+        "value",
+        md5.to_str().unwrap(),
+        "--power-price",
+        "45",
+        "--hashprice",
+        "42",
+        "--json",
+    ]));
+    let reason = value["unpriceable"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("not bitcoin's double SHA-256"), "{value}");
 }
 
 /// vLLM's result file, written by the command: output tokens over the
@@ -158,8 +181,9 @@ fn a_vllm_result_file_is_priced_by_its_time_per_output_token() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("vllm.json");
     let written = dir.path().join("bench.json");
+    // vLLM's run took 1.61 s: the command runs at least that long.
     let copy = format!(
-        "sleep 0.5; cp {} {}",
+        "sleep 1.7; cp {} {}",
         fixture("external/vllm-bench-serve.json").display(),
         written.display()
     );
@@ -218,6 +242,20 @@ fn a_vllm_result_file_is_priced_by_its_time_per_output_token() {
         reason.contains("7 ms") && reason.contains("--max-token-latency-ms 5"),
         "{reason}"
     );
+
+    // A file whose run took longer than the command ran is not its own.
+    let quick = dir.path().join("quick.json");
+    let fresh = dir.path().join("fresh.json");
+    let copy = format!(
+        "cp {} {}",
+        fixture("external/vllm-bench-serve.json").display(),
+        fresh.display()
+    );
+    let parse_fresh = format!("vllm={}", fresh.display());
+    let output = meter(&quick, &["--parse", &parse_fresh], &["sh", "-c", &copy]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("longer than the command ran"), "{stderr}");
 
     // The same file again: the command wrote nothing new.
     let again = dir.path().join("again.json");
@@ -310,15 +348,22 @@ fn a_count_of_work_with_nvml_energy() {
     assert_eq!(result["params"]["shape"], "count 1000000 tokens");
 }
 
-/// SIGTERM to mwbench reaches the command's whole process group; the
-/// file is written, marked interrupted, without a figure; exit 143.
+/// SIGTERM to mwbench (a scheduler's time limit) and SIGHUP (a dropped
+/// ssh session) reach the command's whole process group; the file is
+/// written, marked interrupted, without a figure; exit 128 + the signal.
 #[test]
 fn signals_are_passed_to_the_command_and_the_file_is_marked() {
+    for (signal, name) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGHUP, "SIGHUP")] {
+        stopped_by(signal, name);
+    }
+}
+
+fn stopped_by(signal: i32, name: &str) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("stopped.json");
     let marker = dir.path().join("got-sigterm");
     let script = format!(
-        "trap 'touch {}; exit 0' TERM; while true; do sleep 0.1; done",
+        "trap 'touch {}; exit 0' TERM HUP; while true; do sleep 0.1; done",
         marker.display()
     );
     let lavapipe = lavapipe();
@@ -355,7 +400,7 @@ fn signals_are_passed_to_the_command_and_the_file_is_marked() {
     }
     std::thread::sleep(Duration::from_millis(300));
     // SAFETY: kill(2) on a child this test started and has not reaped.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
@@ -368,12 +413,12 @@ fn signals_are_passed_to_the_command_and_the_file_is_marked() {
     };
     let mut rest = String::new();
     stderr.read_to_string(&mut rest).unwrap();
-    assert_eq!(status.code(), Some(143), "{rest}");
-    assert!(marker.exists(), "the command never got SIGTERM");
+    assert_eq!(status.code(), Some(128 + signal), "{rest}");
+    assert!(marker.exists(), "the command never got {name}");
     let file = read(&out);
     assert_eq!(file["interrupted"], true);
     assert_eq!(file["results"][0]["status"], "failed");
-    assert!(rest.contains("interrupted by SIGTERM"), "{rest}");
+    assert!(rest.contains(&format!("interrupted by {name}")), "{rest}");
 }
 
 /// Every way a command can fail, through the binary: one line, exit 2
@@ -485,4 +530,46 @@ fn bad_commands_and_output_fail_in_one_line() {
         );
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
+}
+
+/// A meter that breaks while the command runs: the command's run is
+/// still written, failed, with the reason; exit 1.
+#[test]
+fn a_power_source_that_fails_mid_run_leaves_a_failed_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let count = dir.path().join("readings");
+    let script = dir.path().join("meter.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho x >> {0}\n[ $(wc -l < {0}) -le 2 ] || exit 1\necho 100 W\n",
+            count.display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("broken.json");
+    let lavapipe = lavapipe();
+    let meter = format!("sh {}", script.display());
+    let output = run(&[
+        "meter",
+        "--device",
+        &lavapipe,
+        "--parse",
+        "count=1 tokens",
+        "--power-cmd",
+        &meter,
+        "--idle",
+        "0",
+        "--out",
+        out.to_str().unwrap(),
+        "--",
+        "sleep",
+        "1",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("the power source failed"), "{stderr}");
+    let result = &read(&out)["results"][0];
+    assert_eq!(result["status"], "failed", "{result}");
+    assert_eq!(result["power"]["watts"], Value::Null, "{result}");
 }

@@ -70,8 +70,21 @@ pub fn meter(options: &MeterOptions) -> Result<Outcome> {
     );
     let created = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let finished = child::run(&options.command, options.timeout, &mut meter, &started)?;
-    let reading = meter.reading()?;
-    let outcome = figures(options, &finished, written_before);
+    // A power source that failed while the command ran leaves no watts,
+    // but the command's run is still recorded, failed, with the reason.
+    let (reading, power_failed) = match meter.reading() {
+        Ok(reading) => (reading, None),
+        Err(error) => (
+            PowerReading::none(format!("failed while the command ran: {error}")),
+            Some(error),
+        ),
+    };
+    let outcome = match power_failed {
+        Some(error) => Err(Error::CommandFailed(format!(
+            "the power source failed while the command ran: {error}"
+        ))),
+        None => figures(options, &finished, written_before),
+    };
     let mut results = match &outcome {
         Ok(reported) => reported
             .iter()
@@ -247,6 +260,21 @@ fn external_result(
     reading: &PowerReading,
 ) -> Result<WorkloadResult> {
     let unit = reported.unit;
+    // A tool's own timed span lies within the command's: a longer one is
+    // an earlier run's file.
+    if let Some(reported_seconds) = reported
+        .params
+        .get("reported_seconds")
+        .and_then(|v| v.as_f64())
+        && reported_seconds > finished.seconds * 1.01 + 0.05
+    {
+        return Err(Error::CommandFailed(format!(
+            "{}: its run took {reported_seconds:.2} s, longer than the command ran ({:.2} s): \
+             the file is not this run's",
+            options.parse.name(),
+            finished.seconds
+        )));
+    }
     let (rate, basis) = match reported.work {
         Work::Total(work) => (
             work / finished.seconds,

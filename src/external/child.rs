@@ -135,6 +135,9 @@ pub fn run(
             break;
         }
     }
+    // And what ignored SIGTERM, at once: nothing of the command outlives
+    // it.
+    crate::signals::signal_group(group, libc::SIGKILL);
     let (stdout, stdout_cut) = stdout.take();
     let (stderr, _) = stderr.take();
     let last_stderr_line = String::from_utf8_lossy(&stderr)
@@ -283,9 +286,20 @@ mod tests {
         );
     }
 
-    /// A process left behind holding stdout does not keep mwbench waiting.
+    /// A process left behind holding stdout does not keep mwbench waiting,
+    /// nor outlive the command, even one that ignores SIGTERM.
     #[test]
     fn leftovers_are_ended_with_the_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("survived");
+        let script = format!(
+            "(trap '' TERM; sleep 3; touch {}) & echo started",
+            marker.display()
+        );
+        let done = run_for(&["sh", "-c", &script], Duration::from_secs(60)).unwrap();
+        assert_eq!(done.ending, Ending::Exited(0));
+        std::thread::sleep(Duration::from_secs(4));
+        assert!(!marker.exists(), "a leftover that ignores SIGTERM survived");
         let started = Instant::now();
         let done = run_for(
             &["sh", "-c", "sleep 30 & echo quick"],

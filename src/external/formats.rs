@@ -95,7 +95,9 @@ pub fn vllm(text: &str) -> Parsed {
     }
     let output_tokens = number(object, "total_output_tokens", 0.0, MAX_TOKENS)?;
     if output_tokens < 1.0 {
-        return Err("no output tokens (total_output_tokens is 0)".into());
+        return Err(format!(
+            "no output tokens (total_output_tokens is {output_tokens}, below 1)"
+        ));
     }
     let mut params = Map::new();
     params.insert("tokens".into(), json!("output"));
@@ -232,6 +234,16 @@ pub fn llama_bench(stdout: &[u8]) -> Parsed {
                 })
                 .collect::<Result<Vec<f64>, String>>()?,
         };
+        // llama-bench's avg_ts is the mean of its samples: a test whose
+        // figure disagrees with them is not one llama-bench wrote.
+        if !samples.is_empty() {
+            let mean = samples.iter().sum::<f64>() / samples.len() as f64;
+            if (rate - mean).abs() > 0.01 * mean {
+                return Err(in_test(format!(
+                    "avg_ts {rate} is not the mean of its samples_ts ({mean})"
+                )));
+            }
+        }
         let model = object
             .get("model_type")
             .and_then(Value::as_str)
@@ -291,8 +303,8 @@ pub fn llama_bench(stdout: &[u8]) -> Parsed {
 /// its devices, one figure per mode.
 pub fn hashcat(stdout: &[u8]) -> Parsed {
     let text = String::from_utf8_lossy(stdout);
-    // Mode, then each device's H/s.
-    let mut modes: Vec<(u64, Vec<f64>)> = Vec::new();
+    // Mode, then each device and its H/s.
+    let mut modes: Vec<(u64, Vec<(u64, f64)>)> = Vec::new();
     for line in text.lines().map(str::trim) {
         let skip = line.is_empty()
             || line.starts_with('#')
@@ -307,7 +319,7 @@ pub fn hashcat(stdout: &[u8]) -> Parsed {
             continue;
         };
         let whole = |s: &str| s.parse::<u64>().ok();
-        let (Some(_), Some(mode), Ok(exec_ms), Ok(rate)) = (
+        let (Some(device), Some(mode), Ok(exec_ms), Ok(rate)) = (
             whole(device),
             whole(mode),
             exec_ms.parse::<f64>(),
@@ -325,8 +337,13 @@ pub fn hashcat(stdout: &[u8]) -> Parsed {
             return Err(format!("{rate} H/s in '{}'", label(line)));
         }
         match modes.iter_mut().find(|(m, _)| *m == mode) {
-            Some((_, rates)) => rates.push(rate),
-            None => modes.push((mode, vec![rate])),
+            Some((_, devices)) if devices.iter().any(|(d, _)| *d == device) => {
+                return Err(format!(
+                    "device {device} reported mode {mode} twice: not one benchmark's output"
+                ));
+            }
+            Some((_, devices)) => devices.push((device, rate)),
+            None => modes.push((mode, vec![(device, rate)])),
         }
     }
     if modes.is_empty() {
@@ -338,7 +355,8 @@ pub fn hashcat(stdout: &[u8]) -> Parsed {
     }
     Ok(modes
         .into_iter()
-        .map(|(mode, rates)| {
+        .map(|(mode, devices)| {
+            let rates: Vec<f64> = devices.iter().map(|(_, rate)| *rate).collect();
             let mut params = Map::new();
             params.insert("mode".into(), json!(mode));
             params.insert("devices".into(), json!(rates.len()));
@@ -373,7 +391,7 @@ pub fn count(amount: f64, unit: Unit) -> Reported {
         _ => "FLOP",
     };
     Reported {
-        shape: format!("count {amount} {word}"),
+        shape: format!("count {} {word}", crate::error::shown(amount)),
         unit,
         work: Work::Total(work),
         samples: Vec::new(),
@@ -534,6 +552,10 @@ mod tests {
             (with("avg_ts", Value::Null), "test 1: no avg_ts"),
             (with("n_gen", json!(-1)), "test 1: n_gen"),
             (with("samples_ts", json!([1.0, -2.0])), "a sample of -2.0"),
+            (
+                with("samples_ts", json!([1.0, 2.0, 3.0])),
+                "not the mean of its samples_ts",
+            ),
             (with("n_gen", json!(0)), "both 0"),
         ] {
             let error = llama_bench(&bad).unwrap_err();
@@ -557,6 +579,8 @@ mod tests {
         assert_eq!(figure.work, Work::Rate(24_742_915.0));
         let two = b"# version: v6.2.6\n1:1400:1755:1593:24.1:1000\n2:1400:1755:1593:24.5:3000\n\
                     1:21400:1755:1593:24.1:500\n";
+        let twice = b"1:21400:0:0:1.0:1000\n1:21400:0:0:1.0:1000\n";
+        assert!(hashcat(twice).unwrap_err().contains("twice"));
         let figures = hashcat(two).unwrap();
         assert_eq!(figures[0].work, Work::Rate(4000.0));
         assert_eq!(figures[0].params["devices"], 2);
@@ -585,5 +609,56 @@ mod tests {
             count(1e9, Unit::HashesPerSecond).shape,
             "count 1000000000 H"
         );
+    }
+
+    mod fuzz {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+
+            /// Whatever a tool prints, each reader gives figures in range
+            /// or one line saying why not; nothing panics.
+            #[test]
+            fn any_output_is_figures_or_a_reason(text in ".{0,300}", bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+                for parsed in [
+                    vllm(&text),
+                    llama_bench(text.as_bytes()),
+                    llama_bench(&bytes),
+                    hashcat(text.as_bytes()),
+                    hashcat(&bytes),
+                ] {
+                    match parsed {
+                        Ok(figures) => {
+                            for f in figures {
+                                let value = match f.work {
+                                    Work::Total(v) | Work::Rate(v) => v,
+                                };
+                                prop_assert!(value.is_finite() && value > 0.0);
+                            }
+                        }
+                        Err(why) => prop_assert!(!why.is_empty() && !why.contains('\n')),
+                    }
+                }
+            }
+
+            /// Lines shaped like hashcat's, with any numbers in them.
+            #[test]
+            fn hashcat_lines_with_any_numbers(device in any::<u32>(), mode in any::<u32>(), ms in any::<f64>(), rate in any::<f64>()) {
+                let line = format!("{device}:{mode}:0:0:{ms}:{rate}\n");
+                if let Ok(figures) = hashcat(line.as_bytes()) {
+                    let Work::Rate(sum) = figures[0].work else { panic!() };
+                    prop_assert!(sum.is_finite() && sum > 0.0 && sum <= Unit::HashesPerSecond.max_plausible());
+                }
+            }
+
+            #[test]
+            fn any_parse_flag_is_a_format_or_a_reason(text in ".{0,40}") {
+                if let Err(why) = text.parse::<crate::external::Parse>() {
+                    prop_assert!(!why.is_empty());
+                }
+            }
+        }
     }
 }

@@ -55,9 +55,10 @@ impl std::str::FromStr for Parse {
             let amount: f64 = amount
                 .parse()
                 .map_err(|_| format!("'{amount}' in '{text}' is not a number"))?;
-            if !(amount.is_finite() && amount > 0.0 && amount <= MAX_COUNT) {
+            if !(amount.is_finite() && (1.0..=MAX_COUNT).contains(&amount)) {
                 return Err(format!(
-                    "count must be above zero and at most {MAX_COUNT:e}, not {amount}"
+                    "count must be at least 1 and at most {MAX_COUNT:e}, not {}",
+                    crate::error::shown(amount)
                 ));
             }
             let unit = match unit {
@@ -227,6 +228,8 @@ mod tests {
             "count=inf H",
             "count=nan H",
             "count=1e30 H",
+            "count=1e-300 tokens",
+            "count=0.5 H",
             "count=5 W",
             "count=x H",
             "sglang",

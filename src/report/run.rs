@@ -40,7 +40,8 @@ pub fn run_document(file: &ResultFile) -> Document {
     for result in file.results.iter().filter(|r| r.status != Status::Ok) {
         let what = match result.status {
             Status::Unsupported => "unsupported",
-            Status::External => "external",
+            // Said from the status; the file's own words are quoted.
+            Status::External => "external, not checked by mwbench; its file says",
             _ => "failed",
         };
         document.line(format!(

@@ -344,6 +344,7 @@ fn series_verdict(report: &ValueReport) -> String {
     let (Some(best), Some(per_year)) = (&report.best, report.best_usd_per_mw_year) else {
         return "nothing could be priced".into();
     };
+    let best = with_caveats(report, best);
     let mut line = if per_year > 0.0 {
         format!(
             "best over the series: {best}, {} USD per MW-year",
@@ -363,22 +364,23 @@ fn series_verdict(report: &ValueReport) -> String {
             amount(lead)
         ));
     }
-    caveats(report, best, &mut line);
     line.extend(overtaking(report));
     line
 }
 
-/// What the best option's figure leaves out.
-fn caveats(report: &ValueReport, best: &str, line: &mut String) {
-    let Some(option) = report.options.iter().find(|o| o.name == best) else {
-        return;
-    };
-    if option.estimated {
-        line.push_str(" (its watts are an estimate)");
+/// The best option's name with what its figure leaves out, said right
+/// after it (not after the runner-up's).
+fn with_caveats(report: &ValueReport, best: &str) -> String {
+    let mut name = best.to_string();
+    if let Some(option) = report.options.iter().find(|o| o.name == best) {
+        if option.estimated {
+            name.push_str(" (its watts are an estimate)");
+        }
+        if option.caveat.is_some() {
+            name.push_str(" (see its caution)");
+        }
     }
-    if option.caveat.is_some() {
-        line.push_str(" (see its caution)");
-    }
+    name
 }
 
 /// Which option wins at the power price, and by how much.
@@ -390,6 +392,7 @@ fn verdict(report: &ValueReport) -> String {
     ) else {
         return "nothing could be priced".into();
     };
+    let best = with_caveats(report, best);
     let per_year = usd_per_mw_year(margin);
     let mut line = if margin > 0.0 {
         format!(
@@ -413,7 +416,6 @@ fn verdict(report: &ValueReport) -> String {
             si(lead * HOURS_PER_YEAR, ""),
         ));
     }
-    caveats(report, best, &mut line);
     line.extend(overtaking(report));
     line
 }

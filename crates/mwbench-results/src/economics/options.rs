@@ -248,15 +248,24 @@ fn external(
     result: &WorkloadResult,
     inputs: &Resolved,
 ) -> Option<(Kind, std::result::Result<SiteOption, String>)> {
+    // Said from the status, whatever the file's own words: those are
+    // quoted, never the label.
+    let origin = format!(
+        "an outside command's figure, not checked by mwbench (its file says: {})",
+        result.check
+    );
     let labelled = |priced: std::result::Result<SiteOption, String>, more: Option<&str>| {
         priced.map(|option| SiteOption {
             caveat: Some(match more {
-                Some(more) => format!("{}; {more}", result.check),
-                None => result.check.clone(),
+                Some(more) => format!("{origin}; {more}"),
+                None => origin.clone(),
             }),
             ..option
         })
     };
+    // Bitcoin's hash is double SHA-256: hashcat's -m 21400. Another
+    // mode's hashes earn no hashprice.
+    let mode = result.params.get("mode").and_then(|m| m.as_u64());
     let (price_in, price_out) = (
         inputs.token_price_in_usd_per_million,
         inputs.token_price_out_usd_per_million,
@@ -265,7 +274,13 @@ fn external(
     match sells(result)? {
         Kind::Mining => Some((
             Kind::Mining,
-            labelled(priced_result(result, Sale::Hashes, inputs), None),
+            match mode {
+                Some(mode) if mode != BITCOIN_HASHCAT_MODE => Err(format!(
+                    "hashcat mode {mode} is not bitcoin's double SHA-256 (-m \
+                     {BITCOIN_HASHCAT_MODE}): its hashes earn no hashprice"
+                )),
+                _ => labelled(priced_result(result, Sale::Hashes, inputs), None),
+            },
         )),
         _ if price_in.is_none() && price_out.is_none() => None,
         _ => Some((
@@ -284,14 +299,15 @@ fn external(
                 (Some("output") | None, _, Some(price)) => {
                     let limit = inputs.max_token_latency_ms;
                     match reported_ms_per_token(result) {
-                        Some(ms) if ms > limit => Err(format!(
+                        Err(why) => Err(why),
+                        Ok(Some(ms)) if ms > limit => Err(format!(
                             "its reported time per output token, {ms:.0} ms, is over \
                              --max-token-latency-ms {limit}"
                         )),
-                        Some(_) => {
+                        Ok(Some(_)) => {
                             labelled(priced_result(result, Sale::Tokens(price), inputs), None)
                         }
-                        None => labelled(
+                        Ok(None) => labelled(
                             priced_result(result, Sale::Tokens(price), inputs),
                             Some(
                                 "no time per output token reported: not held against \
@@ -313,13 +329,22 @@ fn external(
     }
 }
 
+/// hashcat's mode for double SHA-256, bitcoin's proof of work.
+const BITCOIN_HASHCAT_MODE: u64 = 21400;
+
 /// The time per output token an outside command reported: vLLM's median
-/// TPOT, else llama-bench's generation time per token.
-fn reported_ms_per_token(result: &WorkloadResult) -> Option<f64> {
-    ["median_tpot_ms", "ms_per_token"]
-        .iter()
-        .find_map(|key| result.params.get(*key)?.as_f64())
-        .filter(|ms| ms.is_finite() && *ms >= 0.0)
+/// TPOT, else llama-bench's generation time per token; `None` where it
+/// reported neither, an error where the file holds one that is no time.
+fn reported_ms_per_token(result: &WorkloadResult) -> std::result::Result<Option<f64>, String> {
+    for key in ["median_tpot_ms", "ms_per_token"] {
+        if let Some(value) = result.params.get(key) {
+            return match value.as_f64() {
+                Some(ms) if ms.is_finite() && ms > 0.0 && ms <= 86_400_000.0 => Ok(Some(ms)),
+                _ => Err(format!("its {key} ({value}) is not a time per token")),
+            };
+        }
+    }
+    Ok(None)
 }
 
 /// Why a prefill option overstates: a prompt is processed many times

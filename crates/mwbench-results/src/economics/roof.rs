@@ -142,20 +142,43 @@ impl Transformer {
             Some(other) => return Err(format!("its weights '{other}' are not f16, q8 or q4")),
             None => return Err("its params have no weights format".into()),
         };
-        let recorded = |key: &str| {
-            result
-                .params
-                .get(key)
-                .and_then(|v| v.as_f64())
-                .filter(|v| v.is_finite() && *v > 0.0 && *v < 1e18)
+        // What a run recorded wins over what the shape implies, where it
+        // is a number that fits the shape; a file with one that does not
+        // is refused, not silently mended.
+        let recorded = |key: &str| -> Result<Option<f64>, String> {
+            match result.params.get(key) {
+                None => Ok(None),
+                Some(value) => value
+                    .as_f64()
+                    .filter(|v| v.is_finite() && *v >= 1.0 && *v < 1e18)
+                    .map(Some)
+                    .ok_or_else(|| format!("its {key} ({value}) is not a count")),
+            }
         };
-        let weight_bytes = recorded("model_bytes").unwrap_or(parameters * bytes_per_weight);
+        let weight_bytes = match recorded("model_bytes")? {
+            // From 2-bit quantisation to f32, scales included.
+            Some(bytes) if (0.25..=4.5).contains(&(bytes / parameters)) => bytes,
+            Some(bytes) => {
+                return Err(format!(
+                    "its model_bytes ({bytes}) do not fit its shape's {parameters:.3e} parameters"
+                ));
+            }
+            None => parameters * bytes_per_weight,
+        };
         let context = whole("context")?;
         let kv_bytes_per_token = 2.0 * layers * kv * 2.0;
-        let batch = recorded("batch").unwrap_or(1.0);
-        let kv_bytes_per_sequence = recorded("kv_cache_bytes")
-            .map(|bytes| bytes / batch)
-            .unwrap_or(kv_bytes_per_token * (context + 1.0));
+        let batch = recorded("batch")?.unwrap_or(1.0);
+        let expected = kv_bytes_per_token * (context + 1.0);
+        let kv_bytes_per_sequence = match recorded("kv_cache_bytes")? {
+            // Sequences spread from 3/4 to 5/4 of the context.
+            Some(bytes) if (0.5..=2.0).contains(&(bytes / batch / expected)) => bytes / batch,
+            Some(bytes) => {
+                return Err(format!(
+                    "its kv_cache_bytes ({bytes}) do not fit {batch} sequences of {context} tokens"
+                ));
+            }
+            None => expected,
+        };
         Ok(Transformer {
             parameters,
             weight_bytes,
@@ -479,9 +502,23 @@ mod tests {
         shapeless.params.remove("hidden");
         let why = super::decode(&h200(None, vec![]), &shapeless, 1, &[1], 100.0).unwrap_err();
         assert!(why.contains("no hidden"), "{why}");
-        let mut absurd = decode;
+        let mut absurd = decode.clone();
         absurd.params.insert("layers".into(), (1u64 << 40).into());
         assert!(super::decode(&h200(None, vec![]), &absurd, 1, &[1], 100.0).is_err());
+        // Recorded sizes that do not fit the shape, or are no counts.
+        for (key, value) in [
+            ("model_bytes", serde_json::json!(1)),
+            ("model_bytes", serde_json::json!(-1)),
+            ("model_bytes", serde_json::json!("x")),
+            ("model_bytes", serde_json::json!(1e300)),
+            ("kv_cache_bytes", serde_json::json!(1)),
+            ("batch", serde_json::json!(-1)),
+        ] {
+            let mut bad = decode.clone();
+            bad.params.insert(key.into(), value.clone());
+            let why = super::decode(&h200(None, vec![]), &bad, 1, &[1], 100.0).unwrap_err();
+            assert!(why.contains(key), "{key} {value}: {why}");
+        }
     }
 
     /// A 512-token prompt of the 8B model: 7.7 TFLOP at 50.9 TFLOP/s.
