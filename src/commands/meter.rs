@@ -47,7 +47,8 @@ pub fn meter(options: &MeterOptions) -> Result<Outcome> {
     if let Some(out) = &options.out {
         results::check_writable(out)?;
     }
-    let summary = one_adapter(&options.device)?;
+    let summaries = gpu::summaries(&gpu::enumerate());
+    let summary = one_adapter(&summaries, &options.device)?;
     let mut meter = power::meter_for(&options.power, &summary, options.power_interval)?;
     crate::signals::install();
     if meter.measures() && options.idle_seconds > 0.0 {
@@ -79,29 +80,22 @@ pub fn meter(options: &MeterOptions) -> Result<Outcome> {
             Some(error),
         ),
     };
-    let outcome = match power_failed {
+    let reported = match power_failed {
         Some(error) => Err(Error::CommandFailed(format!(
             "the power source failed while the command ran: {error}"
         ))),
         None => figures(options, &finished, written_before),
     };
-    let mut results = match &outcome {
-        Ok(reported) => reported
-            .iter()
-            .map(|r| external_result(options, &finished, r, &reading))
-            .collect::<Result<Vec<_>>>(),
-        Err(error) => Err(Error::CommandFailed(error.to_string())),
-    }
-    .unwrap_or_else(|error| {
-        vec![failed_result(
-            options,
-            &finished,
-            error.to_string(),
-            reading.clone(),
-        )]
-    });
-    let failure = match (&finished.ending, &outcome) {
-        (Ending::Interrupted { signal, exit_code }, _) => Some(Error::Interrupted {
+    let mut results = reported
+        .and_then(|reported| {
+            reported
+                .iter()
+                .map(|r| external_result(options, &finished, r, &reading))
+                .collect::<Result<Vec<_>>>()
+        })
+        .unwrap_or_else(|error| vec![failed_result(options, error.to_string(), reading.clone())]);
+    let failure = match &finished.ending {
+        Ending::Interrupted { signal, exit_code } => Some(Error::Interrupted {
             signal,
             exit_code: *exit_code,
             detail: "; the command was stopped and the result file written, marked interrupted"
@@ -112,17 +106,24 @@ pub fn meter(options: &MeterOptions) -> Result<Outcome> {
             .find(|r| r.status == Status::Failed)
             .map(|r| Error::CommandFailed(format!("no figure: {}", r.check))),
     };
+    // What every result of the command shares.
+    let exit_code = match finished.ending {
+        Ending::Exited(code) => serde_json::json!(code),
+        _ => serde_json::Value::Null,
+    };
     for result in &mut results {
-        result
-            .params
-            .insert("command".into(), serde_json::json!(options.command.clone()));
+        let params = &mut result.params;
+        params.insert("command".into(), serde_json::json!(options.command));
+        params.insert("parse".into(), options.parse.name().into());
+        params.insert("exit_code".into(), exit_code.clone());
+        params.insert("wall_seconds".into(), finished.seconds.into());
     }
     let file = ResultFile {
         schema_version: SCHEMA_VERSION,
         mwbench_version: env!("CARGO_PKG_VERSION").to_string(),
         created,
         machine: Machine::current(),
-        device: summary.result_device(TimingMethod::HostClock, memory_of(&summary)),
+        device: summary.result_device(TimingMethod::HostClock, power::device_memory(&summary)),
         settings: Settings {
             quick: false,
             measure_seconds: finished.seconds,
@@ -138,7 +139,7 @@ pub fn meter(options: &MeterOptions) -> Result<Outcome> {
     let path = output_path(options.out.as_deref(), &file)?;
     results::write_atomic(&path, file.to_json().as_bytes())?;
     let mut notes = Vec::new();
-    if let Some(note) = other_adapters_note(&summary, &reading) {
+    if let Some(note) = other_adapters_note(&summaries, &summary, &reading) {
         notes.push(note);
     }
     notes.push(format!("wrote {}", path.display()));
@@ -155,12 +156,11 @@ pub fn meter(options: &MeterOptions) -> Result<Outcome> {
 
 /// The one adapter `--device` names: a command's energy is measured on
 /// one adapter's sources (or a host meter).
-fn one_adapter(selector: &DeviceSelector) -> Result<AdapterSummary> {
-    let summaries = gpu::summaries(&gpu::enumerate());
+fn one_adapter(summaries: &[AdapterSummary], selector: &DeviceSelector) -> Result<AdapterSummary> {
     if summaries.is_empty() {
         return Err(Error::NoAdapter);
     }
-    let chosen = gpu::select(&summaries, selector)?;
+    let chosen = gpu::select(summaries, selector)?;
     match chosen[..] {
         [index] => Ok(summaries[index].clone()),
         _ => Err(Error::usage(format!(
@@ -173,15 +173,6 @@ fn one_adapter(selector: &DeviceSelector) -> Result<AdapterSummary> {
                 .collect::<Vec<_>>()
                 .join("; ")
         ))),
-    }
-}
-
-/// The adapter's memory, as `run` records it.
-fn memory_of(summary: &AdapterSummary) -> Option<results::DeviceMemory> {
-    if summary.device_type == DeviceType::Cpu {
-        gpu::host_memory()
-    } else {
-        power::nvml::memory(summary)
     }
 }
 
@@ -297,9 +288,6 @@ fn external_result(
     }
     let mut params = reported.params.clone();
     params.insert("shape".into(), reported.shape.clone().into());
-    params.insert("parse".into(), options.parse.name().into());
-    params.insert("exit_code".into(), 0.into());
-    params.insert("wall_seconds".into(), finished.seconds.into());
     let mut result = WorkloadResult::without_figure(
         EXTERNAL_WORKLOAD,
         Status::External,
@@ -320,14 +308,9 @@ fn external_result(
     Ok(result.with_power(reading.clone()))
 }
 
-/// The command's outcome without a figure: why, its exit code, and the
-/// power read while it ran.
-fn failed_result(
-    options: &MeterOptions,
-    finished: &Finished,
-    reason: String,
-    reading: PowerReading,
-) -> WorkloadResult {
+/// The command's outcome without a figure: why, and the power read while
+/// it ran.
+fn failed_result(options: &MeterOptions, reason: String, reading: PowerReading) -> WorkloadResult {
     let unit = match &options.parse {
         Parse::Hashcat => Unit::HashesPerSecond,
         Parse::Count { unit, .. } => *unit,
@@ -339,26 +322,19 @@ fn failed_result(
         .params
         .insert("shape".into(), options.parse.name().into());
     result
-        .params
-        .insert("parse".into(), options.parse.name().into());
-    let code = match finished.ending {
-        Ending::Exited(code) => serde_json::json!(code),
-        _ => serde_json::Value::Null,
-    };
-    result.params.insert("exit_code".into(), code);
-    result
-        .params
-        .insert("wall_seconds".into(), finished.seconds.into());
-    result
 }
 
 /// A per-adapter sensor measures that adapter alone: a command that also
 /// runs on another GPU draws more than the figure says.
-fn other_adapters_note(summary: &AdapterSummary, reading: &PowerReading) -> Option<String> {
+fn other_adapters_note(
+    summaries: &[AdapterSummary],
+    summary: &AdapterSummary,
+    reading: &PowerReading,
+) -> Option<String> {
     if reading.shared || reading.watts.is_none() || summary.device_type == DeviceType::Cpu {
         return None;
     }
-    let others = gpu::summaries(&gpu::enumerate())
+    let others = summaries
         .iter()
         .filter(|s| s.device_type == summary.device_type && s.pci_bus_id != summary.pci_bus_id)
         .count();

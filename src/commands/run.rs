@@ -124,10 +124,8 @@ fn open(
     meter: &mut Meter,
 ) -> Result<Gpu> {
     let mut gpu = Gpu::open(adapter, summary)?;
-    if gpu.summary.device_type != results::DeviceType::Cpu {
-        let memory = power::nvml::memory(&gpu.summary);
-        gpu = gpu.with_memory(memory);
-    }
+    let memory = power::device_memory(&gpu.summary);
+    gpu = gpu.with_memory(memory);
     if let Some(timeout) = options.kernel_timeout {
         gpu = gpu.with_kernel_timeout(timeout);
     }

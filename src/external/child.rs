@@ -217,6 +217,10 @@ fn spawn_reader(
             let _ = std::io::stderr().lock().write_all(&chunk[..n]);
             let mut kept = shared.lock().unwrap_or_else(|p| p.into_inner());
             let (bytes, cut) = &mut *kept;
+            // Past the start a parser reads, the rest is passed on only.
+            if *cut {
+                continue;
+            }
             bytes.extend_from_slice(&chunk[..n]);
             match keep {
                 Keep::First(most) if bytes.len() > most => {

@@ -136,6 +136,16 @@ impl PowerChoice {
     }
 }
 
+/// The memory an adapter's buffers come from, where something says (wgpu
+/// does not): the host's for a CPU adapter, NVML's for an NVIDIA GPU.
+pub fn device_memory(adapter: &AdapterSummary) -> Option<crate::results::DeviceMemory> {
+    if adapter.device_type == crate::results::DeviceType::Cpu {
+        crate::gpu::host_memory()
+    } else {
+        nvml::memory(adapter)
+    }
+}
+
 /// A power source `mwbench devices` lists for each adapter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]

@@ -5,7 +5,7 @@ use super::markup::{Document, Grid, si, usd};
 use crate::economics::model::{HOURS_PER_YEAR, usd_per_mw_year};
 use crate::economics::options::Kind;
 use crate::economics::roof::Bound;
-use crate::economics::{PricedOption, ValueReport};
+use crate::economics::{Attainable, NEVER_BEYOND_ROOF, PricedOption, ValueReport};
 
 pub fn value_document(report: &ValueReport) -> Document {
     let Some(price) = report.power_price_usd_per_mwh else {
@@ -44,10 +44,10 @@ pub fn value_document(report: &ValueReport) -> Document {
             e.breakeven_power_price_usd_per_mwh
                 .map_or("tenant pays".into(), usd),
         ]);
-        if let (Some(roof), Some(a)) = (roof_cell(option), &option.attainable) {
+        if let Some(a) = &option.attainable {
             grid.row([
                 String::new(),
-                roof,
+                roof_cell(option, a),
                 option.kind.as_str().to_string(),
                 si(a.tokens_per_s / a.watts, "tokens/J"),
                 usd(a.revenue_usd_per_mwh),
@@ -123,13 +123,12 @@ const ROOF_LEGEND_FLAT: &str = "(USD per MWh of site energy; \"at the roof\": th
 
 /// The second line of an AI option with a roof: what the device reaches
 /// there, and where the measurement stands.
-fn roof_cell(option: &PricedOption) -> Option<String> {
-    let a = option.attainable.as_ref()?;
+fn roof_cell(option: &PricedOption, a: &Attainable) -> String {
     let fraction = option
         .roof_fraction
         .map(|f| format!("\nmeasured: {} of the roof at its batch", percent(f)))
         .unwrap_or_default();
-    Some(format!(
+    format!(
         "at the roof ({}-bound, {}): {} at batch {}, {:.1} ms/token{fraction}",
         a.bound.as_str(),
         match a.bound {
@@ -139,7 +138,7 @@ fn roof_cell(option: &PricedOption) -> Option<String> {
         si(a.tokens_per_s, "tokens/s"),
         a.batch,
         a.ms_per_token,
-    ))
+    )
 }
 
 /// The verdict's clause on AI at its roof: from what fraction of it AI
@@ -152,9 +151,8 @@ fn overtaking(report: &ValueReport) -> Option<String> {
         .find(|o| o.attainable.is_some() && o.caveat.is_none())?;
     let Some(fraction) = report.overtakes_best_mining_at_roof_fraction else {
         return Some(format!(
-            "; AI ({}) does not overtake {mining} even at {NEVER:.0}x its roof",
+            "; AI ({}) does not overtake {mining} even at {NEVER_BEYOND_ROOF:.0}x its roof",
             ai.name,
-            NEVER = 1024.0
         ));
     };
     let who = report.overtaking_option.as_deref().unwrap_or_default();
@@ -312,9 +310,9 @@ fn series_document(report: &ValueReport) -> Document {
             amount(e.margin_usd),
             amount(e.usd_per_mw_year),
         ]);
-        if let (Some(roof), Some(a)) = (roof_cell(option), &option.attainable) {
+        if let Some(a) = &option.attainable {
             let mut cells = vec![String::new(); 14];
-            cells[1] = roof;
+            cells[1] = roof_cell(option, a);
             cells[2] = option.kind.as_str().to_string();
             cells[3] = si(a.tokens_per_s / a.watts, "tokens/J");
             cells[13] = amount(a.usd_per_mw_year);

@@ -90,7 +90,33 @@ struct Roofed {
 
 /// Past this many times its roof an AI option "never" overtakes: no
 /// kernel or serving stack runs that far above the hardware.
-const NEVER_BEYOND_ROOF: f64 = 1024.0;
+pub const NEVER_BEYOND_ROOF: f64 = 1024.0;
+
+/// The smallest fraction at which `earns` holds, for a test that never
+/// turns false as the fraction grows: doubled up to
+/// [`NEVER_BEYOND_ROOF`], then bisected; `None` where it never holds.
+fn smallest_fraction(earns: impl Fn(f64) -> bool) -> Option<f64> {
+    if earns(0.0) {
+        return Some(0.0);
+    }
+    let mut high = 1.0;
+    while !earns(high) {
+        high *= 2.0;
+        if high > NEVER_BEYOND_ROOF {
+            return None;
+        }
+    }
+    let mut low = if high > 1.0 { high / 2.0 } else { 0.0 };
+    for _ in 0..60 {
+        let middle = (low + high) / 2.0;
+        if earns(middle) {
+            high = middle;
+        } else {
+            low = middle;
+        }
+    }
+    Some(high)
+}
 
 impl Valuation {
     /// What ranks `option` if it earned `revenue` per MWh: its margin per
@@ -126,11 +152,12 @@ impl Valuation {
             .max_by(|a, b| a.1.total_cmp(&b.1))
     }
 
-    /// `option` at its roof, and the fraction of it at which it overtakes
-    /// the best mining option: revenue grows with tokens per second at the
-    /// option's watts, and the margin with revenue (never down), so the
-    /// fraction is found by bisection, at a flat price as over a series.
-    fn roofed(&self, option: &SiteOption) -> Roofed {
+    /// `option` at its roof, and the fraction of it at which it earns
+    /// `mining` (the best mining option's ranked figure): revenue grows
+    /// with tokens per second at the option's watts, and the margin with
+    /// revenue (never down), so the fraction is found by bisection, at a
+    /// flat price as over a series.
+    fn roofed(&self, option: &SiteOption, mining: Option<f64>) -> Roofed {
         let estimate = match &option.roof {
             None => return Roofed::default(),
             Some(Err(why)) => {
@@ -149,42 +176,22 @@ impl Valuation {
                 ..Roofed::default()
             };
         }
-        let at_roof = SiteOption {
-            revenue_usd_per_mwh: revenue,
-            ..option.clone()
-        };
-        let usd_per_mw_year = match self.inputs.power_price_usd_per_mwh {
-            Some(price) => at_roof.at(price).usd_per_mw_year,
+        let at_price = self.inputs.power_price_usd_per_mwh.map(|price| {
+            SiteOption {
+                revenue_usd_per_mwh: revenue,
+                ..option.clone()
+            }
+            .at(price)
+        });
+        let usd_per_mw_year = match &at_price {
+            Some(economics) => economics.usd_per_mw_year,
             None => self.ranked(option, revenue).unwrap_or(f64::NAN),
         };
-        let overtakes_at = self.best_mining().and_then(|(_, target)| {
-            let earns = |fraction: f64| {
+        let overtakes_at = mining.filter(|_| revenue > 0.0).and_then(|target| {
+            smallest_fraction(|fraction| {
                 self.ranked(option, fraction * revenue)
                     .is_some_and(|figure| figure >= target)
-            };
-            if revenue <= 0.0 {
-                return None;
-            }
-            if earns(0.0) {
-                return Some(0.0);
-            }
-            let mut high = 1.0;
-            while !earns(high) {
-                high *= 2.0;
-                if high > NEVER_BEYOND_ROOF {
-                    return None;
-                }
-            }
-            let mut low = if high > 1.0 { high / 2.0 } else { 0.0 };
-            for _ in 0..60 {
-                let middle = (low + high) / 2.0;
-                if earns(middle) {
-                    high = middle;
-                } else {
-                    low = middle;
-                }
-            }
-            Some(high)
+            })
         });
         Roofed {
             attainable: Some(Attainable {
@@ -201,10 +208,7 @@ impl Valuation {
                     option.watts
                 ),
                 revenue_usd_per_mwh: revenue,
-                margin_usd_per_mwh: self
-                    .inputs
-                    .power_price_usd_per_mwh
-                    .map(|price| at_roof.at(price).margin_usd_per_mwh),
+                margin_usd_per_mwh: at_price.map(|e| e.margin_usd_per_mwh),
                 usd_per_mw_year,
             }),
             roof_fraction: Some(estimate.roof_fraction),
@@ -276,7 +280,12 @@ impl Valuation {
             .iter()
             .position(|o| o.kind == Kind::Colocation)
             .map(|index| yearly[index]);
-        let roofs: Vec<Roofed> = self.options.iter().map(|o| self.roofed(o)).collect();
+        let best_mining = self.best_mining();
+        let roofs: Vec<Roofed> = self
+            .options
+            .iter()
+            .map(|o| self.roofed(o, best_mining.map(|(_, figure)| figure)))
+            .collect();
         // The headline holds options without a caution: prompt tokens
         // alone overstate what serving earns.
         let overtaking = roofs
@@ -326,7 +335,7 @@ impl Valuation {
                     overtakes_best_mining_at_roof_fraction: roofs[index].overtakes_at,
                 })
                 .collect(),
-            best_mining: self.best_mining().map(|(o, _)| o.name.clone()),
+            best_mining: best_mining.map(|(o, _)| o.name.clone()),
             overtakes_best_mining_at_roof_fraction: overtaking.map(|(_, f)| f),
             overtaking_option: overtaking.map(|(index, _)| self.options[index].name.clone()),
             overtaking_measured_roof_fraction: overtaking.and_then(|(index, _)| {

@@ -192,26 +192,14 @@ pub fn options(files: &[(PathBuf, ResultFile)], inputs: &Resolved) -> Result<Opt
                 Some(Kind::Ai) if !output_tokens(result) => options.add(
                     name(&what),
                     Kind::Ai,
-                    match price_in {
-                        Some(price) => {
-                            priced_result(result, Sale::Tokens(price), inputs).map(|o| SiteOption {
-                                caveat: Some(PROMPT_ONLY.into()),
-                                roof: Some(roof::prefill(file, result)),
-                                ..o
-                            })
-                        }
-                        None => Err("its tokens are a prompt's (input tokens): give \
-                                     --token-price-in to price them"
-                            .into()),
-                    },
+                    prompt_tokens(result, inputs).map(|o| SiteOption {
+                        roof: Some(roof::prefill(file, result)),
+                        ..o
+                    }),
                 ),
-                Some(Kind::Ai) if price_out.is_none() => options.add(
-                    name(&what),
-                    Kind::Ai,
-                    Err(
-                        "its tokens are output tokens: give --token-price-out to price them".into(),
-                    ),
-                ),
+                Some(Kind::Ai) if price_out.is_none() => {
+                    options.add(name(&what), Kind::Ai, Err(NEEDS_PRICE_OUT.into()))
+                }
                 Some(Kind::Ai) => {
                     let model = model_of(result);
                     match models.iter_mut().find(|(m, _)| *m == model) {
@@ -254,9 +242,9 @@ fn external(
         "an outside command's figure, not checked by mwbench (its file says: {})",
         result.check
     );
-    let labelled = |priced: std::result::Result<SiteOption, String>, more: Option<&str>| {
+    let labelled = |priced: std::result::Result<SiteOption, String>| {
         priced.map(|option| SiteOption {
-            caveat: Some(match more {
+            caveat: Some(match &option.caveat {
                 Some(more) => format!("{origin}; {more}"),
                 None => origin.clone(),
             }),
@@ -271,63 +259,81 @@ fn external(
         inputs.token_price_out_usd_per_million,
     );
     let tokens = result.params.get("tokens").and_then(|t| t.as_str());
-    match sells(result)? {
-        Kind::Mining => Some((
-            Kind::Mining,
-            match mode {
-                Some(mode) if mode != BITCOIN_HASHCAT_MODE => Err(format!(
+    let priced = match sells(result)? {
+        Kind::Mining => match mode {
+            Some(mode) if mode != BITCOIN_HASHCAT_MODE => (
+                Kind::Mining,
+                Err(format!(
                     "hashcat mode {mode} is not bitcoin's double SHA-256 (-m \
                      {BITCOIN_HASHCAT_MODE}): its hashes earn no hashprice"
                 )),
-                _ => labelled(priced_result(result, Sale::Hashes, inputs), None),
-            },
-        )),
-        _ if price_in.is_none() && price_out.is_none() => None,
-        _ => Some((
-            Kind::Ai,
-            match (tokens, price_in, price_out) {
-                (Some("prompt"), Some(price), _) => labelled(
-                    priced_result(result, Sale::Tokens(price), inputs),
-                    Some(PROMPT_ONLY),
-                ),
-                (Some("prompt"), None, _) => Err("its tokens are a prompt's (input tokens): \
-                                                  give --token-price-in to price them"
-                    .into()),
-                (Some("output") | None, _, None) => {
-                    Err("its tokens are output tokens: give --token-price-out to price them".into())
-                }
-                (Some("output") | None, _, Some(price)) => {
-                    let limit = inputs.max_token_latency_ms;
-                    match reported_ms_per_token(result) {
-                        Err(why) => Err(why),
-                        Ok(Some(ms)) if ms > limit => Err(format!(
-                            "its reported time per output token, {ms:.0} ms, is over \
-                             --max-token-latency-ms {limit}"
-                        )),
-                        Ok(Some(_)) => {
-                            labelled(priced_result(result, Sale::Tokens(price), inputs), None)
-                        }
-                        Ok(None) => labelled(
-                            priced_result(result, Sale::Tokens(price), inputs),
-                            Some(
+            ),
+            _ => (Kind::Mining, priced_result(result, Sale::Hashes, inputs)),
+        },
+        _ if price_in.is_none() && price_out.is_none() => return None,
+        _ => match (tokens, price_out) {
+            (Some("prompt"), _) => (Kind::Ai, prompt_tokens(result, inputs)),
+            (Some("output") | None, None) => (Kind::Ai, Err(NEEDS_PRICE_OUT.into())),
+            (Some("output") | None, Some(price)) => {
+                let limit = inputs.max_token_latency_ms;
+                let priced = match reported_ms_per_token(result) {
+                    Err(why) => Err(why),
+                    Ok(Some(ms)) if ms > limit => Err(format!(
+                        "its reported time per output token, {ms:.0} ms, is over \
+                         --max-token-latency-ms {limit}"
+                    )),
+                    Ok(Some(_)) => priced_result(result, Sale::Tokens(price), inputs),
+                    Ok(None) => {
+                        priced_result(result, Sale::Tokens(price), inputs).map(|o| SiteOption {
+                            caveat: Some(
                                 "no time per output token reported: not held against \
-                                  --max-token-latency-ms",
+                                 --max-token-latency-ms"
+                                    .into(),
                             ),
-                        ),
+                            ..o
+                        })
                     }
-                }
-                (Some("unknown"), _, _) => Err("a merged group of outside figures keeps neither \
-                                                 the kind of its tokens nor their latency: value \
-                                                 its members' result files"
-                    .into()),
-                (Some(other), _, _) => Err(format!(
+                };
+                (Kind::Ai, priced)
+            }
+            (Some("unknown"), _) => (
+                Kind::Ai,
+                Err(
+                    "a merged group of outside figures keeps neither the kind of its tokens \
+                     nor their latency: value its members' result files"
+                        .into(),
+                ),
+            ),
+            (Some(other), _) => (
+                Kind::Ai,
+                Err(format!(
                     "its tokens are {other} tokens together: neither the input nor the output \
                      price alone prices them"
                 )),
-            },
-        )),
-    }
+            ),
+        },
+    };
+    let (kind, priced) = priced;
+    Some((kind, labelled(priced)))
 }
+
+/// A prompt's tokens at the input price, with prefill's caution, or the
+/// flag that prices them.
+fn prompt_tokens(
+    result: &WorkloadResult,
+    inputs: &Resolved,
+) -> std::result::Result<SiteOption, String> {
+    let price = inputs
+        .token_price_in_usd_per_million
+        .ok_or("its tokens are a prompt's (input tokens): give --token-price-in to price them")?;
+    priced_result(result, Sale::Tokens(price), inputs).map(|o| SiteOption {
+        caveat: Some(PROMPT_ONLY.into()),
+        ..o
+    })
+}
+
+/// Why output tokens cannot be priced without their price.
+const NEEDS_PRICE_OUT: &str = "its tokens are output tokens: give --token-price-out to price them";
 
 /// hashcat's mode for double SHA-256, bitcoin's proof of work.
 const BITCOIN_HASHCAT_MODE: u64 = 21400;
