@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use clap::error::ErrorKind;
 use mwbench::cli::Cli;
+use mwbench_results::printable;
 
 fn main() -> ExitCode {
     // A panic is a bug, but the user still gets one line, not a backtrace.
@@ -22,16 +23,29 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return clap_error(error),
     };
-    let mut stdout = std::io::stdout().lock();
-    let outcome = match cli.execute(&mut stdout) {
+    let mut stdout: Box<dyn Write> = if stdout_was_closed() {
+        Box::new(Closed)
+    } else {
+        Box::new(std::io::stdout().lock())
+    };
+    let outcome = match cli.execute(&mut *stdout) {
         Ok(outcome) => outcome,
         Err(error) => return failed(&error),
     };
-    // A closed pipe (`mwbench devices | head`) is not an error.
-    let _ = stdout.write_all(outcome.stdout.as_bytes());
-    let _ = stdout.flush();
+    // A full disk or a closed descriptor loses the output: that fails
+    // (`failed` keeps a closed pipe, `mwbench devices | head`, quiet).
+    if let Err(source) = stdout
+        .write_all(outcome.stdout.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        return failed(&mwbench::Error::Io {
+            action: "write",
+            path: "standard output".into(),
+            source,
+        });
+    }
     for note in &outcome.notes {
-        eprintln!("{note}");
+        eprintln!("{}", printable(note));
     }
     match outcome.failure {
         Some(error) => failed(&error),
@@ -47,7 +61,8 @@ fn failed(error: &mwbench::Error) -> ExitCode {
     {
         return ExitCode::SUCCESS;
     }
-    eprintln!("mwbench: error: {error}");
+    // One line, whatever a file's text quoted in it holds.
+    eprintln!("mwbench: error: {}", printable(&error.to_string()));
     ExitCode::from(error.exit_code() as u8)
 }
 
@@ -85,4 +100,34 @@ fn clap_error(error: clap::Error) -> ExitCode {
     let line = line.strip_prefix("error: ").unwrap_or(&line);
     eprintln!("mwbench: error: {line} (see mwbench --help)");
     ExitCode::from(2)
+}
+
+/// Whether mwbench started with its stdout closed (`mwbench export >&-`).
+/// Rust's runtime then opens /dev/null read-write in its place, so that
+/// writes vanish without an error; a shell's `>/dev/null` opens it
+/// write-only, so the two can be told apart.
+fn stdout_was_closed() -> bool {
+    let mut stdout = std::mem::MaybeUninit::<libc::stat>::uninit();
+    let mut null = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: fstat and stat fill the buffers they are given when they
+    // return 0, and the buffers are read only then.
+    unsafe {
+        libc::fstat(1, stdout.as_mut_ptr()) == 0
+            && libc::stat(c"/dev/null".as_ptr(), null.as_mut_ptr()) == 0
+            && stdout.assume_init().st_rdev == null.assume_init().st_rdev
+            && stdout.assume_init().st_mode & libc::S_IFMT == libc::S_IFCHR
+            && libc::fcntl(1, libc::F_GETFL) & libc::O_ACCMODE == libc::O_RDWR
+    }
+}
+
+/// A stdout that was closed: every write fails as it would have.
+struct Closed;
+
+impl Write for Closed {
+    fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+        Err(std::io::Error::from_raw_os_error(libc::EBADF))
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

@@ -92,9 +92,15 @@ fn install_handler() {
             }
             signal_group(group, libc::SIGKILL);
             crate::results::remove_unfinished();
+            // `run` writes a checkpoint after each completed workload:
+            // that file stays, and the message must not deny it.
             eprintln!(
-                "\nmwbench: {}: stopped at once; no result file written",
-                name(signal)
+                "\nmwbench: {}: stopped at once; {}",
+                name(signal),
+                match crate::results::files_written() {
+                    0 => "no result file written",
+                    _ => "the result files already written (marked interrupted) stay as they are",
+                }
             );
             std::process::exit(128 + signal);
         }

@@ -88,6 +88,7 @@ pub fn run(options: &RunOptions) -> Result<Outcome> {
         notes,
         stopped,
         not_run,
+        written,
         ..
     } = done;
     let mut document = Document::default();
@@ -111,7 +112,7 @@ pub fn run(options: &RunOptions) -> Result<Outcome> {
     Ok(Outcome {
         stdout,
         notes,
-        failure: ending(stopped, &not_run, &failed),
+        failure: ending(stopped, &not_run, &failed, written),
     })
 }
 
@@ -145,6 +146,9 @@ fn open(
 #[derive(Default)]
 struct Done {
     files: Vec<ResultFile>,
+    /// Result files written (a device stopped before any workload
+    /// completed writes none).
+    written: usize,
     notes: Vec<String>,
     noted_shared: bool,
     /// What ended the run early (a signal, a hung GPU), and what it left.
@@ -193,8 +197,24 @@ impl Done {
             });
         }
         let path = outcome.path;
-        results::write_atomic(&path, file.to_json().as_bytes())?;
-        self.notes.push(format!("wrote {}", path.display()));
+        if file.interrupted && file.results.is_empty() {
+            // A signal before the first workload finished: a file of no
+            // results would replace an earlier run's complete one.
+            self.notes.push(format!(
+                "no workload completed on {}: {} not written{}",
+                file.device.name,
+                path.display(),
+                if path.exists() {
+                    " (left as it was)"
+                } else {
+                    ""
+                }
+            ));
+        } else {
+            results::write_atomic(&path, file.to_json().as_bytes())?;
+            self.notes.push(format!("wrote {}", path.display()));
+            self.written += 1;
+        }
         self.files.push(file);
         Ok(())
     }
@@ -354,7 +374,12 @@ fn plan(options: &RunOptions, adapter: &crate::gpu::AdapterSummary) -> String {
 
 /// The error a run ends with, if any: the signal or hang that stopped it
 /// (naming what was not run), else the workloads that failed their check.
-fn ending(stopped: Option<Error>, not_run: &[String], failed: &[String]) -> Option<Error> {
+fn ending(
+    stopped: Option<Error>,
+    not_run: &[String],
+    failed: &[String],
+    written: usize,
+) -> Option<Error> {
     let not_run = if not_run.is_empty() {
         String::new()
     } else {
@@ -366,7 +391,11 @@ fn ending(stopped: Option<Error>, not_run: &[String], failed: &[String]) -> Opti
         }) => Some(Error::Interrupted {
             signal,
             exit_code,
-            detail: format!("; the completed workloads were written{not_run}"),
+            detail: if written > 0 {
+                format!("; the completed workloads were written{not_run}")
+            } else {
+                format!("; no workload had completed, no result file written{not_run}")
+            },
         }),
         Some(Error::GpuLost { adapter, message }) => Some(Error::GpuLost {
             adapter,

@@ -168,27 +168,14 @@ pub fn check_written(path: &std::path::Path, before: &Stamp) -> Result<()> {
 /// A result file another tool wrote: a regular file within the size any
 /// reader of mwbench accepts.
 fn read_result_file(path: &std::path::Path) -> Result<String> {
-    crate::results::check_regular(path)?;
-    let io = |source| Error::Io {
-        action: "read",
-        path: path.to_path_buf(),
-        source,
-    };
-    let size = std::fs::metadata(path).map_err(io)?.len();
-    if size > crate::results::MAX_FILE_BYTES {
-        return Err(Error::CommandFailed(format!(
-            "vllm bench serve: {} is {size} bytes, more than the {} MiB mwbench reads",
-            path.display(),
-            crate::results::MAX_FILE_BYTES >> 20
-        )));
-    }
-    let bytes = std::fs::read(path).map_err(io)?;
-    String::from_utf8(bytes).map_err(|_| {
-        Error::CommandFailed(format!(
-            "vllm bench serve: {} is not UTF-8 text",
-            path.display()
-        ))
-    })
+    // What would be bad input from a user is the tool's failure here.
+    mwbench_results::input::read_text(path, crate::results::MAX_FILE_BYTES, "vLLM result file")
+        .map_err(|error| match error {
+            mwbench_results::Error::Usage(why) => {
+                Error::CommandFailed(format!("vllm bench serve: {why}"))
+            }
+            io => io.into(),
+        })
 }
 
 #[cfg(test)]

@@ -58,6 +58,17 @@ impl Document {
 
 /// `value` with an SI prefix and three significant digits: `42.1 M`.
 pub fn si(value: f64, unit: &str) -> String {
+    // A time per unit past a second reads in seconds, never `kms/token`.
+    if let Some(per) = unit.strip_prefix("ms/")
+        && value.abs() >= 1e3
+    {
+        let seconds = value / 1e3;
+        return if seconds.abs() >= 1e4 {
+            format!("{seconds:.3e} s/{per}")
+        } else {
+            format!("{seconds:.digits$} s/{per}", digits = digits(seconds))
+        };
+    }
     let prefixes = [(1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")];
     let (scaled, prefix) = prefixes
         .iter()
@@ -68,14 +79,19 @@ pub fn si(value: f64, unit: &str) -> String {
     if scaled.abs() >= 1e4 || (scaled != 0.0 && scaled.abs() < 1e-3) {
         return format!("{value:.3e} {unit}");
     }
-    let digits = if scaled.abs() >= 100.0 {
+    format!("{scaled:.digits$} {prefix}{unit}", digits = digits(scaled))
+}
+
+/// Decimals that give three significant digits to a number from 0.001
+/// to 9999.
+fn digits(value: f64) -> usize {
+    if value.abs() >= 100.0 {
         0
-    } else if scaled.abs() >= 10.0 {
+    } else if value.abs() >= 10.0 {
         1
     } else {
         2
-    };
-    format!("{scaled:.digits$} {prefix}{unit}")
+    }
 }
 
 /// Dollars to the cent, or in scientific notation past a billion.
@@ -97,5 +113,9 @@ mod tests {
         assert_eq!(si(1.5e12, "H/s"), "1.50 TH/s");
         assert_eq!(si(999.0, "W"), "999 W");
         assert_eq!(si(0.5, "H/J"), "0.50 H/J");
+        // Seconds as seconds.
+        assert_eq!(si(23_900.0, "ms/token"), "23.9 s/token");
+        assert_eq!(si(250.0, "ms/token"), "250 ms/token");
+        assert_eq!(si(3.6e9, "ms/token"), "3.600e6 s/token");
     }
 }

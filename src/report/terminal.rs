@@ -5,6 +5,7 @@ use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use super::markup::{Block, Document};
 use super::{Exporter, Output};
 use crate::Result;
+use mwbench_results::printable;
 
 pub struct TableExporter;
 
@@ -14,22 +15,26 @@ impl Exporter for TableExporter {
     }
 }
 
-/// Lines as they are; grids as boxed tables.
+/// Lines as they are; grids as boxed tables. Text from files (device and
+/// host names, checks) reaches the terminal here, so control characters
+/// are escaped: an ESC sequence in a host name must not recolour the
+/// table or move the cursor, a newline must not forge a line.
 pub fn render(document: &Document) -> String {
+    let cell = |text: &String| printable(text).into_owned();
     let mut text = String::new();
     for block in &document.blocks {
         match block {
             Block::Line(line) => {
-                text.push_str(line);
+                text.push_str(&printable(line));
                 text.push('\n');
             }
             Block::Grid(grid) => {
                 let mut table = Table::new();
                 table
                     .load_style(UTF8_FULL_CONDENSED)
-                    .set_header(grid.header.clone());
+                    .set_header(grid.header.iter().map(cell).collect::<Vec<_>>());
                 for row in &grid.rows {
-                    table.add_row(row.clone());
+                    table.add_row(row.iter().map(cell).collect::<Vec<_>>());
                 }
                 text.push_str(&format!("{table}\n"));
             }

@@ -6,6 +6,7 @@ use crate::economics::model::{HOURS_PER_YEAR, usd_per_mw_year};
 use crate::economics::options::Kind;
 use crate::economics::roof::Bound;
 use crate::economics::{Attainable, NEVER_BEYOND_ROOF, PricedOption, ValueReport};
+use mwbench_results::shown;
 
 pub fn value_document(report: &ValueReport) -> Document {
     let Some(price) = report.power_price_usd_per_mwh else {
@@ -259,7 +260,7 @@ fn series_document(report: &ValueReport) -> Document {
         usd(series.mean_price_usd_per_mwh),
     );
     if let Some(uptime) = report.ai_uptime_percent.filter(|u| *u < 100.0) {
-        heading.push_str(&format!("; AI runs at least {uptime}% of hours"));
+        heading.push_str(&format!("; AI runs at least {}% of hours", shown(uptime)));
     }
     if let Some(credit) = report.curtailment_credit_usd_per_mwh.filter(|c| *c > 0.0) {
         heading.push_str(&format!(

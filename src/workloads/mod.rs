@@ -240,6 +240,12 @@ pub fn all_for(llm: &LlmChoice, sizes: Sizes) -> Vec<Box<dyn Workload>> {
     }
     let context = llm.context.unwrap_or(llm.preset.context);
     for &batch in &llm.batches {
+        let batch = match batch {
+            llm::Batch::Largest { up_to } if quick => llm::Batch::Largest {
+                up_to: up_to.min(llm::QUICK_LARGEST_BATCH),
+            },
+            batch => batch,
+        };
         workloads.push(Box::new(llm::Llm {
             phase: attention::Phase::Decode,
             preset: llm.preset,
@@ -300,7 +306,10 @@ pub fn parse_list(list: &str, llm: LlmChoice, sizes: Sizes) -> Result<Vec<Box<dy
     if names.iter().any(|n| n.eq_ignore_ascii_case("all")) {
         return Ok(known);
     }
-    let known_names: Vec<&str> = known.iter().map(|w| w.name()).collect();
+    let mut known_names: Vec<&str> = known.iter().map(|w| w.name()).collect();
+    // A workload runs at several shapes: each name once, in run order.
+    let mut listed = std::collections::HashSet::new();
+    known_names.retain(|name| listed.insert(*name));
     if let Some(unknown) = names.iter().find(|n| !known_names.contains(n)) {
         return Err(Error::usage(format!(
             "unknown workload '{unknown}'; known workloads: {}, or all",

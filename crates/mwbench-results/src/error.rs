@@ -51,9 +51,35 @@ pub fn shown(value: f64) -> String {
     }
 }
 
+/// Text from a file or a sensor, safe to print on a terminal: control
+/// characters (an ESC that would recolour or move the cursor, a newline
+/// that would forge a second line) written as escapes (`\u{1b}`, `\n`).
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(printable("H200 NVL"), "H200 NVL");
+        assert_eq!(printable("a\u{1b}[31mred\nb\tc"), "a\\u{1b}[31mred\\nb\\tc");
+        assert_eq!(printable("\u{9b}2J"), "\\u{9b}2J");
+    }
 
     #[test]
     fn huge_numbers_are_shown_short() {

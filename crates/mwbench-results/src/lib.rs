@@ -26,6 +26,7 @@
 pub mod compare;
 pub mod economics;
 pub mod export;
+pub mod input;
 pub mod merge;
 pub mod results;
 
@@ -35,7 +36,7 @@ mod error;
 #[doc(hidden)]
 pub mod fixtures;
 
-pub use error::{Error, Result, shown};
+pub use error::{Error, Result, printable, shown};
 
 #[cfg(test)]
 mod tests {

@@ -214,15 +214,11 @@ pub enum SiteInput {
 /// Reads a result file or a merged file; anything else fails with the
 /// result file reader's error, which names the file.
 pub fn read_input(path: &Path) -> Result<SiteInput> {
-    // Before the fallback below reads the file a second way.
-    results::check_regular(path)?;
-    match results::read_file(path) {
+    // Read once, capped, then tried both ways.
+    let text = results::read_text(path)?;
+    match results::parse(path, &text) {
         Ok(file) => Ok(SiteInput::Result(Box::new(file))),
-        Err(error) => std::fs::read_to_string(path)
-            .ok()
-            .and_then(|text| Merged::from_json(&text))
-            .map(SiteInput::Merged)
-            .ok_or(error),
+        Err(error) => Merged::from_json(&text).map(SiteInput::Merged).ok_or(error),
     }
 }
 

@@ -201,7 +201,9 @@ pub fn parse_batches(list: &str) -> Result<Vec<Batch>> {
     let mut batches = Vec::new();
     for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
         let batch = if item.eq_ignore_ascii_case("max") {
-            Batch::Largest
+            Batch::Largest {
+                up_to: LARGEST_BATCH,
+            }
         } else {
             match item.parse::<usize>() {
                 Ok(n) if (1..=LARGEST_BATCH).contains(&n) => Batch::Sequences(n),
@@ -228,8 +230,12 @@ pub fn parse_batches(list: &str) -> Result<Vec<Batch>> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Batch {
     Sequences(usize),
-    /// The largest batch whose weights and KV caches fit the adapter.
-    Largest,
+    /// The largest batch whose weights and KV caches fit the adapter, up
+    /// to `up_to` ([`LARGEST_BATCH`]; [`QUICK_LARGEST_BATCH`] under
+    /// `--quick`).
+    Largest {
+        up_to: usize,
+    },
 }
 
 /// The tokens one timed pass runs, and each one's place in its sequence
@@ -872,6 +878,10 @@ impl Memory {
 
 /// Largest batch `--batch max` tries: beyond any server's.
 const LARGEST_BATCH: usize = 4096;
+/// Largest batch `--batch max` tries under `--quick`, whose point is a
+/// run of about a minute: on lavapipe a tiny model's thousands of
+/// sequences take minutes a step.
+pub const QUICK_LARGEST_BATCH: usize = 64;
 
 impl Llm {
     /// What decoding `batch` sequences needs.
@@ -913,16 +923,16 @@ impl Llm {
 
     /// The largest batch that fits `gpu` (`run --batch max`), or the
     /// reason not even one sequence does.
-    fn largest_batch(&self, gpu: &Gpu) -> Result<usize> {
+    fn largest_batch(&self, gpu: &Gpu, up_to: usize) -> Result<usize> {
         let what = |batch: usize| format!("{} {} at batch {batch}", self.name(), self.preset.name);
         let fits = |batch: usize| self.memory(batch).check(gpu, &what(batch)).is_ok();
         self.memory(1).check(gpu, &what(1))?;
         // Doubling, then halving the gap: what a batch needs grows with it.
         let (mut low, mut high) = (1, 2);
-        while high <= LARGEST_BATCH && fits(high) {
+        while high <= up_to && fits(high) {
             (low, high) = (high, high * 2);
         }
-        let mut high = high.min(LARGEST_BATCH + 1);
+        let mut high = high.min(up_to + 1);
         while high - low > 1 {
             let middle = (low + high) / 2;
             if fits(middle) {
@@ -962,7 +972,7 @@ impl Workload for Llm {
         Some(match (self.phase, self.batch) {
             (Phase::Prefill, _) => model,
             (Phase::Decode, Batch::Sequences(batch)) => format!("{model} batch {batch}"),
-            (Phase::Decode, Batch::Largest) => format!("{model} batch max"),
+            (Phase::Decode, Batch::Largest { .. }) => format!("{model} batch max"),
         })
     }
 
@@ -982,7 +992,7 @@ impl Workload for Llm {
                     .check(gpu, &self.shape().unwrap_or_default())?;
                 batch
             }
-            (Phase::Decode, Batch::Largest) => self.largest_batch(gpu)?,
+            (Phase::Decode, Batch::Largest { up_to }) => self.largest_batch(gpu, up_to)?,
         };
         let pass = self.pass(batch);
         let layers: Vec<Layer> = (0..self.layers_run())
@@ -1152,7 +1162,9 @@ mod tests {
                 Batch::Sequences(1),
                 Batch::Sequences(16),
                 Batch::Sequences(64),
-                Batch::Largest
+                Batch::Largest {
+                    up_to: LARGEST_BATCH
+                }
             ]
         );
         for bad in ["0", "-1", "4097", "x", "", ",", "1.5"] {
@@ -1171,7 +1183,9 @@ mod tests {
             phase: Phase::Decode,
             preset,
             weights: Format::Q4,
-            batch: Batch::Largest,
+            batch: Batch::Largest {
+                up_to: LARGEST_BATCH,
+            },
             context: 4096,
         };
         // Q4_0 weights and 10 sequences' caches, and no more.
@@ -1185,7 +1199,7 @@ mod tests {
             source: "a test".into(),
         });
         // Buffer limits are the adapter's: lavapipe's allow 10 sequences (84 MB of keys).
-        assert_eq!(llm.largest_batch(&gpu).unwrap(), 10);
+        assert_eq!(llm.largest_batch(&gpu, LARGEST_BATCH).unwrap(), 10);
         let error = llm.memory(11).check(&gpu, "batch 11").unwrap_err();
         let message = error.to_string();
         assert!(matches!(error, Error::Unsupported(_)), "{message}");
@@ -1198,7 +1212,7 @@ mod tests {
             source: "a test".into(),
         });
         assert!(matches!(
-            llm.largest_batch(&gpu),
+            llm.largest_batch(&gpu, LARGEST_BATCH),
             Err(Error::Unsupported(_))
         ));
     }

@@ -250,15 +250,14 @@ impl Value {
     }
 }
 
+/// A site file is a few dozen lines of TOML.
+const MAX_SITE_FILE_BYTES: u64 = 1 << 20;
+
 impl Inputs {
     /// Reads a site file; unknown keys are errors, so a typo cannot
     /// silently fall back to a default.
     pub fn from_site_file(path: &Path) -> Result<Inputs> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            action: "read",
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::input::read_text(path, MAX_SITE_FILE_BYTES, "site file")?;
         toml::from_str(&text).map_err(|e| {
             let message = e.message().trim().to_string();
             Error::usage(format!("site file {}: {message}", path.display()))
@@ -364,10 +363,16 @@ impl Inputs {
         };
         let mut asics = Vec::new();
         for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
-            asics.push(AsicChoice {
-                asic: asics::named(name).map_err(Error::usage)?,
-                given: false,
-            });
+            let asic = asics::named(name).map_err(Error::usage)?;
+            // The same model twice (`--asic s21-pro,s21-pro`, or two
+            // spellings of one name) would be priced twice.
+            if asics.iter().any(|a: &AsicChoice| a.asic.name == asic.name) {
+                return Err(Error::usage(format!(
+                    "--asic names {} twice: name each model once",
+                    asic.name
+                )));
+            }
+            asics.push(AsicChoice { asic, given: false });
         }
         let rate = get("asic_rate", self.asic_rate, |i| i.asic_rate);
         let watts = get("asic_watts", self.asic_watts, |i| i.asic_watts);

@@ -86,6 +86,12 @@ pub struct PriceSeriesSummary {
 
 /// A decade of 5-minute prices, and then some: more is not a price file.
 const MAX_INTERVALS: usize = 2_000_000;
+/// A year of ERCOT's 15-minute prices at every settlement point is
+/// about 2.5 GB; a site prices one node, which is far less.
+const MAX_FILE_BYTES: u64 = 1 << 30;
+/// Longer than any row of a price report (ERCOT's are under 100 bytes):
+/// a longer one is not a price file, and would be held whole to parse.
+const MAX_LINE_BYTES: usize = 4096;
 /// Settlement point names an error lists before "and N more" (ERCOT
 /// publishes about a thousand).
 const NAMES_LISTED: usize = 12;
@@ -94,25 +100,8 @@ impl PriceSeries {
     /// Reads and checks a price file; `settlement_point` picks the ERCOT
     /// node (needed when the file holds several).
     pub fn read(path: &Path, format: PriceFormat, settlement_point: Option<&str>) -> Result<Self> {
-        let io = |source| Error::Io {
-            action: "read",
-            path: path.to_path_buf(),
-            source,
-        };
-        let file = std::fs::File::open(path).map_err(io)?;
-        // A FIFO or a device would block an unattended run or never end.
-        if !file.metadata().map_err(io)?.is_file() {
-            return Err(Error::usage(format!(
-                "{}: not a regular file",
-                path.display()
-            )));
-        }
-        Self::parse(
-            std::io::BufReader::new(file),
-            path,
-            format,
-            settlement_point,
-        )
+        let file = crate::input::open(path, MAX_FILE_BYTES, "price series")?;
+        Self::parse(file, path, format, settlement_point)
     }
 
     /// Parses a price file's bytes; `path` names it in errors.
@@ -129,7 +118,7 @@ impl PriceSeries {
             .has_headers(false)
             .flexible(true)
             .trim(csv::Trim::All)
-            .from_reader(input);
+            .from_reader(crate::input::LineCapped::new(input, MAX_LINE_BYTES));
         let mut rows = Rows {
             records: reader.records(),
             at: &at,
@@ -242,19 +231,10 @@ const PROBLEM_CHARS: usize = 300;
 /// A problem as one line: the file's own text, quoted in it, may hold
 /// newlines or control characters (inside a quoted CSV field).
 fn one_line(problem: &str) -> String {
-    let escaped: String = problem
-        .chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect();
+    let escaped = crate::printable(problem);
     match escaped.char_indices().nth(PROBLEM_CHARS) {
         Some((cut, _)) => format!("{}...", &escaped[..cut]),
-        None => escaped,
+        None => escaped.into_owned(),
     }
 }
 
@@ -303,7 +283,11 @@ impl<R: std::io::Read> Rows<'_, R> {
             return Ok(None);
         };
         let record = record.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
+            // An error of the reader underneath (a line over the cap) has
+            // no position of its own: the line being read is the next one.
+            let line = e
+                .position()
+                .map_or_else(|| self.records.reader().position().line() + 1, |p| p.line());
             let problem = match e.kind() {
                 csv::ErrorKind::Utf8 { .. } => "not UTF-8 text".to_string(),
                 _ => e.to_string(),
@@ -350,15 +334,7 @@ fn plain<R: std::io::Read>(rows: &mut Rows<R>, columns: &[usize]) -> Result<Vec<
     let mut points: Vec<(jiff::Timestamp, f64, u64)> = Vec::new();
     while let Some((line, record)) = rows.next()? {
         let time_text = &record[columns[0]];
-        let time: jiff::Timestamp = time_text.parse().map_err(|_| {
-            at(
-                line,
-                format!(
-                    "timestamp '{time_text}' is not RFC 3339 with an offset \
-                     (2025-01-31T14:00:00-06:00 or ...Z)"
-                ),
-            )
-        })?;
+        let time = timestamp(time_text).map_err(|p| at(line, p))?;
         let price = price(&record[columns[1]]).map_err(|p| at(line, p))?;
         if let Some(&(previous, _, previous_line)) = points.last() {
             if time == previous {
@@ -440,6 +416,17 @@ impl ErcotError {
 
 /// One settlement point's prices from an ERCOT report: `columns` as in
 /// [`DAM`] or [`RTM`].
+/// Whether `hour` (hour ending, Central Prevailing Time) of `date` is the
+/// hour ERCOT lists twice: 01:00 to 02:00 on the first Sunday of November,
+/// when US clocks go back (the rule since 2007; ERCOT's nodal market, whose
+/// reports these are, began in 2010).
+fn clocks_go_back(date: Date, hour: u8) -> bool {
+    date.month() == 11
+        && date.day() <= 7
+        && date.weekday() == jiff::civil::Weekday::Sunday
+        && hour == 2
+}
+
 fn ercot<R: std::io::Read>(
     rows: &mut Rows<R>,
     columns: &[usize],
@@ -493,6 +480,16 @@ fn ercot<R: std::io::Read>(
                 .into());
             }
         };
+        if repeated && !clocks_go_back(date, hour) {
+            return Err(at(
+                line,
+                format!(
+                    "Repeated Hour Flag Y on {date} hour {hour}: only hour 2 of the day the \
+                     clocks go back (the first Sunday of November) repeats"
+                ),
+            )
+            .into());
+        }
         let price = price(&record[price_column]).map_err(|p| at(line, p))?;
         if kept.len() == MAX_INTERVALS {
             return Err(at(line, too_many()).into());
@@ -575,12 +572,53 @@ fn ercot<R: std::io::Read>(
     Ok((intervals, point))
 }
 
+/// The years a price can be from: power markets cleared none before, and
+/// a date past the end is a typo (or year 9999, which jiff cannot hold
+/// with every offset and which no site prices).
+const MARKET_YEARS: std::ops::RangeInclusive<i16> = 1990..=2100;
+
+fn in_market_years(text: &str, year: i16) -> std::result::Result<(), String> {
+    if MARKET_YEARS.contains(&year) {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{text}' is in year {year}, outside the {} to {} a price series can be from",
+            MARKET_YEARS.start(),
+            MARKET_YEARS.end()
+        ))
+    }
+}
+
+/// A plain series' timestamp: RFC 3339 with an offset, in
+/// [`MARKET_YEARS`].
+fn timestamp(text: &str) -> std::result::Result<jiff::Timestamp, String> {
+    match text.parse::<jiff::Timestamp>() {
+        Ok(time) => {
+            in_market_years(text, time.to_zoned(jiff::tz::TimeZone::UTC).year()).map(|()| time)
+        }
+        // A well-formed time past what jiff holds is out of range, not
+        // malformed: say so.
+        Err(_) => match text.get(..4).and_then(|y| y.parse::<i16>().ok()) {
+            Some(year) if text.get(4..5) == Some("-") && !MARKET_YEARS.contains(&year) => {
+                Err(in_market_years(text, year).unwrap_err())
+            }
+            _ => Err(format!(
+                "timestamp '{text}' is not RFC 3339 with an offset \
+                 (2025-01-31T14:00:00-06:00 or ...Z)"
+            )),
+        },
+    }
+}
+
 /// ERCOT's delivery dates: `MM/DD/YYYY` in its reports, `YYYY-MM-DD` in
-/// its API's exports.
+/// its API's exports, in [`MARKET_YEARS`].
 fn date(text: &str) -> std::result::Result<Date, String> {
-    Date::strptime("%m/%d/%Y", text)
+    let date: Date = Date::strptime("%m/%d/%Y", text)
         .or_else(|_| text.parse())
-        .map_err(|_| format!("Delivery Date '{text}' is not MM/DD/YYYY or YYYY-MM-DD"))
+        .map_err(|_| format!("Delivery Date '{text}' is not MM/DD/YYYY or YYYY-MM-DD"))?;
+    in_market_years(text, date.year())
+        .map(|()| date)
+        .map_err(|why| format!("Delivery Date {why}"))
 }
 
 /// `Hour Ending`: `01:00` to `24:00` (or a bare hour).
@@ -659,6 +697,8 @@ mod tests {
         assert_eq!(summary.settlement_point, None);
     }
 
+    const RTM_HEADER: &str = "Delivery Date,Delivery Hour,Delivery Interval,Repeated Hour Flag,\
+                              Settlement Point Name,Settlement Point Type,Settlement Point Price\n";
     const DAM_HEADER: &str = "\"Delivery Date\",\"Hour Ending\",\"Repeated Hour Flag\",\"Settlement Point\",\"Settlement Point Price\"\n";
 
     /// The autumn clock change in ERCOT's day-ahead report: hour ending
@@ -823,6 +863,42 @@ mod tests {
                 "prices.csv:2: Delivery Date '13/02/2025'",
             ),
             (
+                &format!("{plain}9999-12-31T23:00:00Z,5\n9999-12-31T23:30:00Z,6\n"),
+                "prices.csv:2: '9999-12-31T23:00:00Z' is in year 9999, outside the 1990 to 2100",
+            ),
+            (
+                &format!("{plain}2025-12-31T23:00:00Z,5\n2500-01-01T00:00:00Z,6\n"),
+                "prices.csv:3: '2500-01-01T00:00:00Z' is in year 2500",
+            ),
+            (
+                &format!("{DAM_HEADER}07/14/9999,02:00,N,HB_NORTH,5\n"),
+                "prices.csv:2: Delivery Date '07/14/9999' is in year 9999",
+            ),
+            (
+                &format!("{DAM_HEADER}07/14/2025,02:00,Y,HB_NORTH,5\n"),
+                "prices.csv:2: Repeated Hour Flag Y on 2025-07-14 hour 2: only hour 2",
+            ),
+            (
+                &format!("{DAM_HEADER}11/02/2025,03:00,Y,HB_NORTH,5\n"),
+                "prices.csv:2: Repeated Hour Flag Y on 2025-11-02 hour 3",
+            ),
+            (
+                // The second Sunday of November 2025.
+                &format!("{DAM_HEADER}11/09/2025,02:00,Y,HB_NORTH,5\n"),
+                "prices.csv:2: Repeated Hour Flag Y on 2025-11-09",
+            ),
+            (
+                &format!("{RTM_HEADER}07/14/2025,2,1,Y,HB_NORTH,HU,5\n"),
+                "prices.csv:2: Repeated Hour Flag Y on 2025-07-14 hour 2",
+            ),
+            (
+                &format!(
+                    "timestamp,price_usd_per_mwh\n2025-01-01T00:00:00Z,{}\n",
+                    "1".repeat(5000)
+                ),
+                "prices.csv:2: a line longer than 4096 bytes",
+            ),
+            (
                 &format!("{DAM_HEADER}11/02/2025,01:00,maybe,HB_NORTH,5\n"),
                 "prices.csv:2: Repeated Hour Flag 'maybe'",
             ),
@@ -852,10 +928,7 @@ mod tests {
         );
         // A field of junk is cut short in the message, and its newline
         // escaped.
-        let junk = format!(
-            "{plain}2025-01-01T00:00:00Z,\"{}\nx\"\n",
-            "9".repeat(10_000)
-        );
+        let junk = format!("{plain}2025-01-01T00:00:00Z,\"{}\nx\"\n", "9".repeat(2_000));
         let e = error(&junk, None);
         assert!(e.len() < 400 && e.ends_with("..."), "{e}");
         let e = error(&format!("{plain}2025-01-01T00:00:00Z,\"1\n2\"\n"), None);

@@ -6,7 +6,7 @@ mod sustained;
 mod units;
 mod write;
 
-pub use read::{MAX_FILE_BYTES, check_regular, interrupted_note, read_file, sustained_note};
+pub use read::{MAX_FILE_BYTES, interrupted_note, parse, read_file, read_text, sustained_note};
 
 pub use schema::{
     Backend, CeilingFraction, DEVICE_MEMORY_BYTES, DeviceMemory, DeviceType, EXTERNAL_WORKLOAD,
@@ -19,6 +19,6 @@ pub use units::{
     plausible_watts,
 };
 pub use write::{
-    DEFAULT_DIRECTORY, check_writable, default_destination, default_path, remove_unfinished,
-    write_atomic,
+    DEFAULT_DIRECTORY, check_writable, default_destination, default_path, files_written,
+    remove_unfinished, write_atomic,
 };

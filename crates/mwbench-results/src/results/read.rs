@@ -1,7 +1,6 @@
 //! Reading result files written by any version of mwbench this build
 //! understands.
 
-use std::io::Read;
 use std::path::Path;
 
 use super::ResultFile;
@@ -11,56 +10,22 @@ use crate::{Error, Result};
 /// sample), small enough to refuse a wrong file before reading it whole.
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
 
-/// Fails unless `path` is a regular file (or a link to one): opening a
-/// FIFO would block an unattended run until something wrote to it, and a
-/// device or directory is no result file. Every reader of an input file
-/// checks this first.
-pub fn check_regular(path: &Path) -> Result<()> {
-    let metadata = std::fs::metadata(path).map_err(|source| Error::Io {
-        action: "read",
-        path: path.to_path_buf(),
-        source,
-    })?;
-    if metadata.is_file() {
-        Ok(())
-    } else {
-        Err(Error::usage(format!(
-            "{}: not a regular file",
-            path.display()
-        )))
-    }
-}
-
 /// Reads a result file. A file that cannot be read is this machine's
 /// failure (exit 1); one that is not a regular file, too large, not JSON,
 /// not a result file or of a newer schema is bad input (exit 2).
 pub fn read_file(path: &Path) -> Result<ResultFile> {
-    let io_error = |source| Error::Io {
-        action: "read",
-        path: path.to_path_buf(),
-        source,
-    };
-    check_regular(path)?;
-    let file = std::fs::File::open(path).map_err(io_error)?;
-    let size = file.metadata().map_err(io_error)?.len();
-    if size > MAX_FILE_BYTES {
-        return Err(Error::usage(format!(
-            "{}: {} MiB is over the {} MiB a result file can be",
-            path.display(),
-            size >> 20,
-            MAX_FILE_BYTES >> 20
-        )));
-    }
-    let mut text = String::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::InvalidData => {
-                Error::usage(format!("{}: not text (not a result file)", path.display()))
-            }
-            _ => io_error(e),
-        })?;
-    ResultFile::from_json(&text)
+    parse(path, &read_text(path)?)
+}
+
+/// A result or merged file's text, checked as every input is
+/// ([`crate::input`]).
+pub fn read_text(path: &Path) -> Result<String> {
+    crate::input::read_text(path, MAX_FILE_BYTES, "result file")
+}
+
+/// Parses the text of a result file read from `path`, naming it in errors.
+pub fn parse(path: &Path, text: &str) -> Result<ResultFile> {
+    ResultFile::from_json(text)
         .map_err(|reason| Error::usage(format!("{}: {reason}", path.display())))
 }
 
@@ -111,7 +76,7 @@ mod tests {
                 write("truncated.json", &whole[..whole.len() / 2]),
                 "not JSON",
             ),
-            (write("binary.json", &[0xff, 0xfe, 0x00, 0x01]), "not text"),
+            (write("binary.json", &[0xff, 0xfe, 0x00, 0x01]), "not UTF-8"),
             (write("foreign.json", b"[1, 2, 3]"), "no schema_version"),
             (
                 write("newer.json", b"{\"schema_version\": 99}"),

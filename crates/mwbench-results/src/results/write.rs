@@ -107,7 +107,20 @@ pub fn remove_unfinished() {
     }
 }
 
+/// How many result files this process has written whole: what a process
+/// that exits at once can say it leaves behind.
+static WRITTEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The files [`write_atomic`] has written whole so far in this process.
+pub fn files_written() -> usize {
+    WRITTEN.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 fn replace(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    // A file replaced keeps its mode and owner: `--out` through a link to
+    // a private file owned by another user (a root job writing a site
+    // engineer's file) must not leave a world-readable file owned by root.
+    let existing = std::fs::metadata(path).ok().filter(|m| m.is_file());
     let mut file = tempfile::Builder::new()
         .prefix(".mwbench-")
         .suffix(".tmp")
@@ -117,16 +130,31 @@ fn replace(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let written = (|| {
         file.write_all(contents)?;
         file.as_file().sync_all()?;
-        // Readable by others, as a file written in place would be
-        // (temporary files start private).
+        // A new file is readable by others, as a file written in place
+        // would be (temporary files start private).
         #[cfg(unix)]
         {
-            use std::os::unix::fs::PermissionsExt;
+            use std::os::unix::fs::{MetadataExt, PermissionsExt};
+            let mode = existing.as_ref().map_or(0o644, |m| m.mode() & 0o7777);
+            if let Some(old) = &existing {
+                // Only root can give a file away; anyone else keeps
+                // their own, as the old file's owner could not be kept
+                // by any write of theirs either.
+                std::os::unix::fs::fchown(file.as_file(), Some(old.uid()), Some(old.gid()))
+                    .or_else(|e| match e.kind() {
+                        std::io::ErrorKind::PermissionDenied => Ok(()),
+                        _ => Err(e),
+                    })?;
+            }
+            // After the owner: chown clears set-id bits.
             file.as_file()
-                .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+                .set_permissions(std::fs::Permissions::from_mode(mode))?;
         }
         file.persist(path).map_err(|e| e.error)
     })();
+    if written.is_ok() {
+        WRITTEN.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
     // Renamed into place, or removed by its destructor on failure.
     unfinished().retain(|p| *p != temporary);
     written.map(drop)
@@ -160,7 +188,9 @@ fn write_in_place(path: &Path, contents: &[u8], fifo: bool) -> std::io::Result<(
         }
     }
     file.write_all(contents)?;
-    file.flush()
+    file.flush()?;
+    WRITTEN.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    Ok(())
 }
 
 /// Fails early, before any benchmark runs, when `path` cannot be written.
