@@ -80,7 +80,16 @@ fn sigterm_writes_what_was_completed_and_exits_143() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r.json");
     let child = start_run("3", &out);
-    std::thread::sleep(Duration::from_secs(5));
+    // Once the first workload has completed (its checkpoint is written):
+    // a signal before then writes no file, by design.
+    let started = Instant::now();
+    while !out.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "no checkpoint"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     signal(&child, libc::SIGTERM);
     let (code, stderr) = finish(child, Duration::from_secs(30));
     assert_eq!(code, Some(143), "{stderr}");

@@ -18,9 +18,17 @@ impl Exporter for TableExporter {
 /// Lines as they are; grids as boxed tables. Text from files (device and
 /// host names, checks) reaches the terminal here, so control characters
 /// are escaped: an ESC sequence in a host name must not recolour the
-/// table or move the cursor, a newline must not forge a line.
+/// table or move the cursor, a newline must not forge a line outside a
+/// table's box.
 pub fn render(document: &Document) -> String {
-    let cell = |text: &String| printable(text).into_owned();
+    // A cell's line breaks stay inside its box (cells of several figures
+    // use them); every other control character is escaped.
+    let cell = |text: &String| {
+        text.split('\n')
+            .map(printable)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
     let mut text = String::new();
     for block in &document.blocks {
         match block {
