@@ -69,3 +69,71 @@ fn grouped_and_implausible_meter_figures_are_refused_upfront() {
         );
     }
 }
+
+/// Whether a process whose command line holds `marker` is running.
+fn survives(marker: &str) -> bool {
+    std::process::Command::new("pgrep")
+        .args(["-f", marker])
+        .status()
+        .expect("pgrep (procps)")
+        .success()
+}
+
+/// A meter command that leaves a process behind holding its stdout
+/// (`echo 150; sleep 3600 &`) neither hangs `run` nor `meter` (whose
+/// power sources are run's), and nothing it started survives; one that
+/// never answers fails in one line at the 10 s limit, its whole group
+/// ended.
+#[test]
+fn a_meter_command_and_its_children_end_within_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let lavapipe = lavapipe();
+    let out = dir.path().join("r.json");
+    let out = out.to_str().unwrap();
+    // `run`, and `meter` around a command of its own.
+    let leaves = "sh -c 'echo 150; sleep 3600.25 &'";
+    let run_it = ["run", "--quick", "--workloads", "sha256d"];
+    let meter_it = ["meter", "--idle", "0", "--parse", "count=1000 H"];
+    for (command, tail) in [
+        (&run_it[..], &[][..]),
+        (&meter_it[..], &["--", "sleep", "1"][..]),
+    ] {
+        let started = std::time::Instant::now();
+        let mut args = command.to_vec();
+        args.extend(["--device", &lavapipe, "--power-cmd", leaves, "--out", out]);
+        args.extend(tail);
+        let output = run(&args);
+        assert!(output.status.success(), "{args:?}: {output:?}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "{args:?} took {:?}",
+            started.elapsed()
+        );
+        let file: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap();
+        let watts = file["results"][0]["power"]["watts"].as_f64().unwrap();
+        assert!((watts - 150.0).abs() < 1e-6, "{file}");
+        assert!(
+            !survives("sleep 3600.25"),
+            "{args:?}: a meter's child survived"
+        );
+        std::fs::remove_file(out).unwrap();
+    }
+    // Never answers, with a child holding stdout: the upfront reading
+    // fails at the limit.
+    let started = std::time::Instant::now();
+    let silent = "sh -c 'sleep 3600.5 & sleep 3600.5'";
+    let args = [
+        &run_it[..],
+        &["--device", &lavapipe, "--power-cmd", silent, "--out", out],
+    ]
+    .concat();
+    assert_one_line_error(&args, 1, "gave no reading within 10 s");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(!survives("sleep 3600.5"), "a silent meter's child survived");
+    assert!(!Path::new(out).exists());
+}

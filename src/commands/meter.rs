@@ -70,7 +70,12 @@ pub fn meter(options: &MeterOptions) -> Result<Outcome> {
         summary.label()
     );
     let created = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    let finished = child::run(&options.command, options.timeout, &mut meter, &started)?;
+    let running = child::start(&options.command)?;
+    // The meter's window opens right after the command starts and closes
+    // right after it ends, so that it covers the command and nothing else.
+    meter.start();
+    eprintln!("{started}");
+    let finished = running.watch(&child::Watch::metered(options.timeout), || meter.stop())?;
     // A power source that failed while the command ran leaves no watts,
     // but the command's run is still recorded, failed, with the reason.
     let (reading, power_failed) = match meter.reading() {

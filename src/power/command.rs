@@ -2,13 +2,10 @@
 //! SNMP, a smart plug) that prints the watts it reads. It measures the
 //! whole host or rack, so adapters share it.
 
-use std::io::Read;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use wait_timeout::ChildExt;
-
 use super::{MAX_WATTS, MIN_WATTS, PowerSource, Provenance, Reading, plausible_watts};
+use crate::external::child::{self, Ending, Watch};
 use crate::{Error, Result};
 
 /// How long one reading may take before it counts as a failure: BMCs
@@ -66,44 +63,36 @@ impl PowerSource for MeterCommand {
     }
 
     fn read(&mut self) -> Result<Reading> {
-        let mut child = Command::new(&self.words[0])
-            .args(&self.words[1..])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
+        // In a group of its own, for at most TIMEOUT whatever its pipes
+        // do: a meter that leaves a process behind (`echo 150; sleep 3600
+        // &`) neither hangs the run nor outlives its reading.
+        let running = child::spawn(&self.words)
             .map_err(|e| self.failure(format_args!("cannot start: {e}")))?;
-        // A meter prints a line or two, well under a pipe's buffer, so
-        // waiting before reading cannot deadlock.
-        let status = match child.wait_timeout(TIMEOUT) {
-            Ok(Some(status)) => status,
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
+        let done = running.watch(&Watch::quiet(TIMEOUT), || {})?;
+        let said = if done.last_stderr_line.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", done.last_stderr_line)
+        };
+        match done.ending {
+            Ending::Exited(0) => {}
+            Ending::TimedOut => {
                 return Err(self.failure(format_args!(
-                    "gave no reading within {} s",
+                    "gave no reading within {} s (its process group was stopped)",
                     TIMEOUT.as_secs()
                 )));
             }
-            Err(e) => return Err(self.failure(e)),
-        };
-        let mut stdout = String::new();
-        let mut stderr = String::new();
-        if let Some(mut out) = child.stdout.take() {
-            let _ = out.read_to_string(&mut stdout);
+            Ending::Exited(code) => {
+                return Err(self.failure(format_args!("failed (exit status: {code}){said}")));
+            }
+            Ending::Killed(signal)
+            | Ending::Interrupted {
+                exit_code: signal, ..
+            } => {
+                return Err(self.failure(format_args!("failed (killed by signal {signal}){said}")));
+            }
         }
-        if let Some(mut err) = child.stderr.take() {
-            let _ = err.read_to_string(&mut stderr);
-        }
-        let stderr = stderr.split_whitespace().collect::<Vec<_>>().join(" ");
-        let said = if stderr.is_empty() {
-            String::new()
-        } else {
-            format!(": {stderr}")
-        };
-        if !status.success() {
-            return Err(self.failure(format_args!("failed ({status}){said}")));
-        }
+        let stdout = String::from_utf8_lossy(&done.stdout);
         match parse_watts(&stdout) {
             Ok(watts) => Ok(Reading::Watts(watts)),
             Err(why) => Err(self.failure(format_args!("{why}{said}"))),
