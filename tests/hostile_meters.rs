@@ -137,3 +137,74 @@ fn a_meter_command_and_its_children_end_within_the_limit() {
     assert!(!survives("sleep 3600.5"), "a silent meter's child survived");
     assert!(!Path::new(out).exists());
 }
+
+/// `run` of sha256d for 2 s on lavapipe, NVML's stand-in emulating it as
+/// `conf`; the result's power block.
+fn nvml_power(conf: &str) -> serde_json::Value {
+    let name = lavapipe_adapter()["name"].as_str().unwrap().to_string();
+    let (_nvml, library) = fake_nvml(&[], &format!("gpu name={name};{conf}\n"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    let lavapipe = lavapipe();
+    let args = [
+        "run",
+        "--workloads",
+        "sha256d",
+        "--duration",
+        "2",
+        "--idle",
+        "0",
+        "--json",
+        "--device",
+        &lavapipe,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let output = mwbench(&args)
+        .env("MWBENCH_NVML_LIBRARY", &library)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{conf}: {output:?}");
+    let printed = json(&output);
+    // The file reads back, as every reader reads it.
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(file, printed);
+    printed["results"][0]["power"].clone()
+}
+
+/// A power sample far above the board's power limit (NVML's enforced
+/// limit) is not a figure: left out of the spread, or of the mean where
+/// the mean itself is, and the reading's source says so. Without a known
+/// limit the spread stands.
+#[test]
+fn power_far_above_the_boards_limit_is_not_recorded() {
+    // 1500 W for 0.15 s of every 0.5 s, 300 W otherwise: a mean of 660 W
+    // under a 700 W limit, samples of up to 1500 W.
+    let pulses = "watts=300;pulse_watts=1500;pulse_every_s=0.5;pulse_s=0.15";
+    let power = nvml_power(&format!("{pulses};limit_w=700"));
+    let watts = power["watts"].as_f64().unwrap();
+    assert!((560.0..760.0).contains(&watts), "{power}");
+    let max = power["watts_max"].as_f64().unwrap();
+    assert!(max <= 875.0, "{power}");
+    let source = power["source"].as_str().unwrap();
+    assert!(
+        source.contains("power samples above 875 W (its 700 W power limit + 25%) left out"),
+        "{source}"
+    );
+    // A mean far above the limit: no watts, no energy.
+    let power = nvml_power("watts=1000;limit_w=700");
+    assert_eq!(power["watts"], serde_json::Value::Null, "{power}");
+    assert_eq!(power["energy_j"], serde_json::Value::Null, "{power}");
+    assert_eq!(power["watts_max"], serde_json::Value::Null, "{power}");
+    let source = power["source"].as_str().unwrap();
+    assert!(source.contains("a mean of 1000 W above 875 W"), "{source}");
+    // NVML gives no plausible limit (0 W): nothing to hold samples to.
+    let power = nvml_power(&format!("{pulses};limit_w=0"));
+    let max = power["watts_max"].as_f64().unwrap();
+    assert!(max > 875.0, "{power}");
+    assert!(
+        !power["source"].as_str().unwrap().contains("limit"),
+        "{power}"
+    );
+}
