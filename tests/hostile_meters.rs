@@ -208,3 +208,37 @@ fn power_far_above_the_boards_limit_is_not_recorded() {
         "{power}"
     );
 }
+
+/// `meter --out` a FIFO or a device is refused before the command runs
+/// (it would be written only after), in one line; a regular file or none
+/// is fine.
+#[test]
+fn meter_refuses_a_destination_it_could_not_write_before_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("r.json");
+    let name = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid C string; mkfifo only creates the node.
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+    let ran = dir.path().join("ran");
+    let touch = format!("touch {}", ran.display());
+    let lavapipe = lavapipe();
+    for out in [fifo.to_str().unwrap(), "/dev/null"] {
+        let args = [
+            "meter",
+            "--device",
+            &lavapipe,
+            "--watts",
+            "300",
+            "--parse",
+            "count=1000 H",
+            "--out",
+            out,
+            "--",
+            "sh",
+            "-c",
+            &touch,
+        ];
+        assert_one_line_error(&args, 2, "not a regular file");
+        assert!(!ran.exists(), "{out}: the command ran");
+    }
+}

@@ -45,6 +45,12 @@ pub fn meter(options: &MeterOptions) -> Result<Outcome> {
         ));
     }
     if let Some(out) = &options.out {
+        // Written only once the command has run, perhaps for hours: a
+        // FIFO that nothing reads by then, or a device, would lose the run.
+        // A regular file or none, checked before the command starts.
+        if std::fs::metadata(out).is_ok() {
+            results::check_regular(out)?;
+        }
         results::check_writable(out)?;
     }
     let summaries = gpu::summaries(&gpu::enumerate());
