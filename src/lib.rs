@@ -9,13 +9,14 @@
 //! - [`measure`]: how a workload is sampled (warm-up, calibration, spread).
 //! - [`workloads`]: one module per workload behind the [`workloads::Workload`]
 //!   trait, each with its WGSL in `shaders/` and its CPU reference.
+//! - [`external`]: a command mwbench runs no kernel for (a serving
+//!   benchmark, llama-bench, hashcat) and the work it reports, for
+//!   `mwbench meter`; and how any command runs (its own process group, a
+//!   time limit), an external meter's too.
 //! - [`power`]: where a watt figure comes from, behind one trait; and the
 //!   adapter's temperature, clocks and throttle reasons.
 //! - [`sustain`]: a sustained run's intervals, from samples, power and
 //!   conditions.
-//! - [`external`]: a command mwbench runs no kernel for (a serving
-//!   benchmark, llama-bench, hashcat) and the work it reports, for
-//!   `mwbench meter`.
 //! - [`results`]: the result-file schema and its atomic writer.
 //! - [`compare`]: result files side by side, and the regression gate.
 //! - [`economics`]: value per MWh of hashing and of inference, as pure

@@ -45,6 +45,12 @@ pub fn meter(options: &MeterOptions) -> Result<Outcome> {
         ));
     }
     if let Some(out) = &options.out {
+        // Written only once the command has run, perhaps for hours: a
+        // FIFO that nothing reads by then, or a device, would lose the run.
+        // A regular file or none, checked before the command starts.
+        if std::fs::metadata(out).is_ok() {
+            results::check_regular(out)?;
+        }
         results::check_writable(out)?;
     }
     let summaries = gpu::summaries(&gpu::enumerate());
@@ -70,7 +76,12 @@ pub fn meter(options: &MeterOptions) -> Result<Outcome> {
         summary.label()
     );
     let created = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    let finished = child::run(&options.command, options.timeout, &mut meter, &started)?;
+    let running = child::start(&options.command)?;
+    // The meter's window opens right after the command starts and closes
+    // right after it ends, so that it covers the command and nothing else.
+    meter.start();
+    eprintln!("{started}");
+    let finished = running.watch(&child::Watch::metered(options.timeout), || meter.stop())?;
     // A power source that failed while the command ran leaves no watts,
     // but the command's run is still recorded, failed, with the reason.
     let (reading, power_failed) = match meter.reading() {

@@ -1,8 +1,9 @@
 //! Commands mwbench does not run kernels for: a site's own serving stack
 //! (vLLM), llama.cpp's llama-bench, hashcat, or anything whose work is
 //! known. `mwbench meter` runs one under the same meters as `run`
-//! ([`child`]) and reads the work it reports ([`formats`]); the figures
-//! are recorded as `external`, never as verified.
+//! ([`child`], which runs an external meter's command too) and reads the
+//! work it reports ([`formats`]); the figures are recorded as `external`,
+//! never as verified. Below [`crate::power`]: nothing here names a meter.
 
 pub mod child;
 pub mod formats;

@@ -2,13 +2,10 @@
 //! SNMP, a smart plug) that prints the watts it reads. It measures the
 //! whole host or rack, so adapters share it.
 
-use std::io::Read;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use wait_timeout::ChildExt;
-
-use super::{MAX_WATTS, PowerSource, Provenance, Reading};
+use super::{MAX_WATTS, MIN_WATTS, PowerSource, Provenance, Reading, plausible_watts};
+use crate::external::child::{self, Ending, Watch};
 use crate::{Error, Result};
 
 /// How long one reading may take before it counts as a failure: BMCs
@@ -66,44 +63,36 @@ impl PowerSource for MeterCommand {
     }
 
     fn read(&mut self) -> Result<Reading> {
-        let mut child = Command::new(&self.words[0])
-            .args(&self.words[1..])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
+        // In a group of its own, for at most TIMEOUT whatever its pipes
+        // do: a meter that leaves a process behind (`echo 150; sleep 3600
+        // &`) neither hangs the run nor outlives its reading.
+        let running = child::spawn(&self.words)
             .map_err(|e| self.failure(format_args!("cannot start: {e}")))?;
-        // A meter prints a line or two, well under a pipe's buffer, so
-        // waiting before reading cannot deadlock.
-        let status = match child.wait_timeout(TIMEOUT) {
-            Ok(Some(status)) => status,
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
+        let done = running.watch(&Watch::quiet(TIMEOUT), || {})?;
+        let said = if done.last_stderr_line.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", done.last_stderr_line)
+        };
+        match done.ending {
+            Ending::Exited(0) => {}
+            Ending::TimedOut => {
                 return Err(self.failure(format_args!(
-                    "gave no reading within {} s",
+                    "gave no reading within {} s (its process group was stopped)",
                     TIMEOUT.as_secs()
                 )));
             }
-            Err(e) => return Err(self.failure(e)),
-        };
-        let mut stdout = String::new();
-        let mut stderr = String::new();
-        if let Some(mut out) = child.stdout.take() {
-            let _ = out.read_to_string(&mut stdout);
+            Ending::Exited(code) => {
+                return Err(self.failure(format_args!("failed (exit status: {code}){said}")));
+            }
+            Ending::Killed(signal)
+            | Ending::Interrupted {
+                exit_code: signal, ..
+            } => {
+                return Err(self.failure(format_args!("failed (killed by signal {signal}){said}")));
+            }
         }
-        if let Some(mut err) = child.stderr.take() {
-            let _ = err.read_to_string(&mut stderr);
-        }
-        let stderr = stderr.split_whitespace().collect::<Vec<_>>().join(" ");
-        let said = if stderr.is_empty() {
-            String::new()
-        } else {
-            format!(": {stderr}")
-        };
-        if !status.success() {
-            return Err(self.failure(format_args!("failed ({status}){said}")));
-        }
+        let stdout = String::from_utf8_lossy(&done.stdout);
         match parse_watts(&stdout) {
             Ok(watts) => Ok(Reading::Watts(watts)),
             Err(why) => Err(self.failure(format_args!("{why}{said}"))),
@@ -114,9 +103,12 @@ impl PowerSource for MeterCommand {
 /// The watts in a meter's output: the first number (`245` in
 /// `Instantaneous power reading: 245 Watts`, `312.75` in `power=312.75W`),
 /// with its sign and exponent, optionally followed by `W` or `Watts`. It
-/// must be a finite number of watts above zero and at most
-/// [`MAX_WATTS`]; anything else (`0x10`, `-5`, `1e400`, `0`) is an error
-/// that quotes what the meter printed.
+/// must be a plausible figure ([`plausible_watts`]: the range every
+/// reading, `--watts` and every result file is held to); anything else
+/// (`0x10`, `-5`, `1e400`, `0`, `0.0001`) is an error that quotes what the
+/// meter printed. So is a number the first digits of which may not be the
+/// whole figure: a thousands separator (`1,500 W`, `1'500`, `1 500 W`),
+/// a decimal comma (`245,5`), or a multiple of the watt (`12 kW`).
 pub fn parse_watts(text: &str) -> std::result::Result<f64, String> {
     let quoted = || {
         let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -139,23 +131,56 @@ pub fn parse_watts(text: &str) -> std::result::Result<f64, String> {
         .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '-')))
         .map_or(text.len(), |n| start + n);
     let token = &text[start..token_end];
-    let number = ["Watts", "watts", "Watt", "watt", "W", "w"]
+    let unit = ["Watts", "watts", "Watt", "watt", "W", "w"]
         .iter()
-        .find_map(|unit| token.strip_suffix(unit))
-        .unwrap_or(token);
-    let unit = text[token_end..].split_whitespace().next().unwrap_or("");
+        .find(|unit| token.ends_with(*unit));
+    let number = unit.map_or(token, |unit| &token[..token.len() - unit.len()]);
+    let after = &text[token_end..];
+    // `1,500`, `1'500`, `1_500`, `245,5`: the digits after the mark are
+    // part of the figure, in a way a meter's locale decides.
+    let mut marks = after.chars();
+    if unit.is_none()
+        && matches!(marks.next(), Some(',' | '\'' | '_'))
+        && marks.next().is_some_and(|c| c.is_ascii_digit())
+    {
+        return Err(format!(
+            "printed '{}', a number with a thousands separator or a decimal comma: \
+             give plain watts (1500 W): {}",
+            after
+                .split_whitespace()
+                .next()
+                .map_or_else(String::new, |rest| format!("{token}{rest}")),
+            quoted()
+        ));
+    }
+    // The word after the number, on its line: `1 500 W` is a figure cut in
+    // two, `12 kW` is not in watts.
+    let next_word = after
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .next()
+        .unwrap_or("");
+    if unit.is_none() && next_word.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err(format!(
+            "printed '{token} {next_word}': digits grouped by a space (a thousands \
+             separator?); give plain watts (1500 W): {}",
+            quoted()
+        ));
+    }
     if ["kW", "KW", "kw", "MW", "mW"]
         .iter()
-        .any(|u| unit.starts_with(u))
+        .any(|u| next_word.starts_with(u))
     {
-        return Err(format!("reads in {unit}, not watts: {}", quoted()));
+        return Err(format!("reads in {next_word}, not watts: {}", quoted()));
     }
     let watts: f64 = number
         .parse()
         .map_err(|_| format!("printed '{token}', not a number of watts: {}", quoted()))?;
-    if !watts.is_finite() || watts <= 0.0 || watts > MAX_WATTS {
+    if !plausible_watts(watts) {
         return Err(format!(
-            "read {} W, outside the (0, {MAX_WATTS:e}] W a meter can read: {}",
+            "read {} W, outside the [{MIN_WATTS}, {MAX_WATTS:e}] W a meter can read: {}",
             crate::error::shown(watts),
             quoted()
         ));
@@ -176,6 +201,11 @@ mod tests {
             ("2.5e2", 250.0),
             ("+7", 7.0),
             ("power: .5W", 0.5),
+            ("0.001 W", 0.001),
+            ("{\"power\": 245, \"volts\": 230}", 245.0),
+            ("{\"power\":245,\"volts\":230}", 245.0),
+            ("power=312.75W,volts=230", 312.75),
+            ("245\n1500", 245.0),
         ];
         for (text, watts) in cases {
             assert_eq!(parse_watts(text), Ok(watts), "{text}");
@@ -191,6 +221,17 @@ mod tests {
             "12 kW",
             "2e6",
             "nan",
+            "1,500 W",
+            "1,500",
+            "1'500 W",
+            "1_500 W",
+            "245,5 W",
+            "1 500 W",
+            "1\u{a0}500 W",
+            "1\u{202f}500 W",
+            "0.0001",
+            "0.0009 W",
+            "245abc",
         ] {
             assert!(parse_watts(text).is_err(), "{text} was accepted");
         }
@@ -244,9 +285,34 @@ mod tests {
             #[test]
             fn any_output_is_watts_in_range_or_an_error(text in ".{0,80}") {
                 match parse_watts(&text) {
-                    Ok(watts) => prop_assert!(watts.is_finite() && watts > 0.0 && watts <= MAX_WATTS),
+                    Ok(watts) => prop_assert!(plausible_watts(watts)),
                     Err(error) => prop_assert!(!error.is_empty()),
                 }
+            }
+
+            /// A figure is read whole or refused: never its first digit
+            /// group (`1,500 W` as 1 W).
+            #[test]
+            fn grouped_digits_are_refused(
+                thousands in 1u32..1000,
+                units in 0u32..1000,
+                mark in prop::sample::select(vec![",", "'", "_", " ", "\u{a0}", "\u{202f}"]),
+                unit in prop::sample::select(vec!["", " W", "W", " Watts"]),
+                prefix in "[a-z :=]{0,8}",
+            ) {
+                let text = format!("{prefix}{thousands}{mark}{units:03}{unit}");
+                prop_assert!(parse_watts(&text).is_err(), "{} was accepted as {:?}", text, parse_watts(&text));
+            }
+
+            /// Any plausible figure, printed plainly, is read exactly.
+            #[test]
+            fn plain_figures_are_read_exactly(
+                watts in MIN_WATTS..=MAX_WATTS,
+                unit in prop::sample::select(vec!["", " W", "W", " Watts", "watts", "W,"]),
+                prefix in "[a-zA-Z :=]{0,12}",
+            ) {
+                let text = format!("{prefix}{watts}{unit}\n");
+                prop_assert_eq!(parse_watts(&text), Ok(watts));
             }
 
             #[test]
@@ -254,7 +320,7 @@ mod tests {
                 text in "[a-z :=]{0,8}[-+]?[0-9]{0,6}[.]?[0-9]{0,3}([eE][-+]?[0-9]{1,4})? ?(W|Watts|kW|x1|)"
             ) {
                 if let Ok(watts) = parse_watts(&text) {
-                    prop_assert!(watts.is_finite() && watts > 0.0 && watts <= MAX_WATTS);
+                    prop_assert!(plausible_watts(watts));
                 }
             }
         }

@@ -145,6 +145,47 @@ fn counter_samples(points: &[Point]) -> Vec<f64> {
     samples
 }
 
+/// How far above its power limit a device's power sample may be. Boards
+/// draw above their limit for milliseconds (the limit holds an average),
+/// but a counter's sample above this is an artefact of a short span
+/// between the counter's updates (1010 W seen on a 700 W H200), not a
+/// draw.
+pub const LIMIT_MARGIN: f64 = 0.25;
+
+/// The most a sample of a device with `limit` W may read.
+fn ceiling(limit: f64) -> f64 {
+    limit * (1.0 + LIMIT_MARGIN)
+}
+
+/// Whether `watts` is a draw a device with power limit `limit` (where it
+/// says) can have.
+fn within_limit(limit: Option<f64>, watts: f64) -> bool {
+    limit.is_none_or(|limit| watts <= ceiling(limit))
+}
+
+/// What was above `limit` and left out, as the reading's source says it.
+fn above_limit_note(limit: f64, dropped: usize, taken: usize, mean: Option<f64>) -> String {
+    let bound = format!(
+        "{:.0} W (its {limit:.0} W power limit + {:.0}%)",
+        ceiling(limit),
+        LIMIT_MARGIN * 100.0
+    );
+    let mut notes = Vec::new();
+    if dropped > 0 {
+        notes.push(format!(
+            "{dropped} of {taken} power samples above {bound} left out of \
+             watts_min/median/max as more than the board can draw"
+        ));
+    }
+    if let Some(mean) = mean {
+        notes.push(format!(
+            "a mean of {mean:.0} W above {bound}: not recorded, as more than the board \
+             can draw"
+        ));
+    }
+    notes.join("; ")
+}
+
 /// Reads one adapter's power source during measured samples.
 pub struct Meter {
     /// `None` while a sampler thread holds it, or when there is no source.
@@ -152,6 +193,8 @@ pub struct Meter {
     /// What the result says when there is no source at all.
     missing: Option<String>,
     interval: Duration,
+    /// The source's [`PowerSource::power_limit`].
+    limit: Option<f64>,
     window: Option<Window>,
     totals: Totals,
     idle_watts: Option<f64>,
@@ -165,6 +208,7 @@ impl Meter {
     /// A meter over `source`, sampling every `interval`.
     pub fn new(source: Box<dyn PowerSource>, interval: Duration) -> Meter {
         Meter {
+            limit: source.power_limit().filter(|w| super::plausible_watts(*w)),
             source: Some(source),
             missing: None,
             interval,
@@ -182,6 +226,7 @@ impl Meter {
             source: None,
             missing: Some(why),
             interval: Duration::ZERO,
+            limit: None,
             window: None,
             totals: Totals::default(),
             idle_watts: None,
@@ -308,7 +353,7 @@ impl Meter {
         self.lapped = (self.totals.energy_j, self.totals.seconds);
         (seconds > 0.0 && self.error.is_none())
             .then(|| energy / seconds)
-            .filter(|w| super::plausible_watts(*w))
+            .filter(|w| super::plausible_watts(*w) && within_limit(self.limit, *w))
     }
 
     /// Measures idle power over `seconds` with nothing running, and keeps
@@ -356,19 +401,35 @@ impl Meter {
             (false, true) => Some(totals.energy_j / totals.seconds),
             (false, false) => None,
         };
-        let spread = Summary::of(&totals.watts);
+        // Far above what the board can draw is no figure: left out, and
+        // said in the source's words.
+        let limit = self.limit;
+        let (within, above): (Vec<f64>, Vec<f64>) =
+            totals.watts.iter().partition(|w| within_limit(limit, **w));
+        let mean_above = watts.filter(|w| !constant && !within_limit(limit, *w));
+        let watts = watts.filter(|_| mean_above.is_none());
+        let mut described = source.describe();
+        if let Some(limit) = limit
+            && (!above.is_empty() || mean_above.is_some())
+        {
+            described = format!(
+                "{described}; {}",
+                above_limit_note(limit, above.len(), totals.watts.len(), mean_above)
+            );
+        }
+        let spread = Summary::of(&within);
         Ok(PowerReading {
             provenance: source.provenance(),
-            source: source.describe(),
+            source: described,
             shared: source.shared(),
             watts,
             watts_min: spread.map(|s| s.min),
             watts_median: spread.map(|s| s.median),
             watts_max: spread.map(|s| s.max),
             idle_watts: self.idle_watts,
-            energy_j: measured.then_some(totals.energy_j),
+            energy_j: (measured && mean_above.is_none()).then_some(totals.energy_j),
             seconds: measured.then_some(totals.seconds),
-            samples: totals.watts.len(),
+            samples: within.len(),
             interval_ms: (!constant).then_some(self.interval.as_millis() as u64),
         })
     }
@@ -460,6 +521,78 @@ mod tests {
             }
             Ok(Reading::Watts(100.0))
         }
+    }
+
+    /// A source with a power limit.
+    struct Limited<S>(S, f64);
+
+    impl<S: PowerSource> PowerSource for Limited<S> {
+        fn describe(&self) -> String {
+            self.0.describe()
+        }
+        fn provenance(&self) -> Provenance {
+            self.0.provenance()
+        }
+        fn power_limit(&self) -> Option<f64> {
+            Some(self.1)
+        }
+        fn read(&mut self) -> Result<Reading> {
+            self.0.read()
+        }
+    }
+
+    /// Samples far above the device's power limit are left out of the
+    /// spread, and a mean far above it is no figure; the source says so.
+    #[test]
+    fn samples_far_above_the_power_limit_are_not_figures() {
+        let gauge = Alternating {
+            values: [300.0, 1000.0],
+            reads: 0,
+        };
+        let mut meter = Meter::new(Box::new(Limited(gauge, 700.0)), Duration::from_millis(10));
+        window(&mut meter, 0.2);
+        let reading = meter.reading().unwrap();
+        assert_eq!(reading.watts_max, Some(300.0), "{reading:?}");
+        assert!(reading.watts.is_some_and(|w| w > 500.0), "{reading:?}");
+        assert!(
+            reading
+                .source
+                .contains("power samples above 875 W (its 700 W power limit + 25%)"),
+            "{}",
+            reading.source
+        );
+        // Up to the margin, samples stand.
+        let gauge = Alternating {
+            values: [300.0, 870.0],
+            reads: 0,
+        };
+        let mut meter = Meter::new(Box::new(Limited(gauge, 700.0)), Duration::from_millis(10));
+        window(&mut meter, 0.1);
+        let reading = meter.reading().unwrap();
+        assert_eq!(reading.watts_max, Some(870.0));
+        assert_eq!(reading.source, "test gauge");
+        let counter = SteadyCounter {
+            watts: 1000.0,
+            since: Instant::now(),
+        };
+        let mut meter = Meter::new(Box::new(Limited(counter, 700.0)), Duration::from_millis(20));
+        meter.start();
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(meter.lap(), None, "a lap far above the limit");
+        std::thread::sleep(Duration::from_millis(100));
+        let reading = meter.reading().unwrap();
+        assert_eq!(
+            (reading.watts, reading.energy_j),
+            (None, None),
+            "{reading:?}"
+        );
+        assert_eq!(reading.watts_max, None);
+        assert!(
+            reading.source.contains("a mean of 1000 W above 875 W"),
+            "{}",
+            reading.source
+        );
+        reading.check_consistent().unwrap();
     }
 
     fn window(meter: &mut Meter, seconds: f64) {

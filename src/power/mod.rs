@@ -48,6 +48,12 @@ pub trait PowerSource: Send {
     fn constant(&self) -> bool {
         false
     }
+    /// The most the device can draw, where it says (NVML's enforced power
+    /// limit): a power sample far above it is an artefact of how the
+    /// source was read, not a figure ([`meter::LIMIT_MARGIN`]).
+    fn power_limit(&self) -> Option<f64> {
+        None
+    }
     /// One reading, now.
     fn read(&mut self) -> Result<Reading>;
 }

@@ -69,6 +69,8 @@ pub struct NvmlGpu {
     name: String,
     bus_id: String,
     counter: bool,
+    /// The enforced power limit, where NVML gives a plausible one.
+    limit_w: Option<f64>,
 }
 
 impl NvmlGpu {
@@ -83,6 +85,7 @@ impl NvmlGpu {
         let name = device.name().unwrap_or_default();
         let bus_id = device.pci_info().map(|p| p.bus_id).unwrap_or_default();
         let counter = device.total_energy_consumption().is_ok();
+        let limit_w = enforced_limit(&device).ok();
         if !counter {
             device
                 .power_usage()
@@ -94,6 +97,7 @@ impl NvmlGpu {
             name,
             bus_id,
             counter,
+            limit_w,
         })
     }
 
@@ -102,15 +106,23 @@ impl NvmlGpu {
         let nvml = library()?;
         let index = device_index(&nvml, adapter)?;
         let device = nvml.device_by_index(index).map_err(|e| e.to_string())?;
-        let milliwatts = device
-            .enforced_power_limit()
-            .map_err(|e| format!("no power limit from NVML: {e}"))?;
+        let watts = enforced_limit(&device)?;
         let name = device.name().unwrap_or_default();
-        Ok((
-            f64::from(milliwatts) / 1000.0,
-            format!("NVML enforced power limit of {name}"),
-        ))
+        Ok((watts, format!("NVML enforced power limit of {name}")))
     }
+}
+
+/// A device's enforced power limit in watts, if NVML gives a plausible
+/// one (a driver may answer 0).
+fn enforced_limit(device: &nvml_wrapper::Device) -> std::result::Result<f64, String> {
+    let milliwatts = device
+        .enforced_power_limit()
+        .map_err(|e| format!("no power limit from NVML: {e}"))?;
+    let watts = f64::from(milliwatts) / 1000.0;
+    if !super::plausible_watts(watts) {
+        return Err(format!("NVML gives a power limit of {watts} W"));
+    }
+    Ok(watts)
 }
 
 /// An NVIDIA GPU's temperature, SM and memory clocks and throttle reasons.
@@ -239,6 +251,10 @@ impl PowerSource for NvmlGpu {
 
     fn provenance(&self) -> Provenance {
         Provenance::Sensor
+    }
+
+    fn power_limit(&self) -> Option<f64> {
+        self.limit_w
     }
 
     fn read(&mut self) -> Result<Reading> {

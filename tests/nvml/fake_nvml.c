@@ -20,6 +20,10 @@
  * unthrottled), which ties the throttle to a sustained run's intervals
  * rather than to the clock.
  *
+ * pulse_watts, pulse_every_s and pulse_s: the draw is pulse_watts for the
+ * first pulse_s of every pulse_every_s (unthrottled GPUs only), for a
+ * spread of samples above limit_w under a mean below it.
+ *
  * The energy counter integrates the draw over CLOCK_MONOTONIC since
  * nvmlInit, as a real GPU's does.
  *
@@ -63,6 +67,7 @@ struct gpu {
     double throttle_after_s; /* < 0: never */
     int throttle_after_reads, reads;
     double throttle_at; /* seconds after init; < 0: not (yet) */
+    double pulse_watts, pulse_every_s, pulse_s; /* pulse_every_s 0: none */
     unsigned throttled_temp_c, throttled_sm_mhz;
 };
 
@@ -83,9 +88,24 @@ static int throttled(const struct gpu *g) {
     return g->throttle_at >= 0 && seconds_since_init() >= g->throttle_at;
 }
 
+/* Joules drawn in the first t seconds of pulses. */
+static double pulsed_joules(const struct gpu *g, double t) {
+    double periods = (double)(long long)(t / g->pulse_every_s);
+    double into = t - periods * g->pulse_every_s;
+    double high = into < g->pulse_s ? into : g->pulse_s;
+    return periods * (g->pulse_s * g->pulse_watts + (g->pulse_every_s - g->pulse_s) * g->watts) +
+           high * g->pulse_watts + (into - high) * g->watts;
+}
+
+static int pulsing(const struct gpu *g) {
+    return g->pulse_every_s > 0 && g->throttle_at < 0;
+}
+
 /* Joules drawn since init: the draw, then the throttled draw. */
 __attribute__((unused)) static double joules(const struct gpu *g) {
     double t = seconds_since_init();
+    if (pulsing(g))
+        return pulsed_joules(g, t);
     if (g->throttle_at < 0 || t < g->throttle_at)
         return t * g->watts;
     return g->throttle_at * g->watts + (t - g->throttle_at) * g->throttled_watts;
@@ -106,6 +126,9 @@ static void set(struct gpu *g, const char *key, const char *value) {
     else if (!strcmp(key, "throttle_after_reads")) g->throttle_after_reads = atoi(value);
     else if (!strcmp(key, "throttled_temp_c")) g->throttled_temp_c = (unsigned)atoi(value);
     else if (!strcmp(key, "throttled_sm_mhz")) g->throttled_sm_mhz = (unsigned)atoi(value);
+    else if (!strcmp(key, "pulse_watts")) g->pulse_watts = atof(value);
+    else if (!strcmp(key, "pulse_every_s")) g->pulse_every_s = atof(value);
+    else if (!strcmp(key, "pulse_s")) g->pulse_s = atof(value);
 }
 
 static void load_config(void) {
@@ -243,6 +266,12 @@ nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t device, unsigned l
 nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t device, unsigned int *mw) {
     CHECK(device, mw);
     if (!device->power_supported) return NVML_ERROR_NOT_SUPPORTED;
+    if (pulsing(device)) {
+        double t = seconds_since_init();
+        double into = t - (double)(long long)(t / device->pulse_every_s) * device->pulse_every_s;
+        *mw = (unsigned int)((into < device->pulse_s ? device->pulse_watts : device->watts) * 1000.0);
+        return NVML_SUCCESS;
+    }
     *mw = (unsigned int)((throttled(device) ? device->throttled_watts : device->watts) * 1000.0);
     return NVML_SUCCESS;
 }
