@@ -138,6 +138,10 @@ impl Merged {
                 "a bad merged file: groups[{index}] ({} {} {})",
                 group.device, group.workload, group.shape
             );
+            // Only a version 1 file may leave out who had watts.
+            if self.version >= 2 && group.watts_members.is_none() && group.watts_total.is_some() {
+                return Err(format!("{name}: watts_total without watts_members"));
+            }
             group
                 .check(self.files.len())
                 .map_err(|why| format!("{name}: {why}"))?;
@@ -1042,8 +1046,14 @@ mod tests {
             .as_object_mut()
             .unwrap()
             .remove("watts_members");
-        let old = Merged::from_json(&old.to_string()).unwrap().unwrap();
-        assert_eq!(old.groups[0].watts_members(), 2);
+        let read = Merged::from_json(&old.to_string()).unwrap().unwrap();
+        assert_eq!(read.groups[0].watts_members(), 2);
+        old["version"] = 2.into();
+        let error = Merged::from_json(&old.to_string()).unwrap().unwrap_err();
+        assert!(
+            error.contains("watts_total without watts_members"),
+            "{error}"
+        );
         // One member: no "mean of up to".
         let one = merge(&files[..1], -0.0, Vec::new());
         assert_eq!(one.outlier_threshold_percent.to_string(), "0");
