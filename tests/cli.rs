@@ -341,8 +341,8 @@ fn llm_workloads_report_tokens_per_second_for_the_preset_and_each_batch() {
     let results = file["results"].as_array().unwrap();
     assert_eq!(results.len(), 3, "{file}");
     let expected = [
-        ("llm-decode", "tiny q4 batch 1", 1, "output"),
-        ("llm-decode", "tiny q4 batch 3", 3, "output"),
+        ("llm-decode", "tiny q4 context 100 batch 1", 1, "output"),
+        ("llm-decode", "tiny q4 context 100 batch 3", 3, "output"),
         ("llm-prefill", "tiny q4", 1, "prompt"),
     ];
     for (result, (name, shape, batch, tokens)) in results.iter().zip(expected) {
@@ -409,7 +409,10 @@ fn batches_that_do_not_fit_are_refused_and_max_finds_one_that_does() {
 
     let file = run_decode(&["--preset", "tiny", "--batch", "max", "--context", "4096"]);
     let largest = &file["results"][0];
-    assert_eq!(largest["params"]["shape"], "tiny f16 batch max");
+    assert_eq!(
+        largest["params"]["shape"],
+        "tiny f16 context 4096 batch max"
+    );
     assert_eq!(largest["verified"], true, "{file}");
     assert!(
         largest["params"]["batch"].as_u64().unwrap() > 1,

@@ -162,10 +162,16 @@ fn a_merged_file_shows_its_groups() {
     let dir = tempfile::tempdir().unwrap();
     let merged = dir.path().join("site.json");
     let input = fixture("results/lavapipe-tiny-100w.json");
+    // A second node: the same file twice would count one node twice.
+    let mut other: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&input).unwrap()).unwrap();
+    other["machine"]["hostname"] = "node-b".into();
+    let second = dir.path().join("node-b.json");
+    std::fs::write(&second, other.to_string()).unwrap();
     mwbench(&[
         "merge",
         input.to_str().unwrap(),
-        input.to_str().unwrap(),
+        second.to_str().unwrap(),
         "--out",
         merged.to_str().unwrap(),
     ])

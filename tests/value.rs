@@ -44,10 +44,9 @@ fn json_prices_every_option_and_names_the_best() {
     // llm-prefill's prompt tokens need an input-token price.
     assert_eq!(names.len(), 4, "{names:?}");
     assert!(
-        names
-            .iter()
-            .any(|n| n
-                .starts_with("llm-decode tiny f16 at batch 1 (6 ms/token; within 100 ms/token)")),
+        names.iter().any(|n| n.starts_with(
+            "llm-decode tiny f16 context 100 at batch 1 (6 ms/token; within 100 ms/token)"
+        )),
         "{names:?}"
     );
     let unpriced = value["unpriceable"].as_array().unwrap();

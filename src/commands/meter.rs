@@ -48,8 +48,13 @@ pub fn meter(options: &MeterOptions) -> Result<Outcome> {
         // Written only once the command has run, perhaps for hours: a
         // FIFO that nothing reads by then, or a device, would lose the run.
         // A regular file or none, checked before the command starts.
-        if std::fs::metadata(out).is_ok() {
-            results::check_regular(out)?;
+        if let Ok(metadata) = std::fs::metadata(out)
+            && !metadata.is_file()
+        {
+            return Err(Error::usage(format!(
+                "{}: not a regular file (meter writes its file when the command ends)",
+                out.display()
+            )));
         }
         results::check_writable(out)?;
     }

@@ -415,6 +415,30 @@ mod tests {
         assert!(listed.iter().all(|e| !e.description.is_empty()));
     }
 
+    /// The results crate's table of each workload's unit, which readers
+    /// hold a file to, is the workloads' own: every workload is in it at
+    /// its unit, and it names no other.
+    #[test]
+    fn every_workload_reports_in_the_unit_files_are_held_to() {
+        let mut names = std::collections::BTreeSet::new();
+        for sizes in [Sizes::Full, Sizes::Quick] {
+            for workload in all_for(&LlmChoice::default(), sizes) {
+                assert_eq!(
+                    results::workload_unit(workload.name()),
+                    Some(workload.unit()),
+                    "{}",
+                    workload.name()
+                );
+                names.insert(workload.name());
+            }
+        }
+        let table: std::collections::BTreeSet<_> = results::WORKLOAD_UNITS
+            .iter()
+            .map(|(name, _)| *name)
+            .collect();
+        assert_eq!(names, table);
+    }
+
     #[test]
     fn units_serialise_as_plain_text() {
         assert_eq!(

@@ -4,7 +4,8 @@
 //! once, its samples together; no sample carries a timestamp (the
 //! collector drops a file that has them); where two files give the same
 //! series, the newer file's figure is kept (the collector refuses
-//! duplicates).
+//! duplicates). A series is one adapter's: its host, name, PCI bus id and
+//! backend.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -69,7 +70,11 @@ pub fn prometheus(files: &[ResultFile]) -> String {
         };
     for file in files {
         let at = created_seconds(&file.created).unwrap_or(0);
+        // The backend tells apart two adapters of one host that share a
+        // name and have no PCI bus id (lavapipe on Vulkan and on GL): the
+        // same series, the older would be dropped as a duplicate.
         let device = [
+            ("backend", file.device.backend.to_string()),
             ("device", file.device.name.clone()),
             ("host", file.machine.hostname.clone()),
             ("pci_bus_id", file.device.pci_bus_id.clone()),
@@ -229,7 +234,7 @@ mod tests {
         }
         assert!(
             text.contains(
-                "mwbench_throughput{device=\"NVIDIA \\\"H200\\\"\\\\SXM\\nx\",host=\"node\",\
+                "mwbench_throughput{backend=\"vulkan\",device=\"NVIDIA \\\"H200\\\"\\\\SXM\\nx\",host=\"node\",\
                  pci_bus_id=\"0000:01:00.0\",shape=\"\",unit=\"H/s\",workload=\"sha256d\"} 6850000000\n"
             ),
             "{text}"
@@ -244,6 +249,18 @@ mod tests {
             let after_labels = line.rsplit_once('}').unwrap().1;
             assert_eq!(after_labels.split_whitespace().count(), 1, "{line}");
         }
+    }
+
+    /// lavapipe on Vulkan and on GL: one host, one name, no PCI bus id;
+    /// two adapters, both exported.
+    #[test]
+    fn two_adapters_of_one_name_stay_apart() {
+        let vulkan = verified_file();
+        let mut gl = verified_file();
+        gl.device.backend = crate::results::Backend::Gl;
+        let text = prometheus(&[vulkan, gl]);
+        assert_eq!(text.matches("mwbench_throughput{").count(), 2, "{text}");
+        assert!(text.contains("backend=\"gl\""), "{text}");
     }
 
     #[test]

@@ -19,7 +19,8 @@ use crate::{Error, Result};
 /// What a merged file says it is, so that `value` and `merge` itself can
 /// tell it from a result file.
 pub const MERGED_KIND: &str = "mwbench-merge";
-pub const MERGED_VERSION: u32 = 1;
+/// Version 2 added a group's `watts_members`.
+pub const MERGED_VERSION: u32 = 2;
 
 /// Default: a member more than 10% below its group's median is an outlier.
 pub const DEFAULT_OUTLIER_THRESHOLD_PERCENT: f64 = 10.0;
@@ -60,6 +61,11 @@ pub struct Group {
     /// The members' watts: per-device sensors added up, a host-wide meter
     /// (RAPL, a command) counted once per host. None without watts.
     pub watts_total: Option<f64>,
+    /// How many members had watts, of `count`: `value` prices a group at
+    /// `watts_total` over these, never over members that had none.
+    /// Absent in version 1 files, which are read as if every member had.
+    #[serde(default)]
+    pub watts_members: Option<usize>,
     /// The members whose watts are a host-wide meter's, counted once per
     /// host in `watts_total`.
     pub watts_shared_hosts: usize,
@@ -115,41 +121,168 @@ impl Merged {
     }
 
     /// A merged file comes from outside too (edited, truncated, another
-    /// tool's): every figure `value` would price must be finite, not
-    /// negative, and agree with its count.
+    /// tool's): it is held to a result file's limits, with the same
+    /// checks (a unit's plausible range, its workload's unit, watts per
+    /// member), and its figures to agree with each other and with the
+    /// files it lists.
     fn check(&self) -> std::result::Result<(), String> {
-        for g in &self.groups {
+        let threshold = self.outlier_threshold_percent;
+        if !(threshold.is_finite() && (0.0..=100.0).contains(&threshold)) {
+            return Err(format!(
+                "a bad merged file: outlier_threshold_percent is {}, not 0 to 100",
+                crate::shown(threshold)
+            ));
+        }
+        for (index, group) in self.groups.iter().enumerate() {
             let name = format!(
-                "a bad merged file: group {} {} {}",
-                g.device, g.workload, g.shape
+                "a bad merged file: groups[{index}] ({} {} {})",
+                group.device, group.workload, group.shape
             );
-            let figures = [g.total, g.median, g.min, g.p5, g.p95, g.max, g.watts_total];
-            if figures.iter().flatten().any(|v| !v.is_finite() || *v < 0.0) {
-                return Err(format!("{name}: a figure is negative or not finite"));
+            // Only a version 1 file may leave out who had watts.
+            if self.version >= 2 && group.watts_members.is_none() && group.watts_total.is_some() {
+                return Err(format!("{name}: watts_total without watts_members"));
             }
-            if g.total.is_some() != (g.count > 0) {
-                return Err(format!("{name}: a total with {} members", g.count));
+            group
+                .check(self.files.len())
+                .map_err(|why| format!("{name}: {why}"))?;
+        }
+        Ok(())
+    }
+}
+
+impl Group {
+    /// The first thing wrong with a group of a merged file that lists
+    /// `files` result files.
+    fn check(&self, files: usize) -> std::result::Result<(), String> {
+        let unit = Unit::parse(&self.unit).ok_or(format!("unknown unit '{}'", self.unit))?;
+        if self.external != (self.workload == results::EXTERNAL_WORKLOAD) {
+            return Err("only `external` groups hold figures mwbench did not check".into());
+        }
+        results::check_workload_unit(&self.workload, unit)?;
+        // Each file is one adapter, a member of a group at most once.
+        if self.count + self.failed.len() > files {
+            return Err(format!(
+                "count {} and {} failed members, more than the {files} files merged",
+                self.count,
+                self.failed.len()
+            ));
+        }
+        if self.outliers.len() > self.count {
+            return Err(format!(
+                "{} outliers of {} members",
+                self.outliers.len(),
+                self.count
+            ));
+        }
+        let spread = [
+            ("min", self.min),
+            ("p5", self.p5),
+            ("median", self.median),
+            ("p95", self.p95),
+            ("max", self.max),
+        ];
+        let figures = spread.iter().map(|(_, v)| *v).chain([self.total]);
+        if figures.into_iter().any(|v| v.is_some() != (self.count > 0)) {
+            return Err(format!(
+                "figures that do not go with {} members",
+                self.count
+            ));
+        }
+        if self.count > 0 {
+            let mut previous = 0.0;
+            for (field, value) in spread {
+                let value = value.unwrap_or_default();
+                if !unit.plausible(value) {
+                    return Err(format!(
+                        "{field} {} {}, outside {}",
+                        crate::shown(value),
+                        unit.as_str(),
+                        unit.range()
+                    ));
+                }
+                if value < previous * (1.0 - 1e-9) {
+                    return Err(format!(
+                        "{field} {} is below the figure before it: not min <= p5 <= median \
+                         <= p95 <= max",
+                        crate::shown(value)
+                    ));
+                }
+                previous = value;
             }
-            if g.watts_total.is_some_and(|w| w == 0.0) {
-                return Err(format!("{name}: zero watts"));
-            }
-            if Unit::parse(&g.unit).is_none() {
-                return Err(format!("{name}: unknown unit '{}'", g.unit));
-            }
-            if g.external != (g.workload == results::EXTERNAL_WORKLOAD) {
+            let (min, max) = (self.min.unwrap_or_default(), self.max.unwrap_or_default());
+            let total = self.total.unwrap_or_default();
+            let count = self.count as f64;
+            if !(total.is_finite()
+                && total >= count * min * (1.0 - 1e-9)
+                && total <= count * max * (1.0 + 1e-9))
+            {
                 return Err(format!(
-                    "{name}: only `external` groups hold figures mwbench did not check"
+                    "total {} {} is not the sum of {} members from {} to {}",
+                    crate::shown(total),
+                    unit.as_str(),
+                    self.count,
+                    crate::shown(min),
+                    crate::shown(max)
                 ));
             }
         }
-        Ok(())
+        for outlier in &self.outliers {
+            let ratio_ok = outlier.ratio > 0.0 && outlier.ratio <= 1.0;
+            if !(unit.plausible(outlier.value) && ratio_ok) {
+                return Err(format!(
+                    "outlier {} on {}: {} {} at {} of the median",
+                    outlier.pci_bus_id,
+                    outlier.host,
+                    crate::shown(outlier.value),
+                    unit.as_str(),
+                    crate::shown(outlier.ratio)
+                ));
+            }
+        }
+        match (self.watts_total, self.watts_members()) {
+            (None, 0) => Ok(()),
+            (Some(watts), members) if members > 0 && members <= self.count => {
+                let each = watts / members as f64;
+                if !results::plausible_watts(each) {
+                    return Err(format!(
+                        "watts_total {} W over {members} members is {} W each, outside [{}, {:e}] W",
+                        crate::shown(watts),
+                        crate::shown(each),
+                        results::MIN_WATTS,
+                        results::MAX_WATTS
+                    ));
+                }
+                if self.watts_provenance == Provenance::None {
+                    return Err("watts with provenance none".into());
+                }
+                Ok(())
+            }
+            (watts, members) => Err(format!(
+                "watts_total {} from {members} of {} members",
+                watts.map_or("null".into(), crate::shown),
+                self.count
+            )),
+        }
+    }
+
+    /// How many members' watts are in `watts_total` (all of them, in a
+    /// version 1 file, which did not say).
+    pub fn watts_members(&self) -> usize {
+        match (self.watts_members, self.watts_total) {
+            (Some(members), _) => members,
+            (None, Some(_)) => self.count,
+            (None, None) => 0,
+        }
     }
 }
 
 /// The result files named: files as given, directories searched
 /// recursively for `*.json` (sorted, so merges are reproducible).
 /// Symbolic links to directories are not followed: a loop would never end.
-pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+/// What a directory holds that is passed over and might be a node's file
+/// (a link to a directory, a `*.json` that is a dangling link, a FIFO or a
+/// device) is said in `notes`: a missing node must be visible.
+pub fn collect(paths: &[PathBuf], notes: &mut Vec<String>) -> Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     for path in paths {
         let metadata = std::fs::metadata(path).map_err(|source| Error::Io {
@@ -158,7 +291,7 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
             source,
         })?;
         if metadata.is_dir() {
-            walk(path, &mut found)?;
+            walk(path, &mut found, notes)?;
         } else if metadata.is_file() {
             found.push(path.clone());
         } else {
@@ -172,7 +305,7 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(found)
 }
 
-fn walk(directory: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
+fn walk(directory: &Path, found: &mut Vec<PathBuf>, notes: &mut Vec<String>) -> Result<()> {
     let io = |source| Error::Io {
         action: "list",
         path: directory.to_path_buf(),
@@ -187,12 +320,22 @@ fn walk(directory: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
         let path = entry.path();
         let kind = entry.file_type().map_err(io)?;
         if kind.is_dir() {
-            walk(&path, found)?;
-        } else if path.extension().is_some_and(|e| e == "json")
-            && std::fs::metadata(&path).is_ok_and(|m| m.is_file())
-        {
-            found.push(path);
+            walk(&path, found, notes)?;
+            continue;
         }
+        let json = path.extension().is_some_and(|e| e == "json");
+        let skipped = match std::fs::metadata(&path) {
+            Ok(target) if target.is_file() && json => {
+                found.push(path);
+                continue;
+            }
+            Ok(target) if target.is_dir() => "a link to a directory, not followed",
+            Ok(target) if target.is_file() => continue,
+            Err(_) if json && kind.is_symlink() => "a dangling link",
+            Ok(_) if json => "not a regular file (a FIFO, socket or device)",
+            _ => continue,
+        };
+        notes.push(format!("skipped {}: {skipped}", path.display()));
     }
     Ok(())
 }
@@ -225,23 +368,75 @@ pub fn read_input(path: &Path) -> Result<SiteInput> {
 /// Reads every file: result files, and merged files (found in a
 /// directory the merge writes into), which are skipped with a note. Any
 /// other file is an error naming it.
+/// The same file given twice (by two paths, or as two copies of one run)
+/// is refused: its node would count twice.
 pub fn read_all(given: &[PathBuf]) -> Result<SiteFiles> {
-    let mut files = Vec::new();
+    let mut files: Vec<(PathBuf, ResultFile)> = Vec::new();
     let mut notes = Vec::new();
-    for path in collect(given)? {
+    let mut seen_paths: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
+    let mut seen_runs: BTreeMap<RunKey, PathBuf> = BTreeMap::new();
+    for path in collect(given, &mut notes)? {
+        let real = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        if let Some(first) = seen_paths.insert(real, path.clone()) {
+            return Err(Error::usage(format!(
+                "{}: the same file as {}: its node would count twice",
+                path.display(),
+                first.display()
+            )));
+        }
         match read_input(&path)? {
-            SiteInput::Result(file) => files.push((path, *file)),
+            SiteInput::Result(file) => {
+                if let Some(first) = seen_runs.insert(RunKey::of(&file), path.clone()) {
+                    return Err(Error::usage(format!(
+                        "{}: the same run as {} (host, adapter and created agree): its node \
+                         would count twice",
+                        path.display(),
+                        first.display()
+                    )));
+                }
+                files.push((path, *file));
+            }
             SiteInput::Merged(_) => {
-                notes.push(format!("skipped {}: a merged file", path.display()));
+                notes.push(format!(
+                    "skipped {}: a merged file (merge --out), not a node's result file",
+                    path.display()
+                ));
             }
         }
     }
     if files.is_empty() {
-        return Err(Error::usage(
-            "no result files: give files or directories holding mwbench result files (*.json)",
-        ));
+        let mut why =
+            "no result files: give files or directories holding mwbench result files (*.json)"
+                .to_string();
+        if !notes.is_empty() {
+            why.push_str(&format!(" ({})", notes.join("; ")));
+        }
+        return Err(Error::usage(why));
     }
     Ok(SiteFiles { files, notes })
+}
+
+/// What tells one run on one adapter from another: two files that agree
+/// on it are copies of one run.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct RunKey {
+    host: String,
+    device: String,
+    backend: String,
+    pci_bus_id: String,
+    created: String,
+}
+
+impl RunKey {
+    fn of(file: &ResultFile) -> RunKey {
+        RunKey {
+            host: file.machine.hostname.clone(),
+            device: file.device.name.clone(),
+            backend: file.device.backend.to_string(),
+            pci_bus_id: file.device.pci_bus_id.clone(),
+            created: file.created.clone(),
+        }
+    }
 }
 
 /// One result of one file, placed in its group.
@@ -299,20 +494,24 @@ pub fn merge(
             .filter_map(|(path, file)| results::interrupted_note(path, file)),
     );
     notes.extend(results::sustained_note(files.iter().map(|(_, f)| f)));
+    // -0 is 0: "-0%" would read as a threshold below nothing.
+    let threshold_percent = threshold_percent + 0.0;
+    let groups: Vec<Group> = groups
+        .into_iter()
+        .map(|((device, workload, shape, unit), members)| Group {
+            device,
+            workload,
+            shape,
+            unit,
+            ..group(&members, threshold_percent)
+        })
+        .collect();
+    notes.extend(groups.iter().filter_map(partial_watts_note));
     Merged {
         kind: MERGED_KIND.into(),
         version: MERGED_VERSION,
         outlier_threshold_percent: threshold_percent,
-        groups: groups
-            .into_iter()
-            .map(|((device, workload, shape, unit), members)| Group {
-                device,
-                workload,
-                shape,
-                unit,
-                ..group(&members, threshold_percent)
-            })
-            .collect(),
+        groups,
         files: files.iter().map(|(p, _)| p.display().to_string()).collect(),
         hosts: files
             .iter()
@@ -322,6 +521,24 @@ pub fn merge(
             .collect(),
         notes,
     }
+}
+
+/// What a reader must know of a group where only some members had watts:
+/// its watts total is theirs alone, and `value` divides it by them.
+fn partial_watts_note(group: &Group) -> Option<String> {
+    let with_watts = group.watts_members();
+    (with_watts > 0 && with_watts < group.count).then(|| {
+        let shape = if group.shape.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", group.shape)
+        };
+        format!(
+            "{} {}{shape}: watts from {with_watts} of {} members; its watts total is theirs, and \
+             `value` prices the group at their mean draw (watts total / {with_watts})",
+            group.device, group.workload, group.count
+        )
+    })
 }
 
 /// A group's figures from its members.
@@ -360,7 +577,7 @@ fn group(members: &[Member], threshold_percent: f64) -> Group {
             .collect(),
         _ => Vec::new(),
     };
-    let (watts_total, watts_shared_hosts) = watts(verified.iter().map(|(m, _)| *m));
+    let watts = watts(verified.iter().map(|(m, _)| *m));
     let watts_provenance = verified
         .iter()
         .filter(|(m, _)| m.result.watts().is_some())
@@ -379,8 +596,9 @@ fn group(members: &[Member], threshold_percent: f64) -> Group {
         p5: percentile(&values, 5.0),
         p95: percentile(&values, 95.0),
         max: values.last().copied(),
-        watts_total,
-        watts_shared_hosts,
+        watts_total: watts.total,
+        watts_members: Some(watts.members),
+        watts_shared_hosts: watts.shared_hosts,
         watts_provenance,
         external: verified
             .iter()
@@ -393,7 +611,9 @@ fn group(members: &[Member], threshold_percent: f64) -> Group {
 /// The members' watts: a device's own sensor per member; a host-wide
 /// meter's figure once per host (the mean of that host's readings, which
 /// all measured the same machine).
-fn watts<'a>(members: impl Iterator<Item = &'a Member<'a>>) -> (Option<f64>, usize) {
+/// Also how many members had watts, and over how many hosts a host-wide
+/// meter's figure was counted.
+fn watts<'a>(members: impl Iterator<Item = &'a Member<'a>>) -> Watts {
     let mut own = Vec::new();
     let mut shared: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for member in members {
@@ -407,14 +627,30 @@ fn watts<'a>(members: impl Iterator<Item = &'a Member<'a>>) -> (Option<f64>, usi
             own.push(w);
         }
     }
-    if own.is_empty() && shared.is_empty() {
-        return (None, 0);
+    let members = own.len() + shared.values().map(Vec::len).sum::<usize>();
+    if members == 0 {
+        return Watts {
+            total: None,
+            members: 0,
+            shared_hosts: 0,
+        };
     }
     let hosts: f64 = shared
         .values()
         .map(|w| w.iter().sum::<f64>() / w.len() as f64)
         .sum();
-    (Some(own.iter().sum::<f64>() + hosts), shared.len())
+    Watts {
+        total: Some(own.iter().sum::<f64>() + hosts),
+        members,
+        shared_hosts: shared.len(),
+    }
+}
+
+/// A group's watts, as [`watts`] adds them up.
+struct Watts {
+    total: Option<f64>,
+    members: usize,
+    shared_hosts: usize,
 }
 
 /// How far a source is from a measurement of this device.
@@ -441,7 +677,14 @@ impl Merged {
         devices
             .into_iter()
             .map(|(device, groups)| {
-                let members = groups.iter().map(|g| g.count).max().unwrap_or(0);
+                let counts: BTreeSet<usize> =
+                    groups.iter().map(|g| g.count).filter(|c| *c > 0).collect();
+                let members = match (counts.first(), counts.last()) {
+                    (Some(1), Some(1)) => "1 member".to_string(),
+                    (Some(low), Some(high)) if low == high => format!("mean of {high} members"),
+                    (_, Some(high)) => format!("mean of up to {high} members"),
+                    _ => "no members".to_string(),
+                };
                 let results = groups.iter().filter_map(|g| site_result(g, path)).collect();
                 let file = ResultFile {
                     schema_version: results::SCHEMA_VERSION,
@@ -453,7 +696,7 @@ impl Merged {
                         cpu: String::new(),
                     },
                     device: ResultDevice {
-                        name: format!("{device} (site mean of up to {members})"),
+                        name: format!("{device} (site, {members})"),
                         backend: Backend::Vulkan,
                         device_type: DeviceType::Discrete,
                         driver: String::new(),
@@ -487,17 +730,24 @@ fn site_result(group: &Group, path: &Path) -> Option<WorkloadResult> {
     let unit = Unit::parse(&group.unit)?;
     let count = group.count as f64;
     let mean = group.total? / count;
-    let watts = group.watts_total.map(|w| w / count);
+    // The members that had watts stand for those that had none: the
+    // group's watts over them, never over every member (which would halve
+    // a group where one of two nodes had none).
+    let with_watts = group.watts_members();
+    let watts = group.watts_total.map(|w| w / with_watts as f64);
     let mut power =
         PowerReading::none(format!("no watts in the merged group ({})", path.display()));
     if let Some(w) = watts {
         power.watts = Some(w);
         power.provenance = group.watts_provenance;
         power.source = format!(
-            "{}: {} members' watts (a host meter once per host) over {}",
+            "{}: {with_watts} members' watts (a host meter once per host) over {with_watts}{}",
             path.display(),
-            group.count,
-            group.count
+            if with_watts < group.count {
+                format!(", of {} members", group.count)
+            } else {
+                String::new()
+            }
         );
     }
     let (status, check) = if group.external {
@@ -673,21 +923,138 @@ mod tests {
         assert_eq!(group.failed[0].status, "unverified");
     }
 
+    /// A merged file is held to a result file's limits: each figure in
+    /// its unit's range, in order, summing to its total; a unit that is
+    /// its workload's; watts per member in range; no more members than
+    /// files.
     #[test]
     fn a_merged_file_with_impossible_figures_is_refused() {
         let merged = merge(&[node("a", "0000:01:00.0", 1e9, 100.0)], 10.0, Vec::new());
         let text = serde_json::to_string(&merged).unwrap();
         for (from, to, said) in [
-            ("\"total\":1000000000.0", "\"total\":-1.0", "negative"),
-            ("\"count\":1", "\"count\":0", "a total with 0 members"),
-            ("\"watts_total\":100.0", "\"watts_total\":0.0", "zero watts"),
+            (
+                "\"total\":1000000000.0",
+                "\"total\":-1.0",
+                "total -1 H/s is not the sum",
+            ),
+            ("\"total\":1000000000.0", "\"total\":1e30", "total 1e30 H/s"),
+            (
+                "\"count\":1",
+                "\"count\":0",
+                "figures that do not go with 0 members",
+            ),
+            (
+                "\"count\":1",
+                "\"count\":1000000000000000000",
+                "more than the 1 files merged",
+            ),
+            (
+                "\"watts_total\":100.0",
+                "\"watts_total\":0.0",
+                "0 W each, outside",
+            ),
+            (
+                "\"watts_total\":100.0",
+                "\"watts_total\":1e-9",
+                "0.000000001 W each",
+            ),
+            (
+                "\"watts_total\":100.0",
+                "\"watts_total\":1e9",
+                "1000000000 W each",
+            ),
+            (
+                "\"watts_members\":1",
+                "\"watts_members\":0",
+                "watts_total 100 from 0 of 1 members",
+            ),
             ("\"unit\":\"H/s\"", "\"unit\":\"furlongs\"", "unknown unit"),
+            (
+                "\"unit\":\"H/s\"",
+                "\"unit\":\"tokens/s\"",
+                "unit tokens/s for workload sha256d",
+            ),
+            (
+                "\"median\":1000000000.0",
+                "\"median\":2e9",
+                "p95 1000000000 is below",
+            ),
+            (
+                "\"min\":1000000000.0",
+                "\"min\":1e-300",
+                "min 1e-300 H/s, outside",
+            ),
+            (
+                "\"outlier_threshold_percent\":10.0",
+                "\"outlier_threshold_percent\":-5.0",
+                "outlier_threshold_percent is -5",
+            ),
+            (
+                "\"watts_provenance\":\"sensor\"",
+                "\"watts_provenance\":\"none\"",
+                "watts with provenance none",
+            ),
         ] {
             assert!(text.contains(from), "{from} in {text}");
             let bad = text.replace(from, to);
             let error = Merged::from_json(&bad).unwrap().unwrap_err();
-            assert!(error.contains(said), "{error}");
+            assert!(error.contains(said), "'{error}' lacks '{said}'");
+            assert!(error.contains("groups[0]") || error.contains("outlier_threshold"));
         }
+    }
+
+    /// Node a measured 100 W, node b nothing: the group's watts are a's,
+    /// said so, and `value` prices the group at a's draw, not half of it.
+    #[test]
+    fn a_group_where_some_members_had_watts_is_priced_at_theirs() {
+        let mut files = vec![
+            node("a", "0000:01:00.0", 1e9, 100.0),
+            node("b", "0000:01:00.0", 1e9, 100.0),
+        ];
+        files[1].1.results[0].power = PowerReading::none("no sensor".into());
+        let merged = merge(&files, 10.0, Vec::new());
+        let group = &merged.groups[0];
+        assert_eq!(
+            (group.count, group.watts_total, group.watts_members),
+            (2, Some(100.0), Some(1))
+        );
+        assert!(
+            merged
+                .notes
+                .iter()
+                .any(|n| n.contains("watts from 1 of 2 members")),
+            "{:?}",
+            merged.notes
+        );
+        let site = merged.as_result_files(Path::new("site.json"));
+        let result = &site[0].1.results[0];
+        assert_eq!(result.power.watts, Some(100.0));
+        assert!(result.power.source.contains("over 1, of 2 members"));
+        assert_eq!(
+            site[0].1.device.name,
+            "NVIDIA H100 (site, mean of 2 members)"
+        );
+        // A version 1 file did not say: every member is taken to have had
+        // watts, as it was priced when written.
+        let mut old = serde_json::to_value(&merged).unwrap();
+        old["version"] = 1.into();
+        old["groups"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("watts_members");
+        let read = Merged::from_json(&old.to_string()).unwrap().unwrap();
+        assert_eq!(read.groups[0].watts_members(), 2);
+        old["version"] = 2.into();
+        let error = Merged::from_json(&old.to_string()).unwrap().unwrap_err();
+        assert!(
+            error.contains("watts_total without watts_members"),
+            "{error}"
+        );
+        // One member: no "mean of up to".
+        let one = merge(&files[..1], -0.0, Vec::new());
+        assert_eq!(one.outlier_threshold_percent.to_string(), "0");
+        let site = one.as_result_files(Path::new("site.json"));
+        assert_eq!(site[0].1.device.name, "NVIDIA H100 (site, 1 member)");
     }
 
     #[test]
@@ -697,10 +1064,21 @@ mod tests {
         let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
         // SAFETY: mkfifo on a path in a directory this test owns.
         assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
-        let error = collect(std::slice::from_ref(&fifo)).err().unwrap();
+        let mut notes = Vec::new();
+        let error = collect(std::slice::from_ref(&fifo), &mut notes)
+            .err()
+            .unwrap();
         assert!(error.to_string().contains("not a regular file"), "{error}");
-        // In a directory it is passed over, as anything not a *.json file.
-        assert!(collect(&[dir.path().to_path_buf()]).unwrap().is_empty());
+        // In a directory it is passed over, and said to be.
+        assert!(
+            collect(&[dir.path().to_path_buf()], &mut notes)
+                .unwrap()
+                .is_empty()
+        );
+        let [note] = &notes[..] else {
+            panic!("one note: {notes:?}")
+        };
+        assert!(note.contains("node.json: not a regular file"), "{note}");
     }
 
     #[test]
@@ -709,7 +1087,7 @@ mod tests {
         let text = serde_json::to_string(&merged).unwrap();
         assert_eq!(Merged::from_json(&text), Some(Ok(merged)));
         assert_eq!(Merged::from_json("{\"schema_version\": 3}"), None);
-        let newer = text.replace("\"version\":1", "\"version\":9");
+        let newer = text.replace("\"version\":2", "\"version\":9");
         assert!(
             Merged::from_json(&newer)
                 .unwrap()

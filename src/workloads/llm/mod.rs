@@ -971,8 +971,14 @@ impl Workload for Llm {
         let model = format!("{} {}", self.preset.name, self.weights.weights_name());
         Some(match (self.phase, self.batch) {
             (Phase::Prefill, _) => model,
-            (Phase::Decode, Batch::Sequences(batch)) => format!("{model} batch {batch}"),
-            (Phase::Decode, Batch::Largest { .. }) => format!("{model} batch max"),
+            // The context in the shape: decode at another context is
+            // another measurement, never matched with this one.
+            (Phase::Decode, Batch::Sequences(batch)) => {
+                crate::results::decode_shape(&format!("{model} batch {batch}"), self.context as u64)
+            }
+            (Phase::Decode, Batch::Largest { .. }) => {
+                crate::results::decode_shape(&format!("{model} batch max"), self.context as u64)
+            }
         })
     }
 

@@ -324,6 +324,28 @@ impl WorkloadResult {
             .unwrap_or_default()
     }
 
+    /// A decode result's shape names its context (`llama3-8b q4 context
+    /// 4096 batch 16`): decode at 4096 tokens of context is not decode at
+    /// 32768, and `compare` and `merge` match results by shape. Files
+    /// written before the shape named it carry it in `params.context`;
+    /// their shape is read with it, so they match a newer file of the
+    /// same context and no other. Without `params.context` the shape is
+    /// left as written (and matches no newer file).
+    fn name_decode_context(&mut self) {
+        if self.workload != DECODE_WORKLOAD {
+            return;
+        }
+        let Some(context) = self.params.get("context").and_then(|c| c.as_u64()) else {
+            return;
+        };
+        let shape = self.shape();
+        if shape.is_empty() || shape.contains(" context ") {
+            return;
+        }
+        let named = decode_shape(shape, context);
+        self.params.insert("shape".into(), named.into());
+    }
+
     /// The throughput a site can count on: a sustained run's steady figure
     /// (median of the last half of its intervals), else the median of the
     /// samples. `None` without a verified figure. What `compare`, `merge`,
@@ -370,23 +392,30 @@ impl WorkloadResult {
     /// This result with `power`, its figures per watt worked out from it
     /// (on the steady figures of a sustained run).
     pub fn with_power(mut self, power: PowerReading) -> Self {
-        let unit = self.throughput.unit;
         self.power = power;
+        (self.efficiency, self.efficiency_above_idle) = self.per_watt_figures();
+        self
+    }
+
+    /// Its `efficiency` and `efficiency_above_idle` as its rate and watts
+    /// give them: what [`WorkloadResult::with_power`] stores, and what a
+    /// file read holds whatever it stored.
+    fn per_watt_figures(&self) -> (Vec<Figure>, Vec<Figure>) {
+        let unit = self.throughput.unit;
         let (rate, watts) = (self.rate(), self.watts());
-        let power = &self.power;
-        self.efficiency = match (rate, watts) {
+        let efficiency = match (rate, watts) {
             (Some(rate), Some(watts)) if watts > 0.0 => per_watt(unit, rate, watts),
             _ => Vec::new(),
         };
         // Within 1% of idle the difference is sensor noise, and figures
         // per watt of it would be absurd: none are given.
-        self.efficiency_above_idle = match (rate, watts, power.idle_watts) {
+        let above_idle = match (rate, watts, self.power.idle_watts) {
             (Some(rate), Some(watts), Some(idle)) if watts - idle > 0.01 * watts => {
                 per_watt(unit, rate, watts - idle)
             }
             _ => Vec::new(),
         };
-        self
+        (efficiency, above_idle)
     }
 
     /// This result with a sustained run's `series` (intervals of
@@ -413,6 +442,20 @@ impl WorkloadResult {
     /// Median, min and max of the samples.
     pub fn summary(&self) -> Option<Summary> {
         Summary::of(&self.samples)
+    }
+}
+
+/// The workload whose shape names its context.
+const DECODE_WORKLOAD: &str = "llm-decode";
+
+/// A decode shape from its model and weights (`llama3-8b q4`), perhaps
+/// with a batch after (`... batch 16`), and its context: the context
+/// before the batch, so that the model, weights and context (what
+/// `value` picks a best batch among) are the shape less its batch.
+pub fn decode_shape(shape: &str, context: u64) -> String {
+    match shape.split_once(" batch ") {
+        Some((model, batch)) => format!("{model} context {context} batch {batch}"),
+        None => format!("{shape} context {context}"),
     }
 }
 
@@ -471,15 +514,26 @@ impl ResultFile {
         if version < u64::from(OLDEST_READABLE) {
             return Err(format!("schema_version {version} is not one mwbench wrote"));
         }
-        let file: ResultFile =
+        let mut file: ResultFile =
             serde_json::from_value(value).map_err(|e| format!("not a valid result file: {e}"))?;
+        for result in &mut file.results {
+            result.name_decode_context();
+        }
         file.check_consistent()?;
+        // A figure per watt is the rate over the watts: worked out again
+        // here, once for every reader, rather than believed from the file
+        // (an edited efficiency, or one left where the watts were taken
+        // out, is never shown or exported).
+        for result in &mut file.results {
+            (result.efficiency, result.efficiency_above_idle) = result.per_watt_figures();
+        }
         Ok(file)
     }
 
     /// The first thing in the file that contradicts itself or is out of
     /// range; see the module's documentation.
     pub fn check_consistent(&self) -> Result<(), String> {
+        check_created(&self.created)?;
         let settings = &self.settings;
         for (name, value) in [
             ("measure_seconds", settings.measure_seconds),
@@ -521,6 +575,32 @@ impl ResultFile {
     }
 }
 
+/// Before any file mwbench wrote.
+const EARLIEST_CREATED: &str = "2020-01-01T00:00:00Z";
+/// How far ahead of this machine's clock another node's may run.
+const CLOCK_SKEW_SECONDS: i64 = 2 * 86_400;
+
+/// `created` is an RFC 3339 time, after [`EARLIEST_CREATED`] and not
+/// ahead of this machine's clock by more than [`CLOCK_SKEW_SECONDS`]: a
+/// file from year 9999 would always be the newest (`export` keeps the
+/// newest of a series) and one that is no time has none to export.
+fn check_created(created: &str) -> Result<(), String> {
+    let Ok(at) = created.parse::<jiff::Timestamp>() else {
+        return Err(format!(
+            "created is '{}', not an RFC 3339 time",
+            created.escape_debug()
+        ));
+    };
+    let earliest: jiff::Timestamp = EARLIEST_CREATED.parse().expect("a valid time");
+    let latest = jiff::Timestamp::now().as_second() + CLOCK_SKEW_SECONDS;
+    if at < earliest || at.as_second() > latest {
+        return Err(format!(
+            "created is {created}, not between {EARLIEST_CREATED} and two days from now"
+        ));
+    }
+    Ok(())
+}
+
 /// More samples than a result can hold: `run` takes at most 1000.
 pub const MAX_SAMPLES: usize = 100_000;
 /// Longer than any setting of a run: a day.
@@ -529,33 +609,36 @@ const MAX_SECONDS: f64 = 86_400.0;
 impl WorkloadResult {
     fn check_consistent(&self) -> Result<(), String> {
         let unit = self.throughput.unit;
-        let max = unit.max_plausible();
-        let rate_ok = |v: f64| v.is_finite() && v > 0.0 && v <= max;
         if self.samples.len() > MAX_SAMPLES {
             return Err(format!(
                 "{} samples, more than the {MAX_SAMPLES} a result holds",
                 self.samples.len()
             ));
         }
-        if let Some(bad) = self.samples.iter().find(|v| !rate_ok(**v)) {
+        if let Some(bad) = self.samples.iter().find(|v| !unit.plausible(**v)) {
             return Err(format!(
-                "a sample of {} {}, outside (0, {max:e}]",
+                "a sample of {} {}, outside {}",
                 shown(*bad),
-                unit.as_str()
+                unit.as_str(),
+                unit.range()
             ));
         }
+        let implausible = |value: f64| {
+            format!(
+                "throughput {} {}, outside {}",
+                shown(value),
+                unit.as_str(),
+                unit.range()
+            )
+        };
         match (self.status, self.throughput.value) {
             (Status::Ok, None) => return Err("status ok without a throughput".into()),
             (Status::Ok, Some(value)) => {
                 if !self.verified {
                     return Err("status ok but verified false: an unchecked figure".into());
                 }
-                if !rate_ok(value) {
-                    return Err(format!(
-                        "throughput {} {}, outside (0, {max:e}]",
-                        shown(value),
-                        unit.as_str()
-                    ));
+                if !unit.plausible(value) {
+                    return Err(implausible(value));
                 }
                 let median = Summary::of(&self.samples)
                     .ok_or("status ok without samples")?
@@ -575,12 +658,8 @@ impl WorkloadResult {
                 if self.verified {
                     return Err("status external but verified true: mwbench checked nothing".into());
                 }
-                if !rate_ok(value) {
-                    return Err(format!(
-                        "throughput {} {}, outside (0, {max:e}]",
-                        shown(value),
-                        unit.as_str()
-                    ));
+                if !unit.plausible(value) {
+                    return Err(implausible(value));
                 }
             }
             (_, Some(_)) => return Err("a throughput without status ok".into()),
@@ -589,6 +668,7 @@ impl WorkloadResult {
             }
             (_, None) => {}
         }
+        super::units::check_workload_unit(&self.workload, unit)?;
         let external = self.workload == EXTERNAL_WORKLOAD;
         if (self.status == Status::External) != external && self.status != Status::Failed {
             return Err(format!(
@@ -604,7 +684,7 @@ impl WorkloadResult {
             &self.series,
             self.sustained.as_ref(),
             unit,
-            self.samples.len(),
+            &self.samples,
         )?;
         if self.sustained.is_some() && self.status != Status::Ok {
             return Err("a sustained summary without a verified figure".into());
@@ -687,7 +767,7 @@ mod tests {
                         value: Some(4.0e7),
                         unit: Unit::HashesPerSecond,
                     },
-                    samples: vec![4.2e7, 4.0e7, 1.0 / 3.0],
+                    samples: vec![4.2e7, 4.0e7, 4.0e7 / 3.0],
                     verified: true,
                     check: "found the real nonce".into(),
                     efficiency: per_watt(Unit::HashesPerSecond, 4.0e7, 200.0),
@@ -801,6 +881,8 @@ mod tests {
         external.verified = false;
         // A tool's mean of its repetitions need not be their median.
         external.throughput.value = Some(4.1e7);
+        let power = external.power.clone();
+        let external = external.with_power(power);
         file.results.push(external.clone());
         ResultFile::from_json(&file.to_json()).unwrap();
         for (change, why) in [
@@ -827,6 +909,100 @@ mod tests {
         });
         let error = ResultFile::from_json(&memory.to_json()).unwrap_err();
         assert!(error.contains("device.memory.bytes is 1024"), "{error}");
+    }
+
+    /// Figures a file states that its other figures contradict: a unit
+    /// not its workload's, a rate below any adapter's, a time that is
+    /// none or far ahead.
+    #[test]
+    fn figures_the_file_contradicts_are_refused() {
+        type Edit = fn(&mut WorkloadResult, &mut ResultFile);
+        let cases: [(Edit, &str); 5] = [
+            (
+                |r, _| r.throughput.unit = Unit::TokensPerSecond,
+                "unit tokens/s for workload sha256d, whose throughput is in H/s",
+            ),
+            (
+                |r, _| {
+                    r.workload = EXTERNAL_WORKLOAD.into();
+                    r.status = Status::External;
+                    r.verified = false;
+                    r.throughput.value = Some(1e-300);
+                    r.samples.clear();
+                },
+                "throughput 1e-300 H/s, outside [1e0, 1e16] H/s",
+            ),
+            (
+                |_, f| f.created = "last tuesday".into(),
+                "created is 'last tuesday', not an RFC 3339 time",
+            ),
+            (
+                |_, f| f.created = "9999-01-01T00:00:00Z".into(),
+                "created is 9999-01-01T00:00:00Z, not between",
+            ),
+            (
+                |_, f| f.created = "1970-01-01T00:00:00Z".into(),
+                "not between 2020-01-01T00:00:00Z",
+            ),
+        ];
+        for (edit, said) in cases {
+            let mut file = example();
+            let mut result = file.results[0].clone();
+            edit(&mut result, &mut file);
+            file.results[0] = result;
+            let error = ResultFile::from_json(&file.to_json()).unwrap_err();
+            assert!(error.contains(said), "'{error}' lacks '{said}'");
+        }
+        // A stored figure per watt is worked out again from the rate and
+        // watts, whatever the file says; none without watts.
+        let mut file = example();
+        file.results[0].efficiency[0].value *= 1000.0;
+        file.results[0].efficiency_above_idle[1].value /= 2.0;
+        file.results[1].efficiency = per_watt(Unit::GflopPerSecond, 1.0, 1.0);
+        let read = ResultFile::from_json(&file.to_json()).unwrap();
+        assert_eq!(read, example());
+        // An external figure carries the unit its tool measured.
+        let mut file = example();
+        let external = &mut file.results[0];
+        external.workload = EXTERNAL_WORKLOAD.into();
+        external.status = Status::External;
+        external.verified = false;
+        external.throughput.unit = Unit::TokensPerSecond;
+        external.samples = vec![4.0e7];
+        let power = external.power.clone();
+        file.results[0] = file.results[0].clone().with_power(power);
+        ResultFile::from_json(&file.to_json()).unwrap();
+        assert_eq!(super::super::units::workload_unit("llm-decode-v9"), None);
+    }
+
+    /// An older decode file's shape reads with its context, as a newer
+    /// one writes it: the two match at the same context and no other.
+    #[test]
+    fn a_decode_shape_names_its_context() {
+        assert_eq!(
+            decode_shape("llama3-8b q4 batch 16", 4096),
+            "llama3-8b q4 context 4096 batch 16"
+        );
+        assert_eq!(decode_shape("tiny f16", 100), "tiny f16 context 100");
+        let committed = crate::fixtures::repository_root()
+            .join("results/h200-vulkan-2026-11-27-llama3-8b-q4.json");
+        let text = std::fs::read_to_string(committed).unwrap();
+        let file = ResultFile::from_json(&text).unwrap();
+        let decode = file
+            .results
+            .iter()
+            .find(|r| r.workload == DECODE_WORKLOAD)
+            .unwrap();
+        assert_eq!(decode.shape(), "llama3-8b q4 context 4096");
+        let prefill = file
+            .results
+            .iter()
+            .find(|r| r.workload == "llm-prefill")
+            .unwrap();
+        assert_eq!(prefill.shape(), "llama3-8b q4");
+        // Read twice, the context is named once.
+        let again = ResultFile::from_json(&file.to_json()).unwrap();
+        assert_eq!(again, file);
     }
 
     #[test]

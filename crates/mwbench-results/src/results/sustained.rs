@@ -124,15 +124,14 @@ impl Sustained {
 }
 
 /// The first thing wrong with a result's `series` and `sustained` (read
-/// from a file): out of range, out of order, or a summary that is not the
-/// series'.
+/// from a file): out of range, out of order, a summary that is not the
+/// series', or a series that is not its samples'.
 pub fn check_consistent(
     series: &[SeriesPoint],
     sustained: Option<&Sustained>,
     unit: Unit,
-    samples: usize,
+    samples: &[f64],
 ) -> Result<(), String> {
-    let max = unit.max_plausible();
     let mut previous = 0.0;
     for (index, point) in series.iter().enumerate() {
         let at = format!("series[{index}]");
@@ -143,11 +142,12 @@ pub fn check_consistent(
             ));
         }
         previous = point.t;
-        if !(point.throughput.is_finite() && point.throughput > 0.0 && point.throughput <= max) {
+        if !unit.plausible(point.throughput) {
             return Err(format!(
-                "{at}.throughput {} {}, outside (0, {max:e}]",
+                "{at}.throughput {} {}, outside {}",
                 shown(point.throughput),
-                unit.as_str()
+                unit.as_str(),
+                unit.range()
             ));
         }
         if let Some(w) = point.watts
@@ -181,12 +181,7 @@ pub fn check_consistent(
                     shown(summary.interval_seconds)
                 ));
             }
-            if summary.steady_from_sample > samples {
-                return Err(format!(
-                    "sustained.steady_from_sample {} is past the {samples} samples",
-                    summary.steady_from_sample
-                ));
-            }
+            check_series_against_samples(series, summary.steady_from_sample, samples)?;
             let recomputed =
                 Sustained::of(series, summary.interval_seconds, summary.steady_from_sample)
                     .ok_or_else(|| {
@@ -215,6 +210,57 @@ pub fn check_consistent(
             Ok(())
         }
     }
+}
+
+/// Each interval's throughput is its samples' work over their time, so
+/// it lies within their least and greatest rate: the intervals of the
+/// first half within those of the samples before `steady_from_sample`,
+/// those of the last half (the steady figure's) within those from it.
+/// A series scaled apart from its samples (every figure x100) is refused.
+fn check_series_against_samples(
+    series: &[SeriesPoint],
+    steady_from_sample: usize,
+    samples: &[f64],
+) -> Result<(), String> {
+    if steady_from_sample == 0 || steady_from_sample >= samples.len() {
+        return Err(format!(
+            "sustained.steady_from_sample {steady_from_sample} leaves no samples before or \
+             after it of the {}",
+            samples.len()
+        ));
+    }
+    let halves = [
+        (
+            0,
+            &series[..series.len() / 2],
+            &samples[..steady_from_sample],
+        ),
+        (
+            series.len() / 2,
+            &series[series.len() / 2..],
+            &samples[steady_from_sample..],
+        ),
+    ];
+    for (offset, points, samples) in halves {
+        let Some(range) = Summary::of(samples) else {
+            continue;
+        };
+        // Work over time sums the samples in another order than the run
+        // did: a few ulps either side.
+        let slack = 1e-9 * range.max;
+        for (index, point) in points.iter().enumerate() {
+            if point.throughput < range.min - slack || point.throughput > range.max + slack {
+                return Err(format!(
+                    "series[{}].throughput {} is outside its samples' {} to {}",
+                    offset + index,
+                    shown(point.throughput),
+                    shown(range.min),
+                    shown(range.max)
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -250,10 +296,34 @@ mod tests {
         assert_eq!(s.first.throughput, 100.0);
         assert!((s.drop_percent - 20.0).abs() < 1e-12);
         assert_eq!(s.throttled, ["hw_slowdown", "power_cap", "sw_thermal"]);
-        assert!(check_consistent(&series, Some(&s), Unit::HashesPerSecond, 20).is_ok());
+        // Seven samples in the first two intervals, thirteen in the rest.
+        let mut samples = vec![100.0, 95.0, 100.0, 95.0, 100.0, 95.0, 97.0];
+        samples.extend([78.0, 82.0, 80.0].repeat(4));
+        samples.push(80.0);
+        let unit = Unit::HashesPerSecond;
+        assert!(check_consistent(&series, Some(&s), unit, &samples).is_ok());
         let mut lying = s.clone();
         lying.steady.throughput = 100.0;
-        assert!(check_consistent(&series, Some(&lying), Unit::HashesPerSecond, 20).is_err());
+        assert!(check_consistent(&series, Some(&lying), unit, &samples).is_err());
+        // The series and its summary x100, the samples left: refused.
+        let scaled: Vec<_> = series
+            .iter()
+            .map(|p| SeriesPoint {
+                throughput: p.throughput * 100.0,
+                ..p.clone()
+            })
+            .collect();
+        let summary = Sustained::of(&scaled, 10.0, 7).unwrap();
+        let error = check_consistent(&scaled, Some(&summary), unit, &samples).unwrap_err();
+        assert!(error.contains("outside its samples' 95 to 100"), "{error}");
+        // The steady half's samples must hold the steady intervals.
+        let error = check_consistent(&series, Some(&s), unit, &[80.0; 20]).unwrap_err();
+        assert!(error.contains("series[0].throughput 100"), "{error}");
+        for steady_from in [0, 20] {
+            let moved = Sustained::of(&series, 10.0, steady_from).unwrap();
+            let error = check_consistent(&series, Some(&moved), unit, &samples).unwrap_err();
+            assert!(error.contains("steady_from_sample"), "{error}");
+        }
         assert!(Sustained::of(&series[..2], 10.0, 0).is_none());
     }
 
@@ -306,17 +376,19 @@ mod tests {
             point(2.0, 1.0, 100.0, &[]),
             point(3.0, 1.0, 100.0, &[]),
         ];
-        let summary = Sustained::of(&good, 1.0, 0).unwrap();
+        let summary = Sustained::of(&good, 1.0, 1).unwrap();
         let unit = Unit::HashesPerSecond;
+        let samples = [1.0; 3];
+        assert!(check_consistent(&good, Some(&summary), unit, &samples).is_ok());
         let mut backwards = good.clone();
         backwards[2].t = 1.5;
-        assert!(check_consistent(&backwards, Some(&summary), unit, 3).is_err());
+        assert!(check_consistent(&backwards, Some(&summary), unit, &samples).is_err());
         let mut hot = good.clone();
         hot[0].temperature_c = Some(f64::INFINITY);
-        assert!(check_consistent(&hot, Some(&summary), unit, 3).is_err());
-        assert!(check_consistent(&good, None, unit, 3).is_err());
+        assert!(check_consistent(&hot, Some(&summary), unit, &samples).is_err());
+        assert!(check_consistent(&good, None, unit, &samples).is_err());
         let mut negative = good;
         negative[1].throughput = -1.0;
-        assert!(check_consistent(&negative, Some(&summary), unit, 3).is_err());
+        assert!(check_consistent(&negative, Some(&summary), unit, &samples).is_err());
     }
 }

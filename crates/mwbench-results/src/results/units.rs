@@ -67,12 +67,87 @@ impl Unit {
         }
     }
 
+    /// Less than any adapter mwbench runs on does, lavapipe on one core
+    /// included (it hashes millions a second, and decodes Llama 3 8B at
+    /// a token every few seconds): a figure below it in a file is a fault
+    /// (a broken tool's 1e-300), never a measurement.
+    pub fn min_plausible(self) -> f64 {
+        match self {
+            Unit::HashesPerSecond => 1.0,
+            Unit::GflopPerSecond | Unit::GigabytesPerSecond | Unit::TokensPerSecond => 1e-3,
+        }
+    }
+
+    /// Whether a throughput in this unit may stand in a file: finite, in
+    /// [`Unit::min_plausible`, `Unit::max_plausible`]. Every reader's
+    /// check of a rate (a result's, a series point's, a merged group's).
+    pub fn plausible(self, rate: f64) -> bool {
+        rate.is_finite() && (self.min_plausible()..=self.max_plausible()).contains(&rate)
+    }
+
+    /// The range [`Unit::plausible`] allows, for error messages.
+    pub fn range(self) -> String {
+        format!(
+            "[{:e}, {:e}] {}",
+            self.min_plausible(),
+            self.max_plausible(),
+            self.as_str()
+        )
+    }
+
     /// How much work one raw unit of [`Sample::work`] is in this unit.
     pub fn scale(self) -> f64 {
         match self {
             Unit::HashesPerSecond | Unit::TokensPerSecond => 1.0,
             Unit::GflopPerSecond | Unit::GigabytesPerSecond => 1e-9,
         }
+    }
+}
+
+/// Each workload mwbench runs and the one unit its throughput is in: a
+/// result of one of these in another unit contradicts itself (`sha256d`
+/// in tokens/s would be priced as AI). The workloads under `src/` are
+/// tested against this table. `external` results (`mwbench meter`) carry
+/// whatever unit the outside tool measured; a name not here (a newer
+/// build's workload) is read with its own unit, which cannot be checked.
+pub const WORKLOAD_UNITS: [(&str, Unit); 16] = [
+    ("sha256d", Unit::HashesPerSecond),
+    ("peak-fma-f32", Unit::GflopPerSecond),
+    ("copy-bandwidth", Unit::GigabytesPerSecond),
+    ("gemm-f32", Unit::GflopPerSecond),
+    ("gemm-f16", Unit::GflopPerSecond),
+    ("gemm-skinny", Unit::GigabytesPerSecond),
+    ("gemv-f32", Unit::GigabytesPerSecond),
+    ("gemv-f16", Unit::GigabytesPerSecond),
+    ("gemv-q8", Unit::GigabytesPerSecond),
+    ("gemv-q4", Unit::GigabytesPerSecond),
+    ("rmsnorm", Unit::GigabytesPerSecond),
+    ("softmax", Unit::GigabytesPerSecond),
+    ("attention-decode", Unit::GigabytesPerSecond),
+    ("attention-prefill", Unit::GflopPerSecond),
+    ("llm-decode", Unit::TokensPerSecond),
+    ("llm-prefill", Unit::TokensPerSecond),
+];
+
+/// The unit `workload`'s throughput is in, where this build knows it;
+/// see [`WORKLOAD_UNITS`].
+pub fn workload_unit(workload: &str) -> Option<Unit> {
+    WORKLOAD_UNITS
+        .iter()
+        .find(|(name, _)| *name == workload)
+        .map(|(_, unit)| *unit)
+}
+
+/// The first thing wrong with `workload` reporting in `unit`: a known
+/// workload in another unit than its own.
+pub fn check_workload_unit(workload: &str, unit: Unit) -> Result<(), String> {
+    match workload_unit(workload) {
+        Some(own) if own != unit => Err(format!(
+            "unit {} for workload {workload}, whose throughput is in {}",
+            unit.as_str(),
+            own.as_str()
+        )),
+        _ => Ok(()),
     }
 }
 
