@@ -1,8 +1,10 @@
 //! What every end-to-end test file uses: the real binary, run the way the
 //! tests need it.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -114,4 +116,60 @@ pub fn fake_nvml(defines: &[&str], conf: &str) -> (tempfile::TempDir, PathBuf) {
     );
     std::fs::write(dir.path().join("libnvidia-ml.so.1.conf"), conf).unwrap();
     (dir, library)
+}
+
+/// Runs the binary, which must succeed; its stdout.
+pub fn stdout_of(args: &[&str]) -> String {
+    let output = run(args);
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Writes `bytes` to `name` in `dir`; its path.
+pub fn write_file(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// Writes `value` as JSON to `name` in `dir`; its path.
+pub fn write_json(dir: &Path, name: &str, value: &Value) -> PathBuf {
+    write_file(dir, name, serde_json::to_string_pretty(value).unwrap())
+}
+
+/// Makes a FIFO at `path`.
+pub fn mkfifo(path: &Path) {
+    let name = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid C string; mkfifo only creates the node.
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+}
+
+/// Sends `signal` to a child the test started.
+pub fn signal(child: &Child, signal: i32) {
+    // SAFETY: kill(2) on a child this test started and has not reaped.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+}
+
+/// Waits for the child, failing the test if it takes longer than `limit`;
+/// its exit code and stderr.
+pub fn finish(mut child: Child, limit: Duration) -> (Option<i32>, String) {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut stderr = String::new();
+            if let Some(mut pipe) = child.stderr.take() {
+                pipe.read_to_string(&mut stderr).unwrap();
+            }
+            return (status.code(), stderr);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("mwbench did not stop within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

@@ -3,9 +3,9 @@
 //! right exit code, or handled, and nothing is replaced that is not a
 //! regular file.
 
-use std::path::{Path, PathBuf};
-
-use crate::common::{assert_one_line_error, copy_tree, fixture, json, lavapipe, mwbench, run};
+use crate::common::{
+    assert_one_line_error, copy_tree, fixture, json, lavapipe, mkfifo, mwbench, run, write_json,
+};
 use assert_cmd::assert::OutputAssertExt;
 use serde_json::Value;
 
@@ -32,13 +32,6 @@ fn quick_sha256d(out: &str) -> Vec<String> {
 
 fn args(owned: &[String]) -> Vec<&str> {
     owned.iter().map(String::as_str).collect()
-}
-
-#[cfg(unix)]
-fn mkfifo(path: &Path) {
-    let name = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
-    // SAFETY: a valid C string; mkfifo only creates the node.
-    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
 }
 
 /// As root, a rename over `/dev/null` made it a regular file for every
@@ -169,13 +162,6 @@ fn meter_readings_must_be_finite_positive_watts() {
 fn committed_fixture() -> Value {
     let text = std::fs::read_to_string(fixture("results/lavapipe-tiny-100w.json")).unwrap();
     serde_json::from_str(&text).unwrap()
-}
-
-/// Writes `value` into `dir` and returns its path.
-fn write_json(dir: &Path, name: &str, value: &Value) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, serde_json::to_string(value).unwrap()).unwrap();
-    path
 }
 
 /// Files that contradict themselves, or hold absurd figures, are refused

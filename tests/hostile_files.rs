@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::common::{assert_one_line_error, fixture, json, run};
+use crate::common::{assert_one_line_error, fixture, json, run, write_json};
 use assert_cmd::assert::OutputAssertExt;
 use serde_json::Value;
 
@@ -26,12 +26,6 @@ fn committed(name: &str) -> Value {
             .join("results")
             .join(name),
     )
-}
-
-fn write_json(dir: &Path, name: &str, value: &Value) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, serde_json::to_string_pretty(value).unwrap()).unwrap();
-    path
 }
 
 const PRICES: [&str; 6] = [

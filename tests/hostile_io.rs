@@ -3,28 +3,16 @@
 //! series whose dates cannot be, output that cannot be written, a signal
 //! before anything completed, and files replaced through links.
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::common::{assert_one_line_error, lavapipe, mwbench, run};
+use crate::common::{
+    assert_one_line_error, finish, lavapipe, mkfifo, mwbench, run, signal, stdout_of, write_file,
+};
 use serde_json::Value;
 
 const COMMITTED: &str = "results/llvmpipe-vulkan-2026-11-25.json";
 const H200: &str = "results/h200-vulkan-2026-11-27.json";
-
-fn mkfifo(path: &Path) {
-    let name = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
-    // SAFETY: a valid C string; mkfifo only creates the node.
-    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
-}
-
-fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    path
-}
 
 /// Every input is a regular file of a bounded size, read with bounded
 /// lines, before a byte of it is believed: no input blocks, grows without
@@ -36,7 +24,7 @@ fn inputs_that_never_end_or_are_not_files_are_refused_at_once() {
     let fifo = dir.path().join("fifo");
     mkfifo(&fifo);
     let fifo = fifo.to_str().unwrap();
-    let long_line = write(
+    let long_line = write_file(
         dir.path(),
         "long-line.csv",
         format!(
@@ -49,7 +37,7 @@ fn inputs_that_never_end_or_are_not_files_are_refused_at_once() {
         .unwrap()
         .set_len(2 << 30)
         .unwrap();
-    let site_binary = write(dir.path(), "site.toml", [0xff, 0xfe, b'=', 0x80]);
+    let site_binary = write_file(dir.path(), "site.toml", [0xff, 0xfe, b'=', 0x80]);
     let value = ["value", COMMITTED, "--hashprice", "42"];
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
@@ -120,7 +108,7 @@ fn control_characters_from_files_are_escaped() {
         serde_json::from_str(&std::fs::read_to_string(COMMITTED).unwrap()).unwrap();
     file["device"]["name"] = "GPU\u{1b}[2J\u{1b}[31mRED".into();
     file["machine"]["hostname"] = "node\nAI wins".into();
-    let hostile = write(dir.path(), "hostile.json", file.to_string());
+    let hostile = write_file(dir.path(), "hostile.json", file.to_string());
     let hostile = hostile.to_str().unwrap();
     for args in [
         vec!["compare", COMMITTED, hostile],
@@ -142,7 +130,7 @@ fn control_characters_from_files_are_escaped() {
         );
     }
     // An error that quotes a file's path and text: one line, escaped.
-    let named = write(dir.path(), "bad\nname\u{1b}[31m.json", "{not json");
+    let named = write_file(dir.path(), "bad\nname\u{1b}[31m.json", "{not json");
     let output = run(&["compare", named.to_str().unwrap(), COMMITTED]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
@@ -175,7 +163,7 @@ fn price_series_dates_must_be_possible() {
         ),
     ];
     for (text, mention) in cases {
-        let path = write(dir.path(), "p.csv", text);
+        let path = write_file(dir.path(), "p.csv", text);
         assert_one_line_error(
             &[
                 "value",
@@ -197,8 +185,8 @@ fn price_series_dates_must_be_possible() {
             autumn.push_str("11/02/2025,02:00,Y,HB_NORTH,31\n");
         }
     }
-    let path = write(dir.path(), "autumn.csv", autumn);
-    let output = run(&[
+    let path = write_file(dir.path(), "autumn.csv", autumn);
+    let stdout = stdout_of(&[
         "value",
         COMMITTED,
         "--hashprice",
@@ -206,12 +194,6 @@ fn price_series_dates_must_be_possible() {
         "--price-series",
         path.to_str().unwrap(),
     ]);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
     assert!(stdout.contains("25 intervals"), "{stdout}");
 }
 
@@ -293,7 +275,7 @@ fn a_signal_before_anything_completed_replaces_no_file() {
     let earlier = std::fs::read(COMMITTED).unwrap();
     std::fs::write(&out, &earlier).unwrap();
     let device = lavapipe();
-    let mut child = mwbench(&[
+    let child = mwbench(&[
         "run",
         "--workloads",
         "sha256d",
@@ -311,24 +293,9 @@ fn a_signal_before_anything_completed_replaces_no_file() {
     .spawn()
     .unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    // SAFETY: kill(2) on a child this test started and has not reaped.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(started.elapsed() < Duration::from_secs(120), "did not stop");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    assert_eq!(status.code(), Some(128 + libc::SIGTERM), "{stderr}");
+    signal(&child, libc::SIGTERM);
+    let (code, stderr) = finish(child, Duration::from_secs(120));
+    assert_eq!(code, Some(128 + libc::SIGTERM), "{stderr}");
     let now = std::fs::read(&out).unwrap();
     let file: Value = serde_json::from_slice(&now).unwrap();
     if file["results"].as_array().unwrap().is_empty() || file["interrupted"] != true {
@@ -346,7 +313,7 @@ fn a_signal_before_anything_completed_replaces_no_file() {
 fn a_file_replaced_through_a_link_keeps_its_mode_and_owner() {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let dir = tempfile::tempdir().unwrap();
-    let target = write(dir.path(), "private.json", "{}");
+    let target = write_file(dir.path(), "private.json", "{}");
     std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
@@ -356,12 +323,7 @@ fn a_file_replaced_through_a_link_keeps_its_mode_and_owner() {
     }
     let link = dir.path().join("link.json");
     std::os::unix::fs::symlink(&target, &link).unwrap();
-    let output = run(&["merge", "results", "--out", link.to_str().unwrap()]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    stdout_of(&["merge", "results", "--out", link.to_str().unwrap()]);
     assert!(
         std::fs::symlink_metadata(&link)
             .unwrap()
@@ -407,12 +369,12 @@ fn repeated_names_and_extreme_figures_read_sanely() {
         "--asic names Antminer S21 Pro twice",
     );
     let dir = tempfile::tempdir().unwrap();
-    let series = write(
+    let series = write_file(
         dir.path(),
         "p.csv",
         "timestamp,price_usd_per_mwh\n2025-01-01T00:00:00Z,5\n2025-01-01T01:00:00Z,6\n",
     );
-    let output = run(&[
+    let stdout = stdout_of(&[
         "value",
         H200,
         "--hashprice",
@@ -424,12 +386,6 @@ fn repeated_names_and_extreme_figures_read_sanely() {
         "--ai-uptime",
         "1e-300",
     ]);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
     assert!(
         stdout.contains("AI runs at least 1e-300% of hours"),
         "{stdout}"
@@ -443,7 +399,7 @@ fn repeated_names_and_extreme_figures_read_sanely() {
 fn quick_batch_max_is_capped() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("max.json");
-    let output = run(&[
+    let stdout = stdout_of(&[
         "run",
         "--quick",
         "--idle",
@@ -459,12 +415,6 @@ fn quick_batch_max_is_capped() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
     assert!(!stdout.contains("kms"), "{stdout}");
     let file: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     let batch = file["results"][0]["params"]["batch"].as_u64().unwrap();

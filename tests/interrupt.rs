@@ -1,12 +1,11 @@
 //! End-to-end tests of how a run ends early: SIGTERM or SIGINT from a
 //! batch scheduler, and a GPU that does not finish its work.
 
-use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{lavapipe, mwbench};
+use crate::common::{finish, lavapipe, mwbench, signal};
 use serde_json::Value;
 
 fn start(args: &[&str]) -> Child {
@@ -15,33 +14,6 @@ fn start(args: &[&str]) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the binary starts")
-}
-
-fn signal(child: &Child, signal: i32) {
-    // SAFETY: kill(2) on a child this test started and has not reaped.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
-}
-
-/// Waits for the child, failing the test if it takes longer than `limit`.
-fn finish(mut child: Child, limit: Duration) -> (Option<i32>, String) {
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut stderr = String::new();
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut stderr)
-                .unwrap();
-            return (status.code(), stderr);
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            panic!("mwbench did not stop within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn temporaries(dir: &Path) -> Vec<String> {
