@@ -29,6 +29,19 @@
 //! - [`commands`]: one function per subcommand, called by the binary.
 //! - [`cli`]: the command line, parsed once into the commands' options.
 
+/// `eprintln!` that ignores a failed write: with stderr on a full disk or
+/// a closed pipe (a cron job's log), `eprintln!` panics, and the panic's
+/// own message fails the same way and aborts the process. A note that
+/// cannot be shown must not turn a finished run into a crash; the exit
+/// code still says how it ended.
+#[macro_export]
+macro_rules! stderr_line {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod cli;
 pub mod commands;
 pub mod error;

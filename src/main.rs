@@ -17,7 +17,7 @@ fn main() -> ExitCode {
         if mwbench::gpu::compiler_panic_is_caught() {
             return;
         }
-        eprintln!("mwbench: internal error: {info} (please report this)");
+        mwbench::stderr_line!("mwbench: internal error: {info} (please report this)");
     }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -45,7 +45,7 @@ fn main() -> ExitCode {
         });
     }
     for note in &outcome.notes {
-        eprintln!("{}", printable(note));
+        mwbench::stderr_line!("{}", printable(note));
     }
     match outcome.failure {
         Some(error) => failed(&error),
@@ -62,7 +62,7 @@ fn failed(error: &mwbench::Error) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     // One line, whatever a file's text quoted in it holds.
-    eprintln!("mwbench: error: {}", printable(&error.to_string()));
+    mwbench::stderr_line!("mwbench: error: {}", printable(&error.to_string()));
     ExitCode::from(error.exit_code() as u8)
 }
 
@@ -76,7 +76,7 @@ fn clap_error(error: clap::Error) -> ExitCode {
             .map(|c| c.get_name().to_string())
             .filter(|name| name != "help")
             .collect();
-        eprintln!(
+        mwbench::stderr_line!(
             "mwbench: error: no command given; one of: {} (see mwbench --help)",
             commands.join(", ")
         );
@@ -86,7 +86,12 @@ fn clap_error(error: clap::Error) -> ExitCode {
         error.kind(),
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
     ) {
-        let _ = error.print();
+        // Help asked for must arrive; a full disk or a closed stdout is
+        // a failure, as for any output.
+        if stdout_was_closed() || error.print().is_err() {
+            mwbench::stderr_line!("mwbench: error: cannot write standard output");
+            return ExitCode::from(1);
+        }
         return ExitCode::from(error.exit_code() as u8);
     }
     let rendered = error.render().to_string();
@@ -98,7 +103,7 @@ fn clap_error(error: clap::Error) -> ExitCode {
         .collect();
     let line = line.join(" ");
     let line = line.strip_prefix("error: ").unwrap_or(&line);
-    eprintln!("mwbench: error: {line} (see mwbench --help)");
+    mwbench::stderr_line!("mwbench: error: {line} (see mwbench --help)");
     ExitCode::from(2)
 }
 

@@ -60,7 +60,7 @@ fn install_handler() {
     let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
         Ok(signals) => signals,
         Err(e) => {
-            eprintln!(
+            crate::stderr_line!(
                 "mwbench: warning: cannot handle SIGINT, SIGTERM and SIGHUP ({e}): they will stop the run without writing a result file"
             );
             return;
@@ -75,14 +75,14 @@ fn install_handler() {
             {
                 if group > 0 {
                     signal_group(group, signal);
-                    eprintln!(
+                    crate::stderr_line!(
                         "\nmwbench: {}: passed to the metered command; writing the result \
                          file, marked interrupted, when it ends (send it again to kill it and \
                          stop at once)",
                         name(signal)
                     );
                 } else {
-                    eprintln!(
+                    crate::stderr_line!(
                         "\nmwbench: {}: stopping after the current sample and writing what \
                          was measured (send it again to stop at once)",
                         name(signal)
@@ -94,7 +94,7 @@ fn install_handler() {
             crate::results::remove_unfinished();
             // `run` writes a checkpoint after each completed workload:
             // that file stays, and the message must not deny it.
-            eprintln!(
+            crate::stderr_line!(
                 "\nmwbench: {}: stopped at once; {}",
                 name(signal),
                 match crate::results::files_written() {

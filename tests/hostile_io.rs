@@ -129,6 +129,44 @@ fn control_characters_from_files_are_escaped() {
             "{args:?} forged a line: {stdout}"
         );
     }
+    // Markdown and CSV, often read on a terminal first, and Prometheus's
+    // label values, escape them too.
+    for args in [
+        vec!["compare", COMMITTED, hostile, "--format", "markdown"],
+        vec!["compare", COMMITTED, hostile, "--format", "csv"],
+        vec!["merge", hostile, "--format", "markdown"],
+        vec![
+            "value",
+            hostile,
+            "--power-price",
+            "40",
+            "--hashprice",
+            "42",
+            "--format",
+            "markdown",
+        ],
+        vec![
+            "value",
+            hostile,
+            "--power-price",
+            "40",
+            "--hashprice",
+            "42",
+            "--format",
+            "csv",
+        ],
+        vec!["export", hostile],
+    ] {
+        let stdout = stdout_of(&args);
+        assert!(
+            !stdout.contains('\u{1b}'),
+            "{args:?} printed an ESC: {stdout}"
+        );
+        assert!(
+            !stdout.lines().any(|l| l.starts_with("AI wins")),
+            "{args:?} forged a line: {stdout}"
+        );
+    }
     // An error that quotes a file's path and text: one line, escaped.
     let named = write_file(dir.path(), "bad\nname\u{1b}[31m.json", "{not json");
     let output = run(&["compare", named.to_str().unwrap(), COMMITTED]);
@@ -419,4 +457,84 @@ fn quick_batch_max_is_capped() {
     let file: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     let batch = file["results"][0]["params"]["batch"].as_u64().unwrap();
     assert!(batch <= 64, "batch {batch}");
+}
+
+/// Errors name where the fault is: the field's line and column in a
+/// result or merged file, the line in a site file, the line of an interval
+/// no market settles in a price series.
+#[test]
+fn errors_say_where_in_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(COMMITTED).unwrap();
+    let mut file: Value = serde_json::from_str(&text).unwrap();
+    file["results"][0]["samples"][1] = "x".into();
+    let bad = write_file(
+        dir.path(),
+        "bad.json",
+        serde_json::to_string_pretty(&file).unwrap(),
+    );
+    assert_one_line_error(
+        &["compare", bad.to_str().unwrap(), COMMITTED],
+        2,
+        "expected f64 at line",
+    );
+    let site = write_file(
+        dir.path(),
+        "site.toml",
+        "# a site\nhashprice = 42\n\npower_price = \"40\"\n",
+    );
+    assert_one_line_error(
+        &["value", COMMITTED, "--site", site.to_str().unwrap()],
+        2,
+        "site.toml:4: invalid type: string \"40\"",
+    );
+    let series = write_file(
+        dir.path(),
+        "p.csv",
+        "timestamp,price_usd_per_mwh\n2025-01-01T00:00:00Z,5\n2025-01-01T00:00:00.000001Z,6\n",
+    );
+    assert_one_line_error(
+        &[
+            "value",
+            COMMITTED,
+            "--hashprice",
+            "42",
+            "--price-series",
+            series.to_str().unwrap(),
+        ],
+        2,
+        "p.csv:3: 0 s after line 2: an interval shorter than 60 s",
+    );
+}
+
+/// With stderr on a full disk the run still ends with its own exit code:
+/// a note that cannot be shown is no crash. Help asked for must arrive.
+#[test]
+fn an_unwritable_stderr_is_no_crash_and_help_must_arrive() {
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+    };
+    let cases: [(&[&str], i32); 4] = [
+        (&["compare", "missing.json", COMMITTED], 1),
+        (&["run", "--workloads", "nope"], 2),
+        (&["bogus"], 2),
+        (&["merge", "results"], 0),
+    ];
+    for (args, code) in cases {
+        let status = mwbench(args)
+            .stdout(Stdio::null())
+            .stderr(full())
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(code), "{args:?}");
+    }
+    for args in [&["--help"][..], &["--version"], &["run", "--help"]] {
+        let output = mwbench(args).stdout(full()).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("cannot write standard output"), "{stderr}");
+    }
 }

@@ -63,7 +63,7 @@ pub fn meter(options: &MeterOptions) -> Result<Outcome> {
     let mut meter = power::meter_for(&options.power, &summary, options.power_interval)?;
     crate::signals::install();
     if meter.measures() && options.idle_seconds > 0.0 {
-        eprintln!(
+        crate::stderr_line!(
             "measuring idle power on {} for {} s (--idle 0 skips this)",
             summary.label(),
             options.idle_seconds
@@ -85,7 +85,7 @@ pub fn meter(options: &MeterOptions) -> Result<Outcome> {
     // The meter's window opens right after the command starts and closes
     // right after it ends, so that it covers the command and nothing else.
     meter.start();
-    eprintln!("{started}");
+    crate::stderr_line!("{started}");
     let finished = running.watch(&child::Watch::metered(options.timeout), || meter.stop())?;
     // A power source that failed while the command ran leaves no watts,
     // but the command's run is still recorded, failed, with the reason.

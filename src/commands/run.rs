@@ -57,7 +57,7 @@ pub fn run(options: &RunOptions) -> Result<Outcome> {
     crate::signals::install();
     if Progress::wanted(options.format == Format::Json) {
         for (_, summary) in &adapters {
-            eprintln!("{}", plan(options, summary));
+            crate::stderr_line!("{}", plan(options, summary));
         }
     }
     let machine = Machine::current();
@@ -131,7 +131,7 @@ fn open(
         gpu = gpu.with_kernel_timeout(timeout);
     }
     if meter.measures() && options.idle_seconds > 0.0 {
-        eprintln!(
+        crate::stderr_line!(
             "measuring idle power on {} for {} s (--idle 0 skips this)",
             gpu.summary.label(),
             options.idle_seconds
@@ -251,7 +251,7 @@ fn run_concurrently(
         }
         let visible = Progress::wanted(options.format == Format::Json);
         if visible {
-            eprintln!(
+            crate::stderr_line!(
                 "{} on {} adapters at once",
                 label(workload.as_ref()),
                 gpus.len()

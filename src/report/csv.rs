@@ -17,8 +17,13 @@ impl Exporter for CsvExporter {
         let mut writer = csv::Writer::from_writer(Vec::new());
         let failed = |e: csv::Error| Error::usage(format!("cannot write CSV: {e}"));
         writer.write_record(&records.header).map_err(failed)?;
+        // Control characters from files (an ESC sequence in a host name)
+        // escaped: a CSV is often read on a terminal first.
         for row in &records.rows {
-            writer.write_record(row).map_err(failed)?;
+            let row = row.iter().map(|field| mwbench_results::printable(field));
+            writer
+                .write_record(row.map(|field| field.into_owned()))
+                .map_err(failed)?;
         }
         let bytes = writer
             .into_inner()

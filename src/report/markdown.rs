@@ -38,7 +38,13 @@ pub fn render(document: &Document) -> String {
 }
 
 fn table(grid: &Grid) -> String {
-    let cell = |text: &str, separator: &str| escape(text).replace('\n', separator);
+    // A cell's line breaks become the separator; anything else is escaped.
+    let cell = |text: &str, separator: &str| {
+        text.split('\n')
+            .map(escape)
+            .collect::<Vec<_>>()
+            .join(separator)
+    };
     let mut text = String::from("|");
     for head in &grid.header {
         text.push_str(&format!(" {} |", cell(head, " · ")));
@@ -69,8 +75,11 @@ fn strengthen(cell: &str) -> String {
 }
 
 /// Pipes would end a cell; everything else shows as typed.
+/// Pipes escaped for tables; control characters from files (an ESC
+/// sequence in a host name) escaped, so that the Markdown, printed to a
+/// terminal or pasted, cannot drive the terminal or forge a line.
 fn escape(text: &str) -> String {
-    text.replace('|', "\\|")
+    mwbench_results::printable(text).replace('|', "\\|")
 }
 
 #[cfg(test)]

@@ -165,12 +165,19 @@ pub fn prometheus(files: &[ResultFile]) -> String {
 }
 
 /// A label value as the text format requires: backslash, double quote and
-/// line feed escaped.
+/// line feed escaped. Other control characters are written as text
+/// first (`\u{1b}`): an ESC sequence in a device name must not reach a
+/// terminal that shows the file.
 fn escape(value: &str) -> String {
     value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+        .split('\n')
+        .map(|line| {
+            crate::printable(line)
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+        })
+        .collect::<Vec<_>>()
+        .join("\\n")
 }
 
 /// An RFC 3339 time as seconds since the epoch.

@@ -115,7 +115,10 @@ impl Merged {
                 "a merged file of version {v}, newer than this build's {MERGED_VERSION}"
             )),
             _ => serde_json::from_value::<Merged>(value)
-                .map_err(|e| format!("a bad merged file: {e}"))
+                .map_err(|e| {
+                    let e = results::at_position::<Merged>(text, e);
+                    format!("a bad merged file: {e}")
+                })
                 .and_then(|merged| merged.check().map(|()| merged)),
         })
     }

@@ -260,7 +260,13 @@ impl Inputs {
         let text = crate::input::read_text(path, MAX_SITE_FILE_BYTES, "site file")?;
         toml::from_str(&text).map_err(|e| {
             let message = e.message().trim().to_string();
-            Error::usage(format!("site file {}: {message}", path.display()))
+            // The line of the key or value at fault, as an editor counts.
+            let line = e
+                .span()
+                .and_then(|span| text.get(..span.start))
+                .map(|before| format!(":{}", before.matches('\n').count() + 1))
+                .unwrap_or_default();
+            Error::usage(format!("site file {}{line}: {message}", path.display()))
         })
     }
 

@@ -84,6 +84,9 @@ pub struct PriceSeriesSummary {
     pub max: f64,
 }
 
+/// The shortest interval a plain series may have: a minute (markets
+/// settle in 5 or 15 minutes, or an hour).
+const MIN_INTERVAL_SECONDS: f64 = 60.0;
 /// A decade of 5-minute prices, and then some: more is not a price file.
 const MAX_INTERVALS: usize = 2_000_000;
 /// A year of ERCOT's 15-minute prices at every settlement point is
@@ -370,13 +373,27 @@ fn plain<R: std::io::Read>(rows: &mut Rows<R>, columns: &[usize]) -> Result<Vec<
     let hours = |a: jiff::Timestamp, b: jiff::Timestamp| {
         (b.as_millisecond() - a.as_millisecond()) as f64 / 3.6e6
     };
-    let mut intervals: Vec<Interval> = points
-        .windows(2)
-        .map(|pair| Interval {
+    let mut intervals = Vec::with_capacity(points.len());
+    for pair in points.windows(2) {
+        let interval = Interval {
             hours: hours(pair[0].0, pair[1].0),
             price_usd_per_mwh: pair[0].1,
-        })
-        .collect();
+        };
+        // Markets settle in 5 minutes at the finest; an interval of
+        // microseconds is a broken export, and would price a year by it.
+        if interval.hours * 3600.0 < MIN_INTERVAL_SECONDS {
+            return Err(at(
+                pair[1].2,
+                format!(
+                    "{} s after line {}: an interval shorter than {MIN_INTERVAL_SECONDS} s, \
+                     which no market settles",
+                    crate::shown(interval.hours * 3600.0),
+                    pair[0].2
+                ),
+            ));
+        }
+        intervals.push(interval);
+    }
     let last_hours = intervals.last().expect("two points or more").hours;
     intervals.push(Interval {
         hours: last_hours,
@@ -861,6 +878,14 @@ mod tests {
             (
                 &format!("{DAM_HEADER}13/02/2025,01:00,N,HB_NORTH,5\n"),
                 "prices.csv:2: Delivery Date '13/02/2025'",
+            ),
+            (
+                &format!("{plain}2025-01-01T00:00:00Z,5\n2025-01-01T00:00:00.000001Z,6\n"),
+                "prices.csv:3: 0 s after line 2: an interval shorter than 60 s",
+            ),
+            (
+                &format!("{plain}2025-01-01T00:00:00Z,5\n2025-01-01T00:00:30Z,6\n"),
+                "prices.csv:3: 30 s after line 2",
             ),
             (
                 &format!("{plain}9999-12-31T23:00:00Z,5\n9999-12-31T23:30:00Z,6\n"),

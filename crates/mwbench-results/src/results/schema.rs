@@ -514,8 +514,12 @@ impl ResultFile {
         if version < u64::from(OLDEST_READABLE) {
             return Err(format!("schema_version {version} is not one mwbench wrote"));
         }
-        let mut file: ResultFile =
-            serde_json::from_value(value).map_err(|e| format!("not a valid result file: {e}"))?;
+        let mut file: ResultFile = serde_json::from_value(value).map_err(|e| {
+            format!(
+                "not a valid result file: {}",
+                at_position::<ResultFile>(text, e)
+            )
+        })?;
         for result in &mut file.results {
             result.name_decode_context();
         }
@@ -599,6 +603,16 @@ fn check_created(created: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// `error`, from decoding a parsed value (which knows no positions), told
+/// again with the line and column of the field in `text`: parsing the
+/// text straight into `T` fails at the same field, and says where.
+pub fn at_position<T: serde::de::DeserializeOwned>(
+    text: &str,
+    error: serde_json::Error,
+) -> serde_json::Error {
+    serde_json::from_str::<T>(text).err().unwrap_or(error)
 }
 
 /// More samples than a result can hold: `run` takes at most 1000.
