@@ -541,3 +541,94 @@ fn merge_says_what_it_passed_over() {
         ),
     );
 }
+
+/// `mwbench meter` of `parse` over `cat stdout` on two hosts, merged:
+/// the merged file's path.
+fn metered_site(dir: &Path, name: &str, parse: &str, stdout: &Path) -> PathBuf {
+    let lavapipe = crate::common::lavapipe();
+    let mut nodes = Vec::new();
+    for host in ["a", "b"] {
+        let out = dir.join(format!("{name}-{host}.json"));
+        run(&[
+            "meter",
+            "--device",
+            &lavapipe,
+            "--parse",
+            parse,
+            "--watts",
+            "100",
+            "--idle",
+            "0",
+            "--out",
+            out.to_str().unwrap(),
+            "--",
+            "cat",
+            stdout.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+        // Two nodes, never two copies of one run.
+        let mut file = read(&out);
+        file["machine"]["hostname"] = host.into();
+        nodes.push(write_json(dir, &format!("{name}-{host}.json"), &file));
+    }
+    let site = dir.join(format!("{name}-site.json"));
+    run(&[
+        "merge",
+        nodes[0].to_str().unwrap(),
+        nodes[1].to_str().unwrap(),
+        "--out",
+        site.to_str().unwrap(),
+    ])
+    .assert()
+    .success();
+    site
+}
+
+/// A merged group of hashcat's MD5 (-m 0), or of hashes a user counted,
+/// is not bitcoin's double SHA-256 as far as anyone can tell: `value`
+/// says so, as it does for a node's file, and prices only -m 21400.
+#[test]
+fn merged_outside_hashes_are_priced_only_as_bitcoins() {
+    let dir = tempfile::tempdir().unwrap();
+    let bitcoin = fixture("external/hashcat-21400-machine-readable.stdout");
+    let text = std::fs::read_to_string(&bitcoin).unwrap();
+    assert!(text.contains(":21400:"), "{text}");
+    let md5 = crate::common::write_file(dir.path(), "md5.stdout", text.replace(":21400:", ":0:"));
+    for (site, priced, said) in [
+        (
+            metered_site(dir.path(), "md5", "hashcat", &md5),
+            false,
+            "hashcat mode 0 is not bitcoin's double SHA-256",
+        ),
+        (
+            metered_site(dir.path(), "count", "count=1e9 H", &md5),
+            false,
+            "a merged group of outside hashes keeps no hashcat mode",
+        ),
+        (
+            metered_site(dir.path(), "bitcoin", "hashcat", &bitcoin),
+            true,
+            "external hashcat -m 21400",
+        ),
+    ] {
+        let output = run(&[
+            &["value", site.to_str().unwrap(), "--format", "json"][..],
+            &PRICES,
+        ]
+        .concat());
+        output.clone().assert().success();
+        let valued = json(&output);
+        let (options, unpriceable) = (&valued["options"], &valued["unpriceable"]);
+        if priced {
+            assert_eq!(options[0]["kind"], "mining", "{valued}");
+            assert!(options[0]["name"].as_str().unwrap().contains(said));
+        } else {
+            assert_eq!(options.as_array().unwrap().len(), 0, "{valued}");
+            assert!(
+                unpriceable[0]["reason"].as_str().unwrap().contains(said),
+                "{valued}"
+            );
+        }
+    }
+}

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::economics::options::UNKNOWN_HASH_MODE;
 use crate::results::{
     self, Backend, DeviceType, Machine, PowerReading, Provenance, ResultDevice, ResultFile,
     Settings, Status, Throughput, TimingMethod, Unit, WorkloadResult,
@@ -779,6 +780,17 @@ fn site_result(group: &Group, path: &Path) -> Option<WorkloadResult> {
         // prompt's or output, and how long each took, are gone.
         result.params.insert("tokens".into(), "unknown".into());
     }
+    if group.external && unit == Unit::HashesPerSecond {
+        // Nor its members' hashcat mode, which `value` needs to tell
+        // bitcoin's hashes from MD5's: only the shape `mwbench meter`
+        // gave a hashcat figure (`hashcat -m 21400`) still says it.
+        let mode = group
+            .shape
+            .strip_prefix("hashcat -m ")
+            .and_then(|mode| mode.parse::<u64>().ok())
+            .map_or(UNKNOWN_HASH_MODE.into(), serde_json::Value::from);
+        result.params.insert("mode".into(), mode);
+    }
     Some(result)
 }
 
@@ -1055,6 +1067,35 @@ mod tests {
         assert_eq!(one.outlier_threshold_percent.to_string(), "0");
         let site = one.as_result_files(Path::new("site.json"));
         assert_eq!(site[0].1.device.name, "NVIDIA H100 (site, 1 member)");
+    }
+
+    /// A merged group keeps no member's params: an outside hashing
+    /// group's hashcat mode is its shape's, for `value` to tell bitcoin's
+    /// hashes from others; a group whose shape names none has an unknown
+    /// mode.
+    #[test]
+    fn an_outside_hashing_group_keeps_its_hashcat_mode() {
+        let mode_of = |shape: &str| {
+            let mut files = vec![node("a", "0000:01:00.0", 1e9, 100.0)];
+            let r = &mut files[0].1.results[0];
+            r.workload = results::EXTERNAL_WORKLOAD.into();
+            r.status = Status::External;
+            r.verified = false;
+            r.params.insert("shape".into(), shape.into());
+            r.params.insert("mode".into(), 0.into());
+            let site = merge(&files, 10.0, Vec::new()).as_result_files(Path::new("s.json"));
+            site[0].1.results[0].params["mode"].clone()
+        };
+        assert_eq!(mode_of("hashcat -m 0"), 0);
+        assert_eq!(mode_of("hashcat -m 21400"), 21400);
+        for shape in [
+            "count 1000 H",
+            "hashcat -m -1",
+            "hashcat -m 21400x",
+            "hashcat",
+        ] {
+            assert_eq!(mode_of(shape), UNKNOWN_HASH_MODE, "{shape}");
+        }
     }
 
     #[test]
