@@ -632,3 +632,119 @@ fn merged_outside_hashes_are_priced_only_as_bitcoins() {
         }
     }
 }
+
+/// A merged file whose parts contradict each other (a group twice, an
+/// outlier that is no member, a host meter on more hosts than had it,
+/// files and hosts apart): `value` and `report` refuse it on one line
+/// naming the file and the field.
+#[test]
+fn a_merged_file_that_contradicts_itself_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write_json(dir.path(), "a.json", &tiny());
+    let mut b = tiny();
+    b["machine"]["hostname"] = "vm-b".into();
+    let b = write_json(dir.path(), "b.json", &b);
+    let site = dir.path().join("site.json");
+    run(&[
+        "merge",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--out",
+        site.to_str().unwrap(),
+    ])
+    .assert()
+    .success();
+    let merged = read(&site);
+    let sha = merged["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|g| g["workload"] == "sha256d")
+        .unwrap();
+    assert_eq!(merged["groups"][sha]["watts_members"], 2);
+    type Edit = fn(&mut Value, usize);
+    let cases: [(Edit, &str); 9] = [
+        (
+            |m, sha| {
+                let group = m["groups"][sha].clone();
+                m["groups"].as_array_mut().unwrap().push(group);
+            },
+            "the same device, workload, shape and unit as groups[",
+        ),
+        (
+            |m, sha| {
+                for field in ["min", "p5", "median", "p95", "max"] {
+                    m["groups"][sha][field] = 42.5e6.into();
+                }
+                m["groups"][sha]["total"] = (2.0 * 42.5e6).into();
+                m["groups"][sha]["outliers"] = serde_json::json!([{
+                    "host": "vm-b", "pci_bus_id": "", "file": m["files"][1],
+                    "value": 1.0, "ratio": 0.1,
+                }]);
+            },
+            "outlier  on vm-b: 1 H/s at 0.1 of the median, not a member from 42500000 to \
+             42500000 more than 10% below the median 42500000",
+        ),
+        (
+            |m, sha| m["groups"][sha]["watts_shared_hosts"] = 5.into(),
+            "watts_shared_hosts 5 of 2 members with watts on 2 hosts",
+        ),
+        (
+            |m, sha| {
+                m["groups"][sha]["watts_shared_hosts"] = 2.into();
+                m["hosts"] = serde_json::json!(["vm-b"]);
+            },
+            "watts_shared_hosts 2 of 2 members with watts on 1 hosts",
+        ),
+        (
+            |m, _| {
+                m["files"] = serde_json::json!(["x.json", "x.json"]);
+            },
+            "files lists x.json more than once",
+        ),
+        (
+            |m, _| m["hosts"] = (0..10).map(|i| format!("host{i}")).collect(),
+            "10 hosts for 2 files",
+        ),
+        (
+            |m, _| m["hosts"] = serde_json::json!([]),
+            "0 hosts for 2 files",
+        ),
+        (
+            |m, _| m["hosts"] = serde_json::json!(["vm-b", "vm-b"]),
+            "hosts lists vm-b more than once",
+        ),
+        (
+            |m, sha| {
+                m["groups"][sha]["failed"] = serde_json::json!([{
+                    "host": "vm-b", "pci_bus_id": "", "file": "elsewhere.json",
+                    "status": "failed", "check": "",
+                }]);
+                m["groups"][sha]["count"] = 1.into();
+                m["groups"][sha]["total"] = m["groups"][sha]["max"].clone();
+                m["groups"][sha]["watts_members"] = 1.into();
+                m["groups"][sha]["watts_total"] = 100.0.into();
+            },
+            "a member of elsewhere.json on vm-b, not among the files and hosts merged",
+        ),
+    ];
+    let html = dir.path().join("r.html");
+    for (index, (edit, said)) in cases.into_iter().enumerate() {
+        let mut bad = merged.clone();
+        edit(&mut bad, sha);
+        let path = write_json(dir.path(), &format!("site-{index}.json"), &bad);
+        let path_text = path.to_str().unwrap();
+        for args in [
+            [&["value", path_text][..], &PRICES].concat(),
+            [
+                &["report", path_text, "--out", html.to_str().unwrap()][..],
+                &PRICES,
+            ]
+            .concat(),
+        ] {
+            assert_one_line_error(&args, 2, said);
+            assert_one_line_error(&args, 2, &format!("{path_text}: a bad merged file"));
+        }
+    }
+    assert!(!html.exists(), "nothing half written");
+}
