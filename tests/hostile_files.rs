@@ -451,9 +451,10 @@ fn decode_results_of_different_contexts_are_never_matched() {
     assert_eq!(at_4096["cells"][2]["verdict"], "missing", "{at_4096}");
 }
 
-/// A node given twice (one path twice, or a copy of its file) would count
-/// twice: refused by merge and export. Two adapters of one name (lavapipe
-/// on Vulkan and on GL) stay two in export.
+/// A node given twice (one path twice, or a copy of its file, its
+/// `created` written otherwise or not) would count twice: refused by merge
+/// and export. Two adapters of one name (lavapipe on Vulkan and on GL)
+/// stay two in export.
 #[test]
 fn a_node_given_twice_is_refused_and_two_adapters_stay_two() {
     let dir = tempfile::tempdir().unwrap();
@@ -468,6 +469,29 @@ fn a_node_given_twice_is_refused_and_two_adapters_stay_two() {
             2,
             "the same run as",
         );
+    }
+    // The same instant, written otherwise, is the same run.
+    assert_eq!(tiny()["created"], "2026-11-26T00:18:33Z");
+    for (index, created) in [
+        "2026-11-26T02:18:33+02:00",
+        "2026-11-26T00:18:33+00:00",
+        "2026-11-26T00:18:33.000Z",
+        "2026-11-26t00:18:33z",
+        "2026-11-25T19:18:33-05:00",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut rewritten = tiny();
+        rewritten["created"] = created.into();
+        let rewritten = write_json(dir.path(), &format!("rewritten-{index}.json"), &rewritten);
+        for command in ["merge", "export"] {
+            assert_one_line_error(
+                &[command, a, rewritten.to_str().unwrap()],
+                2,
+                &format!("rewritten-{index}.json: the same run as {a}"),
+            );
+        }
     }
     let mut gl = tiny();
     gl["device"]["backend"] = "gl".into();
@@ -484,7 +508,7 @@ fn a_node_given_twice_is_refused_and_two_adapters_stay_two() {
 }
 
 /// What a directory holds that is no node's file is said, never passed
-/// over silently; a merged file alone is named; a threshold of -0 is 0.
+/// over silently; a merged file named is refused; a threshold of -0 is 0.
 #[test]
 fn merge_says_what_it_passed_over() {
     let dir = tempfile::tempdir().unwrap();
@@ -532,13 +556,25 @@ fn merge_says_what_it_passed_over() {
     ])
     .assert()
     .success();
-    assert_one_line_error(
-        &["merge", site.to_str().unwrap()],
-        2,
-        &format!(
-            "no result files: give files or directories holding mwbench result files (*.json) (skipped {}: a merged file",
-            site.display()
-        ),
+    // Named, alone or beside a node's file, it is refused; in a folder it
+    // is passed over, and said to be.
+    let named = format!(
+        "{} is a merged file (merge --out): merge the result files it came from",
+        site.display()
+    );
+    let (site, node) = (site.to_str().unwrap(), node.to_str().unwrap());
+    assert_one_line_error(&["merge", site], 2, &named);
+    assert_one_line_error(&["merge", site, node], 2, &named);
+    assert_one_line_error(&["merge", node, site, "--out", site], 2, &named);
+    assert_one_line_error(&["export", node, site], 2, &named);
+    let moved = nodes.join("site.json");
+    std::fs::rename(site, &moved).unwrap();
+    let output = run(&["merge", nodes.to_str().unwrap(), "--json"]);
+    output.clone().assert().success();
+    let notes = json(&output)["notes"].to_string();
+    assert!(
+        notes.contains(&format!("skipped {}: a merged file", moved.display())),
+        "{notes}"
     );
 }
 

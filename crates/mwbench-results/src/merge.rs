@@ -445,9 +445,9 @@ pub fn read_input(path: &Path) -> Result<SiteInput> {
     }
 }
 
-/// Reads every file: result files, and merged files (found in a
-/// directory the merge writes into), which are skipped with a note. Any
-/// other file is an error naming it.
+/// Reads every file: result files, and merged files found in a
+/// directory (the merge writes into it), which are skipped with a note; a
+/// merged file named is refused. Any other file is an error naming it.
 /// The same file given twice (by two paths, or as two copies of one run)
 /// is refused: its node would count twice.
 pub fn read_all(given: &[PathBuf]) -> Result<SiteFiles> {
@@ -475,6 +475,14 @@ pub fn read_all(given: &[PathBuf]) -> Result<SiteFiles> {
                     )));
                 }
                 files.push((path, *file));
+            }
+            // Named, it was meant as a node's: its groups hold no
+            // node's figures to merge again.
+            SiteInput::Merged(_) if given.contains(&path) => {
+                return Err(Error::usage(format!(
+                    "{} is a merged file (merge --out): merge the result files it came from",
+                    path.display()
+                )));
             }
             SiteInput::Merged(_) => {
                 notes.push(format!(
@@ -504,7 +512,10 @@ struct RunKey {
     device: String,
     backend: String,
     pci_bus_id: String,
-    created: String,
+    /// The instant, however written (`+02:00` or `Z`, `.000`, `t`): one
+    /// run's copy may have been rewritten by a tool. The text where it is
+    /// no time (never, once a result file's check has passed).
+    created: std::result::Result<jiff::Timestamp, String>,
 }
 
 impl RunKey {
@@ -514,7 +525,10 @@ impl RunKey {
             device: file.device.name.clone(),
             backend: file.device.backend.to_string(),
             pci_bus_id: file.device.pci_bus_id.clone(),
-            created: file.created.clone(),
+            created: file
+                .created
+                .parse::<jiff::Timestamp>()
+                .map_err(|_| file.created.clone()),
         }
     }
 }
@@ -1273,6 +1287,52 @@ mod tests {
             "hashcat",
         ] {
             assert_eq!(mode_of(shape), UNKNOWN_HASH_MODE, "{shape}");
+        }
+    }
+
+    /// A merged file named is refused, naming it; found in a directory
+    /// (the merge's own output, say) it is passed over with a note.
+    #[test]
+    fn a_merged_file_named_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let merged = merge(&[node("a", "0000:01:00.0", 1e9, 100.0)], 10.0, Vec::new());
+        let site = dir.path().join("site.json");
+        std::fs::write(&site, serde_json::to_string(&merged).unwrap()).unwrap();
+        let error = read_all(std::slice::from_ref(&site)).err().unwrap();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{} is a merged file (merge --out): merge the result files it came from",
+                site.display()
+            )
+        );
+        let error = read_all(&[dir.path().to_path_buf()]).err().unwrap();
+        assert!(
+            error.to_string().contains("(skipped ")
+                && error.to_string().contains("site.json: a merged file"),
+            "{error}"
+        );
+    }
+
+    /// One run is one instant, however its `created` is written.
+    #[test]
+    fn a_run_is_the_same_whatever_its_created_says() {
+        let (_, mut first) = node("a", "0000:01:00.0", 1e9, 100.0);
+        first.created = "2026-11-25T02:18:33+02:00".into();
+        let mut copy = first.clone();
+        for same in [
+            "2026-11-25T00:18:33Z",
+            "2026-11-25T00:18:33+00:00",
+            "2026-11-25T00:18:33.000Z",
+            "2026-11-25t00:18:33z",
+            "2026-11-24T19:18:33-05:00",
+        ] {
+            copy.created = same.into();
+            assert!(RunKey::of(&first) == RunKey::of(&copy), "{same}");
+        }
+        for other in ["2026-11-25T00:18:33.001Z", "2026-11-25T02:18:33Z"] {
+            copy.created = other.into();
+            assert!(RunKey::of(&first) != RunKey::of(&copy), "{other}");
         }
     }
 
