@@ -69,7 +69,13 @@ fn refused_by_every_reader(path: &Path, said: &str) {
 fn figures_a_result_file_contradicts_are_refused_by_every_reader() {
     let dir = tempfile::tempdir().unwrap();
     type Edit = fn(&mut Value);
-    let cases: [(&str, Edit, &str); 9] = [
+    let cases: [(&str, Edit, &str); 10] = [
+        (
+            "decode-other-context.json",
+            |v| v["results"][1]["params"]["shape"] = "tiny f16 context 999".into(),
+            "results[1] (llm-decode tiny f16 context 999): params.shape names context 999, but \
+             params.context is 100",
+        ),
         (
             "mining-tokens.json",
             |v| v["results"][0]["throughput"]["unit"] = "tokens/s".into(),
