@@ -69,7 +69,13 @@ fn refused_by_every_reader(path: &Path, said: &str) {
 fn figures_a_result_file_contradicts_are_refused_by_every_reader() {
     let dir = tempfile::tempdir().unwrap();
     type Edit = fn(&mut Value);
-    let cases: [(&str, Edit, &str); 9] = [
+    let cases: [(&str, Edit, &str); 10] = [
+        (
+            "decode-other-context.json",
+            |v| v["results"][1]["params"]["shape"] = "tiny f16 context 999".into(),
+            "results[1] (llm-decode tiny f16 context 999): params.shape names context 999, but \
+             params.context is 100",
+        ),
         (
             "mining-tokens.json",
             |v| v["results"][0]["throughput"]["unit"] = "tokens/s".into(),
@@ -451,9 +457,10 @@ fn decode_results_of_different_contexts_are_never_matched() {
     assert_eq!(at_4096["cells"][2]["verdict"], "missing", "{at_4096}");
 }
 
-/// A node given twice (one path twice, or a copy of its file) would count
-/// twice: refused by merge and export. Two adapters of one name (lavapipe
-/// on Vulkan and on GL) stay two in export.
+/// A node given twice (one path twice, or a copy of its file, its
+/// `created` written otherwise or not) would count twice: refused by merge
+/// and export. Two adapters of one name (lavapipe on Vulkan and on GL)
+/// stay two in export.
 #[test]
 fn a_node_given_twice_is_refused_and_two_adapters_stay_two() {
     let dir = tempfile::tempdir().unwrap();
@@ -468,6 +475,29 @@ fn a_node_given_twice_is_refused_and_two_adapters_stay_two() {
             2,
             "the same run as",
         );
+    }
+    // The same instant, written otherwise, is the same run.
+    assert_eq!(tiny()["created"], "2026-11-26T00:18:33Z");
+    for (index, created) in [
+        "2026-11-26T02:18:33+02:00",
+        "2026-11-26T00:18:33+00:00",
+        "2026-11-26T00:18:33.000Z",
+        "2026-11-26t00:18:33z",
+        "2026-11-25T19:18:33-05:00",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut rewritten = tiny();
+        rewritten["created"] = created.into();
+        let rewritten = write_json(dir.path(), &format!("rewritten-{index}.json"), &rewritten);
+        for command in ["merge", "export"] {
+            assert_one_line_error(
+                &[command, a, rewritten.to_str().unwrap()],
+                2,
+                &format!("rewritten-{index}.json: the same run as {a}"),
+            );
+        }
     }
     let mut gl = tiny();
     gl["device"]["backend"] = "gl".into();
@@ -484,7 +514,7 @@ fn a_node_given_twice_is_refused_and_two_adapters_stay_two() {
 }
 
 /// What a directory holds that is no node's file is said, never passed
-/// over silently; a merged file alone is named; a threshold of -0 is 0.
+/// over silently; a merged file named is refused; a threshold of -0 is 0.
 #[test]
 fn merge_says_what_it_passed_over() {
     let dir = tempfile::tempdir().unwrap();
@@ -532,12 +562,231 @@ fn merge_says_what_it_passed_over() {
     ])
     .assert()
     .success();
-    assert_one_line_error(
-        &["merge", site.to_str().unwrap()],
-        2,
-        &format!(
-            "no result files: give files or directories holding mwbench result files (*.json) (skipped {}: a merged file",
-            site.display()
-        ),
+    // Named, alone or beside a node's file, it is refused; in a folder it
+    // is passed over, and said to be.
+    let named = format!(
+        "{} is a merged file (merge --out): merge the result files it came from",
+        site.display()
     );
+    let (site, node) = (site.to_str().unwrap(), node.to_str().unwrap());
+    assert_one_line_error(&["merge", site], 2, &named);
+    assert_one_line_error(&["merge", site, node], 2, &named);
+    assert_one_line_error(&["merge", node, site, "--out", site], 2, &named);
+    assert_one_line_error(&["export", node, site], 2, &named);
+    let moved = nodes.join("site.json");
+    std::fs::rename(site, &moved).unwrap();
+    let output = run(&["merge", nodes.to_str().unwrap(), "--json"]);
+    output.clone().assert().success();
+    let notes = json(&output)["notes"].to_string();
+    assert!(
+        notes.contains(&format!("skipped {}: a merged file", moved.display())),
+        "{notes}"
+    );
+}
+
+/// `mwbench meter` of `parse` over `cat stdout` on two hosts, merged:
+/// the merged file's path.
+fn metered_site(dir: &Path, name: &str, parse: &str, stdout: &Path) -> PathBuf {
+    let lavapipe = crate::common::lavapipe();
+    let mut nodes = Vec::new();
+    for host in ["a", "b"] {
+        let out = dir.join(format!("{name}-{host}.json"));
+        run(&[
+            "meter",
+            "--device",
+            &lavapipe,
+            "--parse",
+            parse,
+            "--watts",
+            "100",
+            "--idle",
+            "0",
+            "--out",
+            out.to_str().unwrap(),
+            "--",
+            "cat",
+            stdout.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+        // Two nodes, never two copies of one run.
+        let mut file = read(&out);
+        file["machine"]["hostname"] = host.into();
+        nodes.push(write_json(dir, &format!("{name}-{host}.json"), &file));
+    }
+    let site = dir.join(format!("{name}-site.json"));
+    run(&[
+        "merge",
+        nodes[0].to_str().unwrap(),
+        nodes[1].to_str().unwrap(),
+        "--out",
+        site.to_str().unwrap(),
+    ])
+    .assert()
+    .success();
+    site
+}
+
+/// A merged group of hashcat's MD5 (-m 0), or of hashes a user counted,
+/// is not bitcoin's double SHA-256 as far as anyone can tell: `value`
+/// says so, as it does for a node's file, and prices only -m 21400.
+#[test]
+fn merged_outside_hashes_are_priced_only_as_bitcoins() {
+    let dir = tempfile::tempdir().unwrap();
+    let bitcoin = fixture("external/hashcat-21400-machine-readable.stdout");
+    let text = std::fs::read_to_string(&bitcoin).unwrap();
+    assert!(text.contains(":21400:"), "{text}");
+    let md5 = crate::common::write_file(dir.path(), "md5.stdout", text.replace(":21400:", ":0:"));
+    for (site, priced, said) in [
+        (
+            metered_site(dir.path(), "md5", "hashcat", &md5),
+            false,
+            "hashcat mode 0 is not bitcoin's double SHA-256",
+        ),
+        (
+            metered_site(dir.path(), "count", "count=1e9 H", &md5),
+            false,
+            "a merged group of outside hashes keeps no hashcat mode",
+        ),
+        (
+            metered_site(dir.path(), "bitcoin", "hashcat", &bitcoin),
+            true,
+            "external hashcat -m 21400",
+        ),
+    ] {
+        let output = run(&[
+            &["value", site.to_str().unwrap(), "--format", "json"][..],
+            &PRICES,
+        ]
+        .concat());
+        output.clone().assert().success();
+        let valued = json(&output);
+        let (options, unpriceable) = (&valued["options"], &valued["unpriceable"]);
+        if priced {
+            assert_eq!(options[0]["kind"], "mining", "{valued}");
+            assert!(options[0]["name"].as_str().unwrap().contains(said));
+        } else {
+            assert_eq!(options.as_array().unwrap().len(), 0, "{valued}");
+            assert!(
+                unpriceable[0]["reason"].as_str().unwrap().contains(said),
+                "{valued}"
+            );
+        }
+    }
+}
+
+/// A merged file whose parts contradict each other (a group twice, an
+/// outlier that is no member, a host meter on more hosts than had it,
+/// files and hosts apart): `value` and `report` refuse it on one line
+/// naming the file and the field.
+#[test]
+fn a_merged_file_that_contradicts_itself_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write_json(dir.path(), "a.json", &tiny());
+    let mut b = tiny();
+    b["machine"]["hostname"] = "vm-b".into();
+    let b = write_json(dir.path(), "b.json", &b);
+    let site = dir.path().join("site.json");
+    run(&[
+        "merge",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--out",
+        site.to_str().unwrap(),
+    ])
+    .assert()
+    .success();
+    let merged = read(&site);
+    let sha = merged["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|g| g["workload"] == "sha256d")
+        .unwrap();
+    assert_eq!(merged["groups"][sha]["watts_members"], 2);
+    type Edit = fn(&mut Value, usize);
+    let cases: [(Edit, &str); 9] = [
+        (
+            |m, sha| {
+                let group = m["groups"][sha].clone();
+                m["groups"].as_array_mut().unwrap().push(group);
+            },
+            "the same device, workload, shape and unit as groups[",
+        ),
+        (
+            |m, sha| {
+                for field in ["min", "p5", "median", "p95", "max"] {
+                    m["groups"][sha][field] = 42.5e6.into();
+                }
+                m["groups"][sha]["total"] = (2.0 * 42.5e6).into();
+                m["groups"][sha]["outliers"] = serde_json::json!([{
+                    "host": "vm-b", "pci_bus_id": "", "file": m["files"][1],
+                    "value": 1.0, "ratio": 0.1,
+                }]);
+            },
+            "outlier  on vm-b: 1 H/s at 0.1 of the median, not a member from 42500000 to \
+             42500000 more than 10% below the median 42500000",
+        ),
+        (
+            |m, sha| m["groups"][sha]["watts_shared_hosts"] = 5.into(),
+            "watts_shared_hosts 5 of 2 members with watts on 2 hosts",
+        ),
+        (
+            |m, sha| {
+                m["groups"][sha]["watts_shared_hosts"] = 2.into();
+                m["hosts"] = serde_json::json!(["vm-b"]);
+            },
+            "watts_shared_hosts 2 of 2 members with watts on 1 hosts",
+        ),
+        (
+            |m, _| {
+                m["files"] = serde_json::json!(["x.json", "x.json"]);
+            },
+            "files lists x.json more than once",
+        ),
+        (
+            |m, _| m["hosts"] = (0..10).map(|i| format!("host{i}")).collect(),
+            "10 hosts for 2 files",
+        ),
+        (
+            |m, _| m["hosts"] = serde_json::json!([]),
+            "0 hosts for 2 files",
+        ),
+        (
+            |m, _| m["hosts"] = serde_json::json!(["vm-b", "vm-b"]),
+            "hosts lists vm-b more than once",
+        ),
+        (
+            |m, sha| {
+                m["groups"][sha]["failed"] = serde_json::json!([{
+                    "host": "vm-b", "pci_bus_id": "", "file": "elsewhere.json",
+                    "status": "failed", "check": "",
+                }]);
+                m["groups"][sha]["count"] = 1.into();
+                m["groups"][sha]["total"] = m["groups"][sha]["max"].clone();
+                m["groups"][sha]["watts_members"] = 1.into();
+                m["groups"][sha]["watts_total"] = 100.0.into();
+            },
+            "a member of elsewhere.json on vm-b, not among the files and hosts merged",
+        ),
+    ];
+    let html = dir.path().join("r.html");
+    for (index, (edit, said)) in cases.into_iter().enumerate() {
+        let mut bad = merged.clone();
+        edit(&mut bad, sha);
+        let path = write_json(dir.path(), &format!("site-{index}.json"), &bad);
+        let path_text = path.to_str().unwrap();
+        for args in [
+            [&["value", path_text][..], &PRICES].concat(),
+            [
+                &["report", path_text, "--out", html.to_str().unwrap()][..],
+                &PRICES,
+            ]
+            .concat(),
+        ] {
+            assert_one_line_error(&args, 2, said);
+            assert_one_line_error(&args, 2, &format!("{path_text}: a bad merged file"));
+        }
+    }
+    assert!(!html.exists(), "nothing half written");
 }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::economics::options::UNKNOWN_HASH_MODE;
 use crate::results::{
     self, Backend, DeviceType, Machine, PowerReading, Provenance, ResultDevice, ResultFile,
     Settings, Status, Throughput, TimingMethod, Unit, WorkloadResult,
@@ -136,6 +137,30 @@ impl Merged {
                 crate::shown(threshold)
             ));
         }
+        // Each file is one node's adapter, listed once; each host is one
+        // or more of them.
+        let mut files = BTreeSet::new();
+        if let Some(repeated) = self.files.iter().find(|f| !files.insert(f.as_str())) {
+            return Err(format!(
+                "a bad merged file: files lists {} more than once",
+                crate::printable(repeated)
+            ));
+        }
+        let mut hosts = BTreeSet::new();
+        if let Some(repeated) = self.hosts.iter().find(|h| !hosts.insert(h.as_str())) {
+            return Err(format!(
+                "a bad merged file: hosts lists {} more than once",
+                crate::printable(repeated)
+            ));
+        }
+        if hosts.len() > files.len() || (hosts.is_empty() && !files.is_empty()) {
+            return Err(format!(
+                "a bad merged file: {} hosts for {} files: each file is one host's",
+                hosts.len(),
+                files.len()
+            ));
+        }
+        let mut keys = BTreeMap::new();
         for (index, group) in self.groups.iter().enumerate() {
             let name = format!(
                 "a bad merged file: groups[{index}] ({} {} {})",
@@ -145,8 +170,15 @@ impl Merged {
             if self.version >= 2 && group.watts_members.is_none() && group.watts_total.is_some() {
                 return Err(format!("{name}: watts_total without watts_members"));
             }
+            let key = (&group.device, &group.workload, &group.shape, &group.unit);
+            if let Some(first) = keys.insert(key, index) {
+                return Err(format!(
+                    "{name}: the same device, workload, shape and unit as groups[{first}]: its \
+                     members would count twice"
+                ));
+            }
             group
-                .check(self.files.len())
+                .check(self, &files, &hosts)
                 .map_err(|why| format!("{name}: {why}"))?;
         }
         Ok(())
@@ -154,18 +186,24 @@ impl Merged {
 }
 
 impl Group {
-    /// The first thing wrong with a group of a merged file that lists
-    /// `files` result files.
-    fn check(&self, files: usize) -> std::result::Result<(), String> {
+    /// The first thing wrong with a group of `merged`, whose (distinct)
+    /// `files` and `hosts` are given.
+    fn check(
+        &self,
+        merged: &Merged,
+        files: &BTreeSet<&str>,
+        hosts: &BTreeSet<&str>,
+    ) -> std::result::Result<(), String> {
+        let (threshold, files_count) = (merged.outlier_threshold_percent, files.len());
         let unit = Unit::parse(&self.unit).ok_or(format!("unknown unit '{}'", self.unit))?;
         if self.external != (self.workload == results::EXTERNAL_WORKLOAD) {
             return Err("only `external` groups hold figures mwbench did not check".into());
         }
         results::check_workload_unit(&self.workload, unit)?;
         // Each file is one adapter, a member of a group at most once.
-        if self.count + self.failed.len() > files {
+        if self.count + self.failed.len() > files_count {
             return Err(format!(
-                "count {} and {} failed members, more than the {files} files merged",
+                "count {} and {} failed members, more than the {files_count} files merged",
                 self.count,
                 self.failed.len()
             ));
@@ -229,18 +267,60 @@ impl Group {
                 ));
             }
         }
+        // An outlier is a member (within min..max) more than the file's
+        // threshold below the median, at its value over the median.
+        let (min, median, max) = (
+            self.min.unwrap_or_default(),
+            self.median.unwrap_or_default(),
+            self.max.unwrap_or_default(),
+        );
+        let below = median * (1.0 - threshold / 100.0);
         for outlier in &self.outliers {
-            let ratio_ok = outlier.ratio > 0.0 && outlier.ratio <= 1.0;
-            if !(unit.plausible(outlier.value) && ratio_ok) {
+            let value = outlier.value;
+            let ratio = value / median;
+            let fits = unit.plausible(value)
+                && value >= min * (1.0 - 1e-9)
+                && value <= max * (1.0 + 1e-9)
+                && value < below * (1.0 + 1e-9)
+                && outlier.ratio.is_finite()
+                && (outlier.ratio - ratio).abs() <= 1e-9 * ratio;
+            if !fits {
                 return Err(format!(
-                    "outlier {} on {}: {} {} at {} of the median",
-                    outlier.pci_bus_id,
-                    outlier.host,
-                    crate::shown(outlier.value),
+                    "outlier {} on {}: {} {} at {} of the median, not a member from {} to {} \
+                     more than {}% below the median {} at its value over the median",
+                    crate::printable(&outlier.pci_bus_id),
+                    crate::printable(&outlier.host),
+                    crate::shown(value),
                     unit.as_str(),
-                    crate::shown(outlier.ratio)
+                    crate::shown(outlier.ratio),
+                    crate::shown(min),
+                    crate::shown(max),
+                    crate::shown(threshold),
+                    crate::shown(median)
                 ));
             }
+        }
+        // Each member named is one of the files and hosts merged.
+        let named = self.outliers.iter().map(|o| (&o.file, &o.host));
+        let named = named.chain(self.failed.iter().map(|f| (&f.file, &f.host)));
+        for (file, host) in named {
+            if !files.contains(file.as_str()) || !hosts.contains(host.as_str()) {
+                return Err(format!(
+                    "a member of {} on {}, not among the files and hosts merged",
+                    crate::printable(file),
+                    crate::printable(host)
+                ));
+            }
+        }
+        // A host-wide meter is counted once per host whose members had it.
+        let shared_most = self.watts_members().min(hosts.len());
+        if self.watts_shared_hosts > shared_most {
+            return Err(format!(
+                "watts_shared_hosts {} of {} members with watts on {} hosts",
+                self.watts_shared_hosts,
+                self.watts_members(),
+                hosts.len()
+            ));
         }
         match (self.watts_total, self.watts_members()) {
             (None, 0) => Ok(()),
@@ -368,9 +448,9 @@ pub fn read_input(path: &Path) -> Result<SiteInput> {
     }
 }
 
-/// Reads every file: result files, and merged files (found in a
-/// directory the merge writes into), which are skipped with a note. Any
-/// other file is an error naming it.
+/// Reads every file: result files, and merged files found in a
+/// directory (the merge writes into it), which are skipped with a note; a
+/// merged file named is refused. Any other file is an error naming it.
 /// The same file given twice (by two paths, or as two copies of one run)
 /// is refused: its node would count twice.
 pub fn read_all(given: &[PathBuf]) -> Result<SiteFiles> {
@@ -398,6 +478,14 @@ pub fn read_all(given: &[PathBuf]) -> Result<SiteFiles> {
                     )));
                 }
                 files.push((path, *file));
+            }
+            // Named, it was meant as a node's: its groups hold no
+            // node's figures to merge again.
+            SiteInput::Merged(_) if given.contains(&path) => {
+                return Err(Error::usage(format!(
+                    "{} is a merged file (merge --out): merge the result files it came from",
+                    path.display()
+                )));
             }
             SiteInput::Merged(_) => {
                 notes.push(format!(
@@ -427,7 +515,10 @@ struct RunKey {
     device: String,
     backend: String,
     pci_bus_id: String,
-    created: String,
+    /// The instant, however written (`+02:00` or `Z`, `.000`, `t`): one
+    /// run's copy may have been rewritten by a tool. The text where it is
+    /// no time (never, once a result file's check has passed).
+    created: std::result::Result<jiff::Timestamp, String>,
 }
 
 impl RunKey {
@@ -437,7 +528,10 @@ impl RunKey {
             device: file.device.name.clone(),
             backend: file.device.backend.to_string(),
             pci_bus_id: file.device.pci_bus_id.clone(),
-            created: file.created.clone(),
+            created: file
+                .created
+                .parse::<jiff::Timestamp>()
+                .map_err(|_| file.created.clone()),
         }
     }
 }
@@ -782,6 +876,17 @@ fn site_result(group: &Group, path: &Path) -> Option<WorkloadResult> {
         // prompt's or output, and how long each took, are gone.
         result.params.insert("tokens".into(), "unknown".into());
     }
+    if group.external && unit == Unit::HashesPerSecond {
+        // Nor its members' hashcat mode, which `value` needs to tell
+        // bitcoin's hashes from MD5's: only the shape `mwbench meter`
+        // gave a hashcat figure (`hashcat -m 21400`) still says it.
+        let mode = group
+            .shape
+            .strip_prefix("hashcat -m ")
+            .and_then(|mode| mode.parse::<u64>().ok())
+            .map_or(UNKNOWN_HASH_MODE.into(), serde_json::Value::from);
+        result.params.insert("mode".into(), mode);
+    }
     Some(result)
 }
 
@@ -1006,6 +1111,105 @@ mod tests {
         }
     }
 
+    /// What a merged file's parts say of each other: a group listed once,
+    /// outliers that are members below the median by the threshold at
+    /// their ratio, a host meter counted on no more hosts than had it,
+    /// each file once, hosts no more than files and at least one.
+    #[test]
+    fn a_merged_file_that_contradicts_itself_is_refused() {
+        let mut files = vec![
+            node("a", "0000:01:00.0", 10e9, 100.0),
+            node("b", "0000:01:00.0", 10e9, 100.0),
+            node("c", "0000:01:00.0", 8e9, 100.0),
+        ];
+        for (_, f) in &mut files[..2] {
+            f.results[0].power.shared = true;
+        }
+        let merged = merge(&files, 10.0, Vec::new());
+        let good = serde_json::to_value(&merged).unwrap();
+        assert_eq!(good["groups"][0]["outliers"][0]["ratio"], 0.8);
+        assert_eq!(good["groups"][0]["watts_shared_hosts"], 2);
+        assert!(Merged::from_json(&good.to_string()).unwrap().is_ok());
+        type Edit = fn(&mut serde_json::Value);
+        let cases: [(Edit, &str); 14] = [
+            (
+                |m| {
+                    let group = m["groups"][0].clone();
+                    m["groups"].as_array_mut().unwrap().push(group);
+                },
+                "groups[1] (NVIDIA H100 sha256d ): the same device, workload, shape and unit as \
+                 groups[0]",
+            ),
+            (
+                |m| m["groups"][0]["outliers"][0]["value"] = 1.0.into(),
+                "outlier 0000:01:00.0 on c: 1 H/s at 0.8 of the median",
+            ),
+            (
+                |m| m["groups"][0]["outliers"][0]["ratio"] = 0.1.into(),
+                "at 0.1 of the median, not a member from 8000000000 to 10000000000",
+            ),
+            (
+                |m| m["groups"][0]["outliers"][0]["value"] = 9.5e9.into(),
+                "more than 10% below the median 10000000000",
+            ),
+            (
+                |m| m["outlier_threshold_percent"] = 25.0.into(),
+                "more than 25% below",
+            ),
+            (
+                |m| m["groups"][0]["outliers"][0]["file"] = "elsewhere.json".into(),
+                "a member of elsewhere.json on c, not among the files and hosts merged",
+            ),
+            (
+                |m| m["groups"][0]["outliers"][0]["host"] = "z".into(),
+                "on z, not among",
+            ),
+            (
+                |m| m["groups"][0]["watts_shared_hosts"] = 5.into(),
+                "watts_shared_hosts 5 of 3 members with watts on 3 hosts",
+            ),
+            (
+                |m| {
+                    m["groups"][0]["watts_shared_hosts"] = 3.into();
+                    m["groups"][0]["watts_members"] = 3.into();
+                    m["hosts"] = serde_json::json!(["a", "c"]);
+                    m["groups"][0]["outliers"] = serde_json::json!([]);
+                },
+                "watts_shared_hosts 3 of 3 members with watts on 2 hosts",
+            ),
+            (
+                |m| m["files"][1] = m["files"][0].clone(),
+                "files lists a-0000:01:00.0.json more than once",
+            ),
+            (
+                |m| m["hosts"][2] = "a".into(),
+                "hosts lists a more than once",
+            ),
+            (
+                |m| {
+                    m["hosts"] = (0..10).map(|i| format!("h{i}")).collect();
+                },
+                "10 hosts for 3 files",
+            ),
+            (
+                |m| m["hosts"] = serde_json::json!([]),
+                "0 hosts for 3 files",
+            ),
+            (
+                |m| {
+                    m["files"] = serde_json::json!(["x.json", "x.json", "x.json"]);
+                },
+                "files lists x.json more than once",
+            ),
+        ];
+        for (edit, said) in cases {
+            let mut bad = good.clone();
+            edit(&mut bad);
+            let error = Merged::from_json(&bad.to_string()).unwrap().unwrap_err();
+            assert!(error.contains(said), "'{error}' lacks '{said}'");
+        }
+    }
+
     /// Node a measured 100 W, node b nothing: the group's watts are a's,
     /// said so, and `value` prices the group at a's draw, not half of it.
     #[test]
@@ -1058,6 +1262,81 @@ mod tests {
         assert_eq!(one.outlier_threshold_percent.to_string(), "0");
         let site = one.as_result_files(Path::new("site.json"));
         assert_eq!(site[0].1.device.name, "NVIDIA H100 (site, 1 member)");
+    }
+
+    /// A merged group keeps no member's params: an outside hashing
+    /// group's hashcat mode is its shape's, for `value` to tell bitcoin's
+    /// hashes from others; a group whose shape names none has an unknown
+    /// mode.
+    #[test]
+    fn an_outside_hashing_group_keeps_its_hashcat_mode() {
+        let mode_of = |shape: &str| {
+            let mut files = vec![node("a", "0000:01:00.0", 1e9, 100.0)];
+            let r = &mut files[0].1.results[0];
+            r.workload = results::EXTERNAL_WORKLOAD.into();
+            r.status = Status::External;
+            r.verified = false;
+            r.params.insert("shape".into(), shape.into());
+            r.params.insert("mode".into(), 0.into());
+            let site = merge(&files, 10.0, Vec::new()).as_result_files(Path::new("s.json"));
+            site[0].1.results[0].params["mode"].clone()
+        };
+        assert_eq!(mode_of("hashcat -m 0"), 0);
+        assert_eq!(mode_of("hashcat -m 21400"), 21400);
+        for shape in [
+            "count 1000 H",
+            "hashcat -m -1",
+            "hashcat -m 21400x",
+            "hashcat",
+        ] {
+            assert_eq!(mode_of(shape), UNKNOWN_HASH_MODE, "{shape}");
+        }
+    }
+
+    /// A merged file named is refused, naming it; found in a directory
+    /// (the merge's own output, say) it is passed over with a note.
+    #[test]
+    fn a_merged_file_named_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let merged = merge(&[node("a", "0000:01:00.0", 1e9, 100.0)], 10.0, Vec::new());
+        let site = dir.path().join("site.json");
+        std::fs::write(&site, serde_json::to_string(&merged).unwrap()).unwrap();
+        let error = read_all(std::slice::from_ref(&site)).err().unwrap();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{} is a merged file (merge --out): merge the result files it came from",
+                site.display()
+            )
+        );
+        let error = read_all(&[dir.path().to_path_buf()]).err().unwrap();
+        assert!(
+            error.to_string().contains("(skipped ")
+                && error.to_string().contains("site.json: a merged file"),
+            "{error}"
+        );
+    }
+
+    /// One run is one instant, however its `created` is written.
+    #[test]
+    fn a_run_is_the_same_whatever_its_created_says() {
+        let (_, mut first) = node("a", "0000:01:00.0", 1e9, 100.0);
+        first.created = "2026-11-25T02:18:33+02:00".into();
+        let mut copy = first.clone();
+        for same in [
+            "2026-11-25T00:18:33Z",
+            "2026-11-25T00:18:33+00:00",
+            "2026-11-25T00:18:33.000Z",
+            "2026-11-25t00:18:33z",
+            "2026-11-24T19:18:33-05:00",
+        ] {
+            copy.created = same.into();
+            assert!(RunKey::of(&first) == RunKey::of(&copy), "{same}");
+        }
+        for other in ["2026-11-25T00:18:33.001Z", "2026-11-25T02:18:33Z"] {
+            copy.created = other.into();
+            assert!(RunKey::of(&first) != RunKey::of(&copy), "{other}");
+        }
     }
 
     #[test]

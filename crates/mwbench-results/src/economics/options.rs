@@ -251,25 +251,16 @@ fn external(
             ..option
         })
     };
-    // Bitcoin's hash is double SHA-256: hashcat's -m 21400. Another
-    // mode's hashes earn no hashprice.
-    let mode = result.params.get("mode").and_then(|m| m.as_u64());
     let (price_in, price_out) = (
         inputs.token_price_in_usd_per_million,
         inputs.token_price_out_usd_per_million,
     );
     let tokens = result.params.get("tokens").and_then(|t| t.as_str());
     let priced = match sells(result)? {
-        Kind::Mining => match mode {
-            Some(mode) if mode != BITCOIN_HASHCAT_MODE => (
-                Kind::Mining,
-                Err(format!(
-                    "hashcat mode {mode} is not bitcoin's double SHA-256 (-m \
-                     {BITCOIN_HASHCAT_MODE}): its hashes earn no hashprice"
-                )),
-            ),
-            _ => (Kind::Mining, priced_result(result, Sale::Hashes, inputs)),
-        },
+        Kind::Mining => (
+            Kind::Mining,
+            bitcoin_hashes(result).and_then(|()| priced_result(result, Sale::Hashes, inputs)),
+        ),
         _ if price_in.is_none() && price_out.is_none() => return None,
         _ => match (tokens, price_out) {
             (Some("prompt"), _) => (Kind::Ai, prompt_tokens(result, inputs)),
@@ -337,6 +328,34 @@ const NEEDS_PRICE_OUT: &str = "its tokens are output tokens: give --token-price-
 
 /// hashcat's mode for double SHA-256, bitcoin's proof of work.
 const BITCOIN_HASHCAT_MODE: u64 = 21400;
+
+/// What an outside command's hashes are where it is not known: a merged
+/// group's `mode` param when its shape names no hashcat mode (its members'
+/// params are gone).
+pub const UNKNOWN_HASH_MODE: &str = "unknown";
+
+/// Whether an outside command's hashes are bitcoin's double SHA-256, the
+/// only ones a hashprice pays for: a hashcat result's `mode` must be
+/// [`BITCOIN_HASHCAT_MODE`] (any other mode, or a mode that is no number,
+/// earns nothing); a result without one (`--parse count=N H`) is taken at
+/// its user's word. A merged group's mode is its shape's, or
+/// [`UNKNOWN_HASH_MODE`].
+fn bitcoin_hashes(result: &WorkloadResult) -> std::result::Result<(), String> {
+    match result.params.get("mode") {
+        None => Ok(()),
+        Some(mode) if mode.as_u64() == Some(BITCOIN_HASHCAT_MODE) => Ok(()),
+        Some(mode) if mode.as_str() == Some(UNKNOWN_HASH_MODE) => Err(format!(
+            "a merged group of outside hashes keeps no hashcat mode (only a `hashcat -m \
+             {BITCOIN_HASHCAT_MODE}` group is known to be bitcoin's double SHA-256): value its \
+             members' result files"
+        )),
+        Some(mode) => Err(format!(
+            "hashcat mode {} is not bitcoin's double SHA-256 (-m {BITCOIN_HASHCAT_MODE}): its \
+             hashes earn no hashprice",
+            crate::printable(&mode.to_string())
+        )),
+    }
+}
 
 /// The time per output token an outside command reported: vLLM's median
 /// TPOT, else llama-bench's generation time per token; `None` where it
@@ -774,6 +793,51 @@ mod tests {
         assert_eq!(option.efficiency[0].unit, "J/TH");
         assert!((option.efficiency[0].value - 2e5).abs() < 1e-6);
         assert!(!option.estimated());
+    }
+
+    /// An outside command's hashes earn a hashprice only as bitcoin's:
+    /// hashcat's -m 21400, or a count its user gave; never another mode, a
+    /// mode that is no number, or a merged group's unknown mode.
+    #[test]
+    fn outside_hashes_are_priced_only_as_bitcoins() {
+        let priced_with = |mode: Option<serde_json::Value>| {
+            let mut r = result(
+                "external",
+                Unit::HashesPerSecond,
+                1e9,
+                Some((200.0, Provenance::External)),
+            );
+            r.status = Status::External;
+            if let Some(mode) = mode {
+                r.params.insert("mode".into(), mode);
+            }
+            let resolved = inputs(Inputs {
+                hashprice: Some(40.0),
+                ..Inputs::default()
+            });
+            let options = options(&[file(vec![r])], &resolved).unwrap();
+            match (&options.priced[..], &options.unpriceable[..]) {
+                ([option], []) => Ok(option.kind),
+                ([], [unpriceable]) => Err(unpriceable.reason.clone()),
+                _ => panic!("one option"),
+            }
+        };
+        assert_eq!(priced_with(None), Ok(Kind::Mining));
+        assert_eq!(priced_with(Some(21400.into())), Ok(Kind::Mining));
+        for (mode, said) in [
+            (serde_json::json!(0), "hashcat mode 0 is not bitcoin's"),
+            (serde_json::json!("21400"), "hashcat mode \"21400\" is not"),
+            (serde_json::json!(21400.5), "hashcat mode 21400.5 is not"),
+            (serde_json::json!(-21400), "hashcat mode -21400 is not"),
+            (serde_json::json!(null), "hashcat mode null is not"),
+            (
+                serde_json::json!(UNKNOWN_HASH_MODE),
+                "a merged group of outside hashes keeps no hashcat mode",
+            ),
+        ] {
+            let reason = priced_with(Some(mode)).unwrap_err();
+            assert!(reason.contains(said), "'{reason}' lacks '{said}'");
+        }
     }
 
     #[test]

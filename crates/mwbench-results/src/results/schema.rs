@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::sustained::{SeriesPoint, Sustained};
 use super::units::{PowerReading, Summary, TimingMethod, Unit};
-use crate::error::shown;
+use crate::error::{printable, shown};
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = 5;
@@ -722,7 +722,33 @@ impl WorkloadResult {
         {
             return Err(format!("a ceiling fraction of {}", shown(fraction)));
         }
-        Ok(())
+        self.check_decode_context()
+    }
+
+    /// A decode's shape names its context, which results are matched by:
+    /// it must be the context it ran at, `params.context` (where the
+    /// result has one: a result that did not run has only its shape).
+    fn check_decode_context(&self) -> Result<(), String> {
+        if self.workload != DECODE_WORKLOAD {
+            return Ok(());
+        }
+        let (Some(context), Some((_, named))) = (
+            self.params.get("context"),
+            self.shape().split_once(" context "),
+        ) else {
+            return Ok(());
+        };
+        let named = named.split(" batch ").next().unwrap_or(named);
+        // As text: shapes are matched as text, so `+4096` or `04096` is
+        // not 4096.
+        match context.as_u64() {
+            Some(context) if context.to_string() == named => Ok(()),
+            _ => Err(format!(
+                "params.shape names context {}, but params.context is {}",
+                printable(named),
+                printable(&context.to_string())
+            )),
+        }
     }
 }
 
@@ -1017,6 +1043,64 @@ mod tests {
         // Read twice, the context is named once.
         let again = ResultFile::from_json(&file.to_json()).unwrap();
         assert_eq!(again, file);
+        // A shape that names another context than the run's is refused;
+        // one without params.context (a result that did not run) reads.
+        let at = file
+            .results
+            .iter()
+            .position(|r| r.workload == DECODE_WORKLOAD)
+            .unwrap();
+        for (shape, context, said) in [
+            (
+                "llama3-8b q4 context 999",
+                serde_json::json!(4096),
+                "params.shape names context 999, but params.context is 4096",
+            ),
+            (
+                "llama3-8b q4 context 999 batch 4",
+                serde_json::json!(4096),
+                "names context 999, but",
+            ),
+            (
+                "llama3-8b q4 context 4096",
+                serde_json::json!("4096"),
+                "is \"4096\"",
+            ),
+            (
+                "llama3-8b q4 context 4096",
+                serde_json::json!(4096.5),
+                "is 4096.5",
+            ),
+            (
+                "llama3-8b q4 context 4096",
+                serde_json::json!(-4096),
+                "is -4096",
+            ),
+            (
+                "llama3-8b q4 context +4096",
+                serde_json::json!(4096),
+                "context +4096,",
+            ),
+            (
+                "llama3-8b q4 context ",
+                serde_json::json!(4096),
+                "names context ,",
+            ),
+        ] {
+            let mut bad = file.clone();
+            let params = &mut bad.results[at].params;
+            params.insert("shape".into(), shape.into());
+            params.insert("context".into(), context);
+            let error = ResultFile::from_json(&bad.to_json())
+                .err()
+                .unwrap_or_else(|| panic!("{shape} read"));
+            assert!(error.contains(said), "'{error}' lacks '{said}'");
+        }
+        let mut unrun = file.clone();
+        let params = &mut unrun.results[at].params;
+        params.insert("shape".into(), "llama3-8b q4 context 999 batch 4".into());
+        params.remove("context");
+        ResultFile::from_json(&unrun.to_json()).unwrap();
     }
 
     #[test]
