@@ -471,8 +471,8 @@ pub fn read_all(given: &[PathBuf]) -> Result<SiteFiles> {
             SiteInput::Result(file) => {
                 if let Some(first) = seen_runs.insert(RunKey::of(&file), path.clone()) {
                     return Err(Error::usage(format!(
-                        "{}: the same run as {} (host, adapter and created agree): its node \
-                         would count twice",
+                        "{}: the same run as {} (host, adapter, created and every sample \
+                         agree): its node would count twice",
                         path.display(),
                         first.display()
                     )));
@@ -519,6 +519,10 @@ struct RunKey {
     /// run's copy may have been rewritten by a tool. The text where it is
     /// no time (never, once a result file's check has passed).
     created: std::result::Result<jiff::Timestamp, String>,
+    /// Every result's samples, bit for bit: a copy has the same ones, while
+    /// two runs started within the same second on one adapter (two tasks
+    /// of a job array on one node) never measure the same.
+    samples: Vec<Vec<u64>>,
 }
 
 impl RunKey {
@@ -532,6 +536,11 @@ impl RunKey {
                 .created
                 .parse::<jiff::Timestamp>()
                 .map_err(|_| file.created.clone()),
+            samples: file
+                .results
+                .iter()
+                .map(|r| r.samples.iter().map(|s| s.to_bits()).collect())
+                .collect(),
         }
     }
 }
@@ -1337,6 +1346,13 @@ mod tests {
             copy.created = other.into();
             assert!(RunKey::of(&first) != RunKey::of(&copy), "{other}");
         }
+        // Two tasks of a job array on one node, started in the same
+        // second: two runs, told apart by what they measured.
+        first.results[0].samples = vec![1e9, 1.01e9];
+        let mut beside = first.clone();
+        assert!(RunKey::of(&first) == RunKey::of(&beside));
+        beside.results[0].samples[0] *= 1.001;
+        assert!(RunKey::of(&first) != RunKey::of(&beside));
     }
 
     #[test]
