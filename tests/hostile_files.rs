@@ -16,6 +16,17 @@ fn read(path: &Path) -> Value {
 
 /// The small fixture: sha256d, llm-decode and llm-prefill on lavapipe at
 /// 100 W.
+/// `merge NODES --out DIR/site.json`, which must succeed; the site
+/// file's path.
+fn merged_site(dir: &Path, nodes: &[&Path]) -> PathBuf {
+    let site = dir.join("site.json");
+    let mut args = vec!["merge"];
+    args.extend(nodes.iter().map(|node| node.to_str().unwrap()));
+    args.extend(["--out", site.to_str().unwrap()]);
+    run(&args).assert().success();
+    site
+}
+
 fn tiny() -> Value {
     read(&fixture("results/lavapipe-tiny-100w.json"))
 }
@@ -240,15 +251,7 @@ fn a_stored_efficiency_is_never_believed() {
 fn merged_files_are_held_to_result_file_limits() {
     let dir = tempfile::tempdir().unwrap();
     let node = write_json(dir.path(), "node.json", &tiny());
-    let site = dir.path().join("site.json");
-    run(&[
-        "merge",
-        node.to_str().unwrap(),
-        "--out",
-        site.to_str().unwrap(),
-    ])
-    .assert()
-    .success();
+    let site = merged_site(dir.path(), &[&node]);
     let merged = read(&site);
     let sha = merged["groups"]
         .as_array()
@@ -385,15 +388,7 @@ fn a_group_where_only_some_members_had_watts() {
 fn a_one_member_site_is_named_as_one() {
     let dir = tempfile::tempdir().unwrap();
     let node = write_json(dir.path(), "node.json", &tiny());
-    let site = dir.path().join("site.json");
-    run(&[
-        "merge",
-        node.to_str().unwrap(),
-        "--out",
-        site.to_str().unwrap(),
-    ])
-    .assert()
-    .success();
+    let site = merged_site(dir.path(), &[&node]);
     let output = run(&[
         &["value", site.to_str().unwrap(), "--format", "json"][..],
         &PRICES,
@@ -553,15 +548,7 @@ fn merge_says_what_it_passed_over() {
         text.contains("more than 0% below") && !text.contains("-0%"),
         "{text}"
     );
-    let site = dir.path().join("site.json");
-    run(&[
-        "merge",
-        node.to_str().unwrap(),
-        "--out",
-        site.to_str().unwrap(),
-    ])
-    .assert()
-    .success();
+    let site = merged_site(dir.path(), &[&node]);
     // Named, alone or beside a node's file, it is refused; in a folder it
     // is passed over, and said to be.
     let named = format!(
@@ -686,16 +673,7 @@ fn a_merged_file_that_contradicts_itself_is_refused() {
     let mut b = tiny();
     b["machine"]["hostname"] = "vm-b".into();
     let b = write_json(dir.path(), "b.json", &b);
-    let site = dir.path().join("site.json");
-    run(&[
-        "merge",
-        a.to_str().unwrap(),
-        b.to_str().unwrap(),
-        "--out",
-        site.to_str().unwrap(),
-    ])
-    .assert()
-    .success();
+    let site = merged_site(dir.path(), &[&a, &b]);
     let merged = read(&site);
     let sha = merged["groups"]
         .as_array()
