@@ -39,6 +39,24 @@ fn committed(name: &str) -> Value {
     )
 }
 
+/// `value` and `report` of the merged file at `path` each fail with one
+/// line saying every one of `said`, and `report` writes no `html`.
+fn refused_by_value_and_report(path: &Path, html: &Path, said: &[&str]) {
+    let path = path.to_str().unwrap();
+    for args in [
+        [&["value", path][..], &PRICES].concat(),
+        [
+            &["report", path, "--out", html.to_str().unwrap()][..],
+            &PRICES,
+        ]
+        .concat(),
+    ] {
+        for said in said {
+            assert_one_line_error(&args, 2, said);
+        }
+    }
+}
+
 const PRICES: [&str; 6] = [
     "--power-price",
     "45",
@@ -305,23 +323,10 @@ fn merged_files_are_held_to_result_file_limits() {
         let mut bad = merged.clone();
         edit(&mut bad["groups"][sha]);
         let path = write_json(dir.path(), &format!("site-{index}.json"), &bad);
-        let path_text = path.to_str().unwrap();
         let html = dir.path().join("r.html");
-        for args in [
-            [&["value", path_text][..], &PRICES].concat(),
-            [
-                &["report", path_text, "--out", html.to_str().unwrap()][..],
-                &PRICES,
-            ]
-            .concat(),
-        ] {
-            assert_one_line_error(&args, 2, said);
-            assert_one_line_error(
-                &args,
-                2,
-                &format!("{path_text}: a bad merged file: groups[{sha}]"),
-            );
-        }
+        let path_text = path.to_str().unwrap();
+        let named = format!("{path_text}: a bad merged file: groups[{sha}]");
+        refused_by_value_and_report(&path, &html, &[said, &named]);
     }
 }
 
@@ -753,18 +758,8 @@ fn a_merged_file_that_contradicts_itself_is_refused() {
         let mut bad = merged.clone();
         edit(&mut bad, sha);
         let path = write_json(dir.path(), &format!("site-{index}.json"), &bad);
-        let path_text = path.to_str().unwrap();
-        for args in [
-            [&["value", path_text][..], &PRICES].concat(),
-            [
-                &["report", path_text, "--out", html.to_str().unwrap()][..],
-                &PRICES,
-            ]
-            .concat(),
-        ] {
-            assert_one_line_error(&args, 2, said);
-            assert_one_line_error(&args, 2, &format!("{path_text}: a bad merged file"));
-        }
+        let named = format!("{}: a bad merged file", path.display());
+        refused_by_value_and_report(&path, &html, &[said, &named]);
     }
     assert!(!html.exists(), "nothing half written");
 }

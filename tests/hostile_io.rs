@@ -131,30 +131,13 @@ fn control_characters_from_files_are_escaped() {
     }
     // Markdown and CSV, often read on a terminal first, and Prometheus's
     // label values, escape them too.
+    let value = ["value", hostile, "--power-price", "40", "--hashprice", "42"];
     for args in [
         vec!["compare", COMMITTED, hostile, "--format", "markdown"],
         vec!["compare", COMMITTED, hostile, "--format", "csv"],
         vec!["merge", hostile, "--format", "markdown"],
-        vec![
-            "value",
-            hostile,
-            "--power-price",
-            "40",
-            "--hashprice",
-            "42",
-            "--format",
-            "markdown",
-        ],
-        vec![
-            "value",
-            hostile,
-            "--power-price",
-            "40",
-            "--hashprice",
-            "42",
-            "--format",
-            "csv",
-        ],
+        [&value[..], &["--format", "markdown"]].concat(),
+        [&value[..], &["--format", "csv"]].concat(),
         vec!["export", hostile],
     ] {
         let stdout = stdout_of(&args);

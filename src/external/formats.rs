@@ -362,7 +362,7 @@ pub fn hashcat(stdout: &[u8]) -> Parsed {
             params.insert("devices".into(), json!(rates.len()));
             params.insert("device_hashes_per_s".into(), json!(rates));
             Reported {
-                shape: format!("hashcat -m {mode}"),
+                shape: crate::results::hashcat_shape(mode),
                 unit: Unit::HashesPerSecond,
                 work: Work::Rate(rates.iter().sum()),
                 samples: Vec::new(),

@@ -142,15 +142,13 @@ impl Merged {
         let mut files = BTreeSet::new();
         if let Some(repeated) = self.files.iter().find(|f| !files.insert(f.as_str())) {
             return Err(format!(
-                "a bad merged file: files lists {} more than once",
-                crate::printable(repeated)
+                "a bad merged file: files lists {repeated} more than once"
             ));
         }
         let mut hosts = BTreeSet::new();
         if let Some(repeated) = self.hosts.iter().find(|h| !hosts.insert(h.as_str())) {
             return Err(format!(
-                "a bad merged file: hosts lists {} more than once",
-                crate::printable(repeated)
+                "a bad merged file: hosts lists {repeated} more than once"
             ));
         }
         if hosts.len() > files.len() || (hosts.is_empty() && !files.is_empty()) {
@@ -229,6 +227,11 @@ impl Group {
                 self.count
             ));
         }
+        let (min, median, max) = (
+            self.min.unwrap_or_default(),
+            self.median.unwrap_or_default(),
+            self.max.unwrap_or_default(),
+        );
         if self.count > 0 {
             let mut previous = 0.0;
             for (field, value) in spread {
@@ -250,7 +253,6 @@ impl Group {
                 }
                 previous = value;
             }
-            let (min, max) = (self.min.unwrap_or_default(), self.max.unwrap_or_default());
             let total = self.total.unwrap_or_default();
             let count = self.count as f64;
             if !(total.is_finite()
@@ -269,11 +271,6 @@ impl Group {
         }
         // An outlier is a member (within min..max) more than the file's
         // threshold below the median, at its value over the median.
-        let (min, median, max) = (
-            self.min.unwrap_or_default(),
-            self.median.unwrap_or_default(),
-            self.max.unwrap_or_default(),
-        );
         let below = median * (1.0 - threshold / 100.0);
         for outlier in &self.outliers {
             let value = outlier.value;
@@ -288,8 +285,8 @@ impl Group {
                 return Err(format!(
                     "outlier {} on {}: {} {} at {} of the median, not a member from {} to {} \
                      more than {}% below the median {} at its value over the median",
-                    crate::printable(&outlier.pci_bus_id),
-                    crate::printable(&outlier.host),
+                    outlier.pci_bus_id,
+                    outlier.host,
                     crate::shown(value),
                     unit.as_str(),
                     crate::shown(outlier.ratio),
@@ -306,9 +303,7 @@ impl Group {
         for (file, host) in named {
             if !files.contains(file.as_str()) || !hosts.contains(host.as_str()) {
                 return Err(format!(
-                    "a member of {} on {}, not among the files and hosts merged",
-                    crate::printable(file),
-                    crate::printable(host)
+                    "a member of {file} on {host}, not among the files and hosts merged"
                 ));
             }
         }
@@ -889,10 +884,7 @@ fn site_result(group: &Group, path: &Path) -> Option<WorkloadResult> {
         // Nor its members' hashcat mode, which `value` needs to tell
         // bitcoin's hashes from MD5's: only the shape `mwbench meter`
         // gave a hashcat figure (`hashcat -m 21400`) still says it.
-        let mode = group
-            .shape
-            .strip_prefix("hashcat -m ")
-            .and_then(|mode| mode.parse::<u64>().ok())
+        let mode = results::hashcat_mode(&group.shape)
             .map_or(UNKNOWN_HASH_MODE.into(), serde_json::Value::from);
         result.params.insert("mode".into(), mode);
     }

@@ -350,9 +350,8 @@ fn bitcoin_hashes(result: &WorkloadResult) -> std::result::Result<(), String> {
              members' result files"
         )),
         Some(mode) => Err(format!(
-            "hashcat mode {} is not bitcoin's double SHA-256 (-m {BITCOIN_HASHCAT_MODE}): its \
-             hashes earn no hashprice",
-            crate::printable(&mode.to_string())
+            "hashcat mode {mode} is not bitcoin's double SHA-256 (-m {BITCOIN_HASHCAT_MODE}): \
+             its hashes earn no hashprice"
         )),
     }
 }

@@ -11,7 +11,8 @@ pub use read::{MAX_FILE_BYTES, interrupted_note, parse, read_file, read_text, su
 pub use schema::{
     Backend, CeilingFraction, DEVICE_MEMORY_BYTES, DeviceMemory, DeviceType, EXTERNAL_WORKLOAD,
     Figure, MAX_SAMPLES, Machine, OLDEST_READABLE, ResultDevice, ResultFile, SCHEMA_VERSION,
-    Settings, Status, Throughput, WorkloadResult, at_position, decode_shape, json_schema, per_watt,
+    Settings, Status, Throughput, WorkloadResult, at_position, decode_shape, hashcat_mode,
+    hashcat_shape, json_schema, per_watt,
 };
 pub use sustained::{MIN_INTERVALS, SeriesPoint, Sustained, SustainedFigure};
 pub use units::{

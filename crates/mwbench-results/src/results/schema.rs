@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::sustained::{SeriesPoint, Sustained};
 use super::units::{PowerReading, Summary, TimingMethod, Unit};
-use crate::error::{printable, shown};
+use crate::error::shown;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = 5;
@@ -207,6 +207,17 @@ pub enum Status {
 
 /// The workload of every result `mwbench meter` writes.
 pub const EXTERNAL_WORKLOAD: &str = "external";
+
+/// The shape of an external result of hashcat's mode `mode`
+/// (`hashcat -m 21400`): all that a merged group keeps of its mode.
+pub fn hashcat_shape(mode: u64) -> String {
+    format!("hashcat -m {mode}")
+}
+
+/// The hashcat mode a shape from [`hashcat_shape`] names.
+pub fn hashcat_mode(shape: &str) -> Option<u64> {
+    shape.strip_prefix("hashcat -m ")?.parse().ok()
+}
 
 impl Status {
     pub fn as_str(self) -> &'static str {
@@ -590,10 +601,7 @@ const CLOCK_SKEW_SECONDS: i64 = 2 * 86_400;
 /// newest of a series) and one that is no time has none to export.
 fn check_created(created: &str) -> Result<(), String> {
     let Ok(at) = created.parse::<jiff::Timestamp>() else {
-        return Err(format!(
-            "created is '{}', not an RFC 3339 time",
-            created.escape_debug()
-        ));
+        return Err(format!("created is '{created}', not an RFC 3339 time"));
     };
     let earliest: jiff::Timestamp = EARLIEST_CREATED.parse().expect("a valid time");
     let latest = jiff::Timestamp::now().as_second() + CLOCK_SKEW_SECONDS;
@@ -744,9 +752,7 @@ impl WorkloadResult {
         match context.as_u64() {
             Some(context) if context.to_string() == named => Ok(()),
             _ => Err(format!(
-                "params.shape names context {}, but params.context is {}",
-                printable(named),
-                printable(&context.to_string())
+                "params.shape names context {named}, but params.context is {context}"
             )),
         }
     }
