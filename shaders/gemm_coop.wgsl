@@ -1,15 +1,32 @@
-// C = A B with A and B in f16 and C summed in f32 through cooperative
-// matrices: Vulkan's VK_KHR_cooperative_matrix, the tensor cores of NVIDIA
-// GPUs (A: M x K, B: K x N, C: M x N, all row-major). Each workgroup is one
-// subgroup and computes a 32 x 32 block of C as four 16 x 16 accumulators;
-// K advances 16 at a time, loading two tiles of A and two of B straight
-// from the storage buffers (the driver stages them).
+// C = A B summed in cooperative matrices (tensor cores) from f16 operands
+// and stored in f32 (A: M x K, B: K x N, C: M x N, all row-major), for any
+// M, N and K. A and B are read as ScalarA and ScalarB (f16, or f32 rounded
+// to f16 as they are staged: the LLM's f32 activations).
 //
-// M and N must be multiples of 32 and K of 16; the host checks, and runs
-// this only where the adapter offers 16x16x16 f16 x f16 + f32.
+// Written against the cooperative-matrix layer (src/gpu/coop.rs), which
+// prepends T (the native tile's edge), CoopA, CoopB and CoopC, and
+// against a variant's constants, prepended by src/workloads/gemm.rs:
+// SUBGROUP (invocations per subgroup), WARPS_M x WARPS_N subgroups per
+// workgroup, each owning TILES_M x TILES_N native tiles of C, and BK, the
+// K slice staged at a time (a multiple of T).
+//
+// The layout of llama.cpp's Vulkan cooperative-matrix GEMM: a workgroup
+// computes a BM x BN block of C; each K slice of A (BM x BK) and of B
+// (BK x BN) is staged through workgroup memory by every invocation (zeros
+// past the matrix's edges, so that no shape is refused), rows padded by 8
+// halves (16 bytes) so that the tiles' columns fall on different banks;
+// each subgroup then loads its tiles from there and multiplies them.
+// Blocks inside C are stored straight from the accumulators; blocks on its
+// edge go through workgroup memory one tile at a time, and only the
+// entries inside C are written.
 
-enable f16;
-enable wgpu_cooperative_matrix;
+const WARPS: u32 = WARPS_M * WARPS_N;
+const THREADS: u32 = SUBGROUP * WARPS;
+const BM: u32 = WARPS_M * TILES_M * T;
+const BN: u32 = WARPS_N * TILES_N * T;
+const A_STRIDE: u32 = BK + 8u;
+const B_STRIDE: u32 = BN + 8u;
+const TILES: u32 = TILES_M * TILES_N;
 
 struct Shape {
     m: u32,
@@ -18,41 +35,94 @@ struct Shape {
 }
 
 @group(0) @binding(0) var<storage, read> shape: Shape;
-@group(0) @binding(1) var<storage, read> a: array<f16>;
-@group(0) @binding(2) var<storage, read> b: array<f16>;
+@group(0) @binding(1) var<storage, read> a: array<ScalarA>;
+@group(0) @binding(2) var<storage, read> b: array<ScalarB>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 
-override SUBGROUP: u32 = 32u;
+var<workgroup> a_slice: array<f16, BM * A_STRIDE>;
+var<workgroup> b_slice: array<f16, BK * B_STRIDE>;
+var<workgroup> edge: array<f32, WARPS * T * T>;
 
-@compute @workgroup_size(SUBGROUP)
-fn main(@builtin(workgroup_id) group: vec3<u32>) {
+@compute @workgroup_size(THREADS)
+fn main(
+    @builtin(workgroup_id) group: vec3<u32>,
+    @builtin(local_invocation_index) local: u32,
+    @builtin(subgroup_id) warp: u32,
+    @builtin(subgroup_invocation_id) lane: u32,
+) {
+    let m = shape.m;
     let n = shape.n;
     let k = shape.k;
-    let row0 = group.y * 32u;
-    let col0 = group.x * 32u;
-    var c00 = coop_mat16x16<f32, C>();
-    var c01 = coop_mat16x16<f32, C>();
-    var c10 = coop_mat16x16<f32, C>();
-    var c11 = coop_mat16x16<f32, C>();
-    for (var k0 = 0u; k0 < k; k0 += 16u) {
-        let a0 = coopLoadT<coop_mat16x16<f16, A>>(&a[row0 * k + k0], k);
-        let a1 = coopLoadT<coop_mat16x16<f16, A>>(&a[(row0 + 16u) * k + k0], k);
-        let b0 = coopLoadT<coop_mat16x16<f16, B>>(&b[k0 * n + col0], n);
-        let b1 = coopLoadT<coop_mat16x16<f16, B>>(&b[k0 * n + col0 + 16u], n);
-        c00 = coopMultiplyAdd(a0, b0, c00);
-        c01 = coopMultiplyAdd(a0, b1, c01);
-        c10 = coopMultiplyAdd(a1, b0, c10);
-        c11 = coopMultiplyAdd(a1, b1, c11);
+    let row0 = group.y * BM;
+    let col0 = group.x * BN;
+    // This subgroup's block within the workgroup's.
+    let warp_row = (warp / WARPS_N) * TILES_M * T;
+    let warp_col = (warp % WARPS_N) * TILES_N * T;
+
+    var acc: array<CoopC, TILES>;
+    for (var t = 0u; t < TILES; t++) {
+        acc[t] = CoopC();
     }
-    // Each store's index is named first: naga 30's WGSL front end does not
-    // emit an index computed inside coopStoreT's pointer argument, and its
-    // SPIR-V back end then panics ("Expression [..] is not cached").
-    let i00 = row0 * n + col0;
-    let i01 = i00 + 16u;
-    let i10 = (row0 + 16u) * n + col0;
-    let i11 = i10 + 16u;
-    coopStoreT(c00, &c[i00], n);
-    coopStoreT(c01, &c[i01], n);
-    coopStoreT(c10, &c[i10], n);
-    coopStoreT(c11, &c[i11], n);
+    var a_tiles: array<CoopA, TILES_M>;
+    for (var k0 = 0u; k0 < k; k0 += BK) {
+        for (var i = local; i < BM * BK; i += THREADS) {
+            let r = i / BK;
+            let kk = i % BK;
+            var value = f16(0.0);
+            if row0 + r < m && k0 + kk < k {
+                value = f16(a[(row0 + r) * k + k0 + kk]);
+            }
+            a_slice[r * A_STRIDE + kk] = value;
+        }
+        for (var i = local; i < BK * BN; i += THREADS) {
+            let kk = i / BN;
+            let col = i % BN;
+            var value = f16(0.0);
+            if k0 + kk < k && col0 + col < n {
+                value = f16(b[(k0 + kk) * n + col0 + col]);
+            }
+            b_slice[kk * B_STRIDE + col] = value;
+        }
+        workgroupBarrier();
+        for (var kk = 0u; kk < BK; kk += T) {
+            for (var tm = 0u; tm < TILES_M; tm++) {
+                let at = (warp_row + tm * T) * A_STRIDE + kk;
+                a_tiles[tm] = coopLoadT<CoopA>(&a_slice[at], A_STRIDE);
+            }
+            for (var tn = 0u; tn < TILES_N; tn++) {
+                let at = kk * B_STRIDE + warp_col + tn * T;
+                let b_tile = coopLoadT<CoopB>(&b_slice[at], B_STRIDE);
+                for (var tm = 0u; tm < TILES_M; tm++) {
+                    let t = tm * TILES_N + tn;
+                    acc[t] = coopMultiplyAdd(a_tiles[tm], b_tile, acc[t]);
+                }
+            }
+        }
+        workgroupBarrier();
+    }
+
+    if row0 + BM <= m && col0 + BN <= n {
+        for (var t = 0u; t < TILES; t++) {
+            let row = row0 + warp_row + (t / TILES_N) * T;
+            let col = col0 + warp_col + (t % TILES_N) * T;
+            let at = row * n + col;
+            coopStoreT(acc[t], &c[at], n);
+        }
+        return;
+    }
+    let mine = warp * T * T;
+    for (var t = 0u; t < TILES; t++) {
+        let row = row0 + warp_row + (t / TILES_N) * T;
+        let col = col0 + warp_col + (t % TILES_N) * T;
+        coopStoreT(acc[t], &edge[mine], T);
+        workgroupBarrier();
+        for (var e = lane; e < T * T; e += SUBGROUP) {
+            let r = row + e / T;
+            let cc = col + e % T;
+            if r < m && cc < n {
+                c[r * n + cc] = edge[mine + e];
+            }
+        }
+        workgroupBarrier();
+    }
 }

@@ -223,13 +223,10 @@ impl Gpu {
         self
     }
 
-    /// Whether the device multiplies 16x16x16 f16 tiles into f32 through
-    /// cooperative matrices (tensor cores), as `gemm-f16` needs.
-    pub fn has_f16_cooperative_matrix(&self) -> bool {
-        use wgpu::CooperativeScalarType::{F16, F32};
-        self.cooperative_matrix.iter().any(|p| {
-            (p.m_size, p.n_size, p.k_size) == (16, 16, 16) && p.ab_type == F16 && p.cr_type == F32
-        })
+    /// The cooperative-matrix tile the device's kernels use (see
+    /// [`super::coop`]), chosen from the ones it lists; None without them.
+    pub fn coop_shape(&self) -> Option<super::CoopShape> {
+        super::CoopShape::choose(&self.cooperative_matrix)
     }
 
     /// How dispatches on this device are timed.

@@ -3,6 +3,7 @@
 
 pub(crate) mod adapters;
 mod context;
+pub mod coop;
 mod timing;
 
 pub use adapters::{
@@ -11,6 +12,7 @@ pub use adapters::{
 pub use context::{
     BufferCopy, DeviceMemory, Dispatch, Gpu, Kernel, compiler_panic_is_caught, host_memory,
 };
+pub use coop::CoopShape;
 pub use timing::TimingMethod;
 
 use crate::{Error, Result};

@@ -1,22 +1,28 @@
 //! `gemm-f32` and `gemm-f16`: dense matrix multiply C = A B, the
 //! compute-bound kernel of prefill, reported in GFLOP/s and as a fraction
-//! of `peak-fma-f32`. Three kernels, one per kind of adapter (the result's
-//! `path` says which ran):
+//! of its roof. Three kinds of kernel (the result's `path` says which ran,
+//! `variant` which shape of it):
 //!
-//! - `cooperative-matrix` (f16 only): tensor cores through wgpu's
-//!   experimental cooperative matrices, where the adapter offers 16x16x16
-//!   f16 x f16 + f32;
+//! - `cooperative-matrix` (f16 only): tensor cores through the
+//!   cooperative-matrix layer ([`crate::gpu::coop`]), workgroup tiles
+//!   staged through workgroup memory, in the [`COOP_TILINGS`]; its roof is
+//!   `peak-mma-f16`;
 //! - `subgroup-broadcast`: CPU adapters with 8-wide subgroups (lavapipe),
 //!   where loads dominate and workgroup memory does not help;
 //! - `tiled`: everything else, through workgroup memory.
+//!
+//! Where the adapter has cooperative matrices, the run probes every tiling
+//! and the best path without them on the run's own shape, and keeps the
+//! fastest one that passes its check: on lavapipe 26 that is a path
+//! without them, on a GPU with tensor cores one with.
 
 use half::f16;
 use serde_json::json;
 
 use super::check::random_f32;
-use super::timing::{OutputCheck, sample_checked};
+use super::timing::{OutputCheck, ranked, sample_checked};
 use super::{Measurement, Unit, Workload};
-use crate::gpu::{Gpu, Kernel};
+use crate::gpu::{CoopShape, Gpu, Kernel};
 use crate::measure::{Observer, SamplePlan};
 use crate::{Error, Result};
 
@@ -57,18 +63,115 @@ impl Precision {
 /// Which kernel runs; see the module comment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Path {
-    CooperativeMatrix,
+    CooperativeMatrix(CoopTiling),
     SubgroupBroadcast,
     Tiled { tile: u32 },
 }
 
+/// How a cooperative-matrix GEMM splits C: `warps` subgroups per workgroup
+/// (rows x columns), each owning `tiles` native tiles of C (rows x
+/// columns), K staged `k_tiles` native tiles at a time. In native tiles T,
+/// a workgroup's block is (warps x tiles x T) on each side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CoopTiling {
+    pub warps: [u32; 2],
+    pub tiles: [u32; 2],
+    pub k_tiles: u32,
+}
+
+/// The tilings tried, small blocks to large. At 16x16 tiles the third is
+/// llama.cpp's: 128 x 128 blocks of four 64 x 64 subgroups.
+pub const COOP_TILINGS: [CoopTiling; 5] = [
+    CoopTiling {
+        warps: [2, 2],
+        tiles: [2, 2],
+        k_tiles: 2,
+    },
+    CoopTiling {
+        warps: [2, 2],
+        tiles: [4, 2],
+        k_tiles: 2,
+    },
+    CoopTiling {
+        warps: [2, 2],
+        tiles: [4, 4],
+        k_tiles: 2,
+    },
+    CoopTiling {
+        warps: [4, 2],
+        tiles: [2, 4],
+        k_tiles: 2,
+    },
+    CoopTiling {
+        warps: [2, 2],
+        tiles: [2, 2],
+        k_tiles: 4,
+    },
+];
+
+impl CoopTiling {
+    /// The block of C one workgroup computes, (rows, columns), at tiles of
+    /// edge `t`.
+    pub fn block(&self, t: u32) -> [u32; 2] {
+        [
+            self.warps[0] * self.tiles[0] * t,
+            self.warps[1] * self.tiles[1] * t,
+        ]
+    }
+
+    fn subgroups(&self) -> u32 {
+        self.warps[0] * self.warps[1]
+    }
+
+    /// Workgroup memory the shader declares: the padded A and B slices in
+    /// f16 and one f32 tile per subgroup for edge blocks.
+    fn workgroup_bytes(&self, t: u32) -> u32 {
+        let [bm, bn] = self.block(t);
+        let bk = self.k_tiles * t;
+        (bm * (bk + 8) + bk * (bn + 8)) * 2 + self.subgroups() * t * t * 4
+    }
+
+    /// Whether the adapter can run it: its workgroup memory and size.
+    pub fn fits(&self, gpu: &Gpu, coop: CoopShape) -> bool {
+        let limits = &gpu.summary.limits;
+        self.workgroup_bytes(coop.size) <= limits.max_compute_workgroup_storage_size
+            && self.subgroups() * gpu.summary.subgroup_sizes[1]
+                <= limits.max_compute_invocations_per_workgroup
+    }
+
+    /// As results record it, e.g. `128x128 blocks, 2x2 subgroups of 4x4
+    /// tiles 16x16x16, K slices of 32`.
+    pub fn name(&self, t: u32) -> String {
+        let [bm, bn] = self.block(t);
+        format!(
+            "{bm}x{bn} blocks, {}x{} subgroups of {}x{} tiles {t}x{t}x{t}, K slices of {}",
+            self.warps[0],
+            self.warps[1],
+            self.tiles[0],
+            self.tiles[1],
+            self.k_tiles * t
+        )
+    }
+
+    /// The WGSL constants the shader is written against.
+    fn constants(&self, subgroup: u32) -> String {
+        format!(
+            "const SUBGROUP: u32 = {subgroup}u;\n\
+             const WARPS_M: u32 = {}u;\n\
+             const WARPS_N: u32 = {}u;\n\
+             const TILES_M: u32 = {}u;\n\
+             const TILES_N: u32 = {}u;\n\
+             const BK: u32 = {}u * T;\n",
+            self.warps[0], self.warps[1], self.tiles[0], self.tiles[1], self.k_tiles
+        )
+    }
+}
+
 impl Path {
-    /// The fastest path the adapter offers for `precision`.
-    pub fn best_for(gpu: &Gpu, precision: Precision) -> Path {
+    /// The fastest path the adapter offers without cooperative matrices.
+    pub fn portable_for(gpu: &Gpu) -> Path {
         let summary = &gpu.summary;
-        if precision == Precision::F16 && gpu.has_f16_cooperative_matrix() {
-            Path::CooperativeMatrix
-        } else if summary.device_type == crate::results::DeviceType::Cpu
+        if summary.device_type == crate::results::DeviceType::Cpu
             && summary.subgroups
             && summary.subgroup_sizes == [8, 8]
         {
@@ -78,19 +181,58 @@ impl Path {
         }
     }
 
-    fn name(self) -> &'static str {
+    /// Every path worth trying for `precision` at `[m, n, k]`: each
+    /// cooperative-matrix tiling the adapter can run (f16), and the
+    /// portable path where the shape is a multiple of its block.
+    pub fn candidates(gpu: &Gpu, precision: Precision, [m, n, k]: [u32; 3]) -> Vec<Path> {
+        let mut paths = Vec::new();
+        if precision == Precision::F16
+            && let Some(coop) = gpu.coop_shape()
+        {
+            paths.extend(
+                COOP_TILINGS
+                    .iter()
+                    .filter(|tiling| tiling.fits(gpu, coop))
+                    .map(|&tiling| Path::CooperativeMatrix(tiling)),
+            );
+        }
+        let portable = Path::portable_for(gpu);
+        let ([gm, gn, gk], _) = portable.granularity();
+        if (m.is_multiple_of(gm) && n.is_multiple_of(gn) && k.is_multiple_of(gk))
+            || paths.is_empty()
+        {
+            paths.push(portable);
+        }
+        paths
+    }
+
+    pub fn name(self) -> &'static str {
         match self {
-            Path::CooperativeMatrix => "cooperative-matrix",
+            Path::CooperativeMatrix(_) => "cooperative-matrix",
             Path::SubgroupBroadcast => "subgroup-broadcast",
             Path::Tiled { .. } => "tiled",
         }
     }
 
+    /// The path and its shape, as results record them (`variant`).
+    pub fn variant(self, gpu: &Gpu) -> String {
+        match self {
+            Path::CooperativeMatrix(tiling) => {
+                let t = gpu.coop_shape().map_or(0, |coop| coop.size);
+                format!("cooperative-matrix, {}", tiling.name(t))
+            }
+            Path::SubgroupBroadcast => "subgroup-broadcast, 32x16 blocks".into(),
+            Path::Tiled { tile } => format!("tiled, {tile}x{tile} blocks"),
+        }
+    }
+
     /// (M, N, K) multiples the kernel needs, and the block of C one
-    /// workgroup computes (rows, columns).
+    /// workgroup computes (rows, columns). The cooperative-matrix kernel
+    /// takes any shape; its block depends on the tile (see
+    /// [`CoopTiling::block`]).
     fn granularity(self) -> ([u32; 3], [u32; 2]) {
         match self {
-            Path::CooperativeMatrix => ([32, 32, 16], [32, 32]),
+            Path::CooperativeMatrix(_) => ([1, 1, 1], [0, 0]),
             Path::SubgroupBroadcast => ([32, 16, 4], [32, 16]),
             Path::Tiled { tile } => ([tile, tile, 16], [tile, tile]),
         }
@@ -123,21 +265,20 @@ pub fn gemm_kernel(
             "f16 GEMM needs the SHADER_F16 feature, which this adapter lacks".into(),
         ));
     }
-    let preamble = format!(
-        "{}alias ScalarA = {};\nalias ScalarB = {};\n",
-        if wants_f16 { "enable f16;\n" } else { "" },
+    let types = format!(
+        "alias ScalarA = {};\nalias ScalarB = {};\n",
         a_type.wgsl(),
         b_type.wgsl()
     );
+    let preamble = format!("{}{types}", if wants_f16 { "enable f16;\n" } else { "" });
     let (wgsl, constants): (String, Vec<(&str, f64)>) = match path {
-        Path::CooperativeMatrix => {
-            if (a_type, b_type) != (Precision::F16, Precision::F16) {
-                return Err(Error::Unsupported(
-                    "the cooperative-matrix GEMM takes f16 A and B only".into(),
-                ));
-            }
-            let subgroup = f64::from(gpu.summary.subgroup_sizes[1]);
-            (COOPERATIVE.to_string(), vec![("SUBGROUP", subgroup)])
+        Path::CooperativeMatrix(tiling) => {
+            let coop = gpu.coop_shape().ok_or_else(|| {
+                Error::Unsupported("this adapter offers no cooperative matrices".into())
+            })?;
+            let subgroup = gpu.summary.subgroup_sizes[1];
+            let wgsl = coop.preamble() + &types + &tiling.constants(subgroup) + COOPERATIVE;
+            (wgsl, Vec::new())
         }
         Path::SubgroupBroadcast => (preamble + SUBGROUP, Vec::new()),
         Path::Tiled { tile } => (preamble + TILED, vec![("TILE", f64::from(tile))]),
@@ -146,14 +287,19 @@ pub fn gemm_kernel(
     let buffers = [&shape, a, b, c];
     // SAFETY: the shape is a multiple of the path's granularity (checked
     // above), for which every index the shaders compute is inside A, B and
-    // C; the tests check every entry of C written on such shapes, with the
-    // output poisoned first.
+    // C (the cooperative-matrix kernel checks its own edges); the tests
+    // check every entry of C written on such shapes, with the output
+    // poisoned first.
     let kernel = unsafe { gpu.kernel_trusted("gemm", &wgsl, "main", &constants, &buffers)? };
-    // The subgroup kernel's grid walks down the rows first (see it).
-    let workgroups = if path == Path::SubgroupBroadcast {
-        [m / block_rows, n / block_cols, 1]
-    } else {
-        [n / block_cols, m / block_rows, 1]
+    let workgroups = match path {
+        Path::CooperativeMatrix(tiling) => {
+            let t = gpu.coop_shape().map_or(16, |coop| coop.size);
+            let [rows, cols] = tiling.block(t);
+            [n.div_ceil(cols), m.div_ceil(rows), 1]
+        }
+        // The subgroup kernel's grid walks down the rows first (see it).
+        Path::SubgroupBroadcast => [m / block_rows, n / block_cols, 1],
+        Path::Tiled { .. } => [n / block_cols, m / block_rows, 1],
     };
     Ok((kernel, workgroups))
 }
@@ -235,9 +381,10 @@ impl Workload for Gemm {
                 "{name} needs the SHADER_F16 feature, which this adapter lacks"
             )));
         }
-        let path = self
-            .path
-            .unwrap_or_else(|| Path::best_for(gpu, self.precision));
+        let paths = match self.path {
+            Some(path) => vec![path],
+            None => Path::candidates(gpu, self.precision, [self.m, self.n, self.k]),
+        };
         let (m, n, k) = (self.m as usize, self.n as usize, self.k as usize);
         let what = format!("{name} at {}", self.shape().unwrap_or_default());
         let scalar_bytes = if self.precision == Precision::F16 {
@@ -264,15 +411,23 @@ impl Workload for Gemm {
             }
         };
         let c = gpu.output("gemm c", (m * n * 4) as u64);
-        let (kernel, workgroups) = gemm_kernel(
-            gpu,
-            path,
-            [self.precision; 2],
-            [self.m, self.n, self.k],
-            [&a_buffer, &b_buffer, &c],
-        )?;
+        let mut built = Vec::new();
+        for &path in &paths {
+            built.push(gemm_kernel(
+                gpu,
+                path,
+                [self.precision; 2],
+                [self.m, self.n, self.k],
+                [&a_buffer, &b_buffer, &c],
+            )?);
+        }
+        let mut kernels: Vec<(Path, _)> = paths
+            .iter()
+            .zip(&built)
+            .map(|(&path, (kernel, workgroups))| (path, kernel.dispatch(*workgroups)))
+            .collect();
         // Every entry of small products; a seeded spread sample of large ones.
-        let entries: Vec<(usize, usize)> = if m * n <= 4 * CHECKED_ENTRIES {
+        let entries: Vec<(usize, usize)> = if m * n <= 64 * CHECKED_ENTRIES {
             (0..m).flat_map(|i| (0..n).map(move |j| (i, j))).collect()
         } else {
             let mut rng = fastrand::Rng::with_seed(32);
@@ -300,21 +455,59 @@ impl Workload for Gemm {
             bound,
         };
         let flops = 2.0 * m as f64 * n as f64 * k as f64;
-        let (samples, error) = sample_checked(
-            gpu,
-            kernel.dispatch(workgroups),
-            flops,
-            plan,
-            observer,
-            &check,
-        )?;
+        // The fastest path that passes its check: probed fastest first,
+        // each checked before it is kept (a failing one is recorded).
+        let order = if kernels.len() > 1 {
+            let probes: Vec<_> = kernels.iter().map(|(_, d)| (d.clone(), flops)).collect();
+            ranked(gpu, &probes)?
+        } else {
+            vec![0]
+        };
+        let mut failed = Vec::new();
+        let mut chosen = None;
+        for index in order {
+            let (path, dispatch) = &kernels[index];
+            match check.run(gpu, dispatch) {
+                Ok(_) => {
+                    chosen = Some(index);
+                    break;
+                }
+                Err(Error::VerificationFailed(why)) => failed.push((*path, why)),
+                Err(other) => return Err(other),
+            }
+        }
+        let Some(chosen) = chosen else {
+            let (_, why) = failed.swap_remove(0);
+            return Err(Error::VerificationFailed(why));
+        };
+        let (path, dispatch) = kernels.swap_remove(chosen);
+        let (samples, error) = sample_checked(gpu, dispatch, flops, plan, observer, &check)?;
         let mut params = serde_json::Map::new();
         params.insert("m".into(), json!(self.m));
         params.insert("n".into(), json!(self.n));
         params.insert("k".into(), json!(self.k));
         params.insert("path".into(), json!(path.name()));
+        params.insert("variant".into(), json!(path.variant(gpu)));
+        params.insert(
+            "variants_tried".into(),
+            json!(paths.iter().map(|p| p.variant(gpu)).collect::<Vec<_>>()),
+        );
+        if !failed.is_empty() {
+            params.insert(
+                "variants_failed".into(),
+                json!(
+                    failed
+                        .iter()
+                        .map(|(p, why)| format!("{}: {why}", p.variant(gpu)))
+                        .collect::<Vec<_>>()
+                ),
+            );
+        }
         if let Path::Tiled { tile } = path {
             params.insert("tile".into(), json!(tile));
+        }
+        if let (Path::CooperativeMatrix(_), Some(coop)) = (path, gpu.coop_shape()) {
+            params.insert("coop_shape".into(), json!(coop.name()));
         }
         Ok(Measurement {
             params,
@@ -334,8 +527,9 @@ mod tests {
     use super::*;
     use crate::measure::Unobserved;
 
-    /// Every path this adapter can run, in both precisions, on small
-    /// products checked in full (every entry of C, written over poison).
+    /// Every portable path this adapter can run, in both precisions, on
+    /// small products checked in full (every entry of C, written over
+    /// poison).
     #[test]
     fn small_products_match_the_reference_on_every_path() {
         let gpu = crate::gpu::default_for_tests();
@@ -343,15 +537,9 @@ mod tests {
         if gpu.summary.subgroups && gpu.summary.subgroup_sizes == [8, 8] {
             paths.push(Path::SubgroupBroadcast);
         }
-        if gpu.has_f16_cooperative_matrix() {
-            paths.push(Path::CooperativeMatrix);
-        }
         for precision in [Precision::F32, Precision::F16] {
             for &path in &paths {
-                if path == Path::CooperativeMatrix && precision == Precision::F32 {
-                    continue;
-                }
-                for (m, n, k) in [(64, 64, 16), (64, 128, 96), (128, 64, 512)] {
+                for (m, n, k) in [(64, 64, 16), (64, 128, 96)] {
                     let gemm = Gemm {
                         precision,
                         m,
@@ -362,6 +550,52 @@ mod tests {
                     crate::workloads::assert_verifies(&gpu, &gemm, &format!("{path:?}"));
                 }
             }
+        }
+    }
+
+    /// Every cooperative-matrix tiling, on shapes that cut every edge of
+    /// its blocks and of the native tile (M, N and K not multiples of
+    /// either), every entry checked. Runs where the adapter has
+    /// cooperative matrices: Mesa 26's lavapipe (ci/coop-matrix.sh), a GPU.
+    pub fn every_coop_tiling_matches_the_reference(gpu: &Gpu) {
+        let coop = gpu
+            .coop_shape()
+            .expect("an adapter with cooperative matrices");
+        for tiling in COOP_TILINGS.iter().filter(|t| t.fits(gpu, coop)) {
+            for (m, n, k) in [(67, 69, 35), (5, 130, 9), (130, 3, 70)] {
+                let gemm = Gemm {
+                    precision: Precision::F16,
+                    m,
+                    n,
+                    k,
+                    path: Some(Path::CooperativeMatrix(*tiling)),
+                };
+                crate::workloads::assert_verifies(gpu, &gemm, &tiling.name(coop.size));
+            }
+        }
+        // The run's own choice among them and the portable path.
+        let gemm = Gemm {
+            precision: Precision::F16,
+            m: 96,
+            n: 96,
+            k: 48,
+            path: None,
+        };
+        crate::workloads::assert_verifies(gpu, &gemm, "the fastest verified path");
+    }
+
+    #[test]
+    fn coop_tilings_match_the_reference_where_offered() {
+        let gpu = crate::gpu::default_for_tests();
+        if gpu.coop_shape().is_some() {
+            every_coop_tiling_matches_the_reference(&gpu);
+        } else {
+            // Mesa 22.3 offers none: the run takes the portable path.
+            assert!(
+                Path::candidates(&gpu, Precision::F16, [64, 64, 64])
+                    .iter()
+                    .all(|p| !matches!(p, Path::CooperativeMatrix(_)))
+            );
         }
     }
 
@@ -379,49 +613,40 @@ mod tests {
         assert!(matches!(outcome, Err(Error::Unsupported(_))));
     }
 
-    /// CI has no adapter with cooperative matrices, so at least prove that
-    /// the shader goes all the way to SPIR-V, as wgpu's Vulkan back end
-    /// takes it, in the naga that wgpu compiles it with. Validating alone
-    /// was not enough: on an H200 naga's SPIR-V writer panicked on it
-    /// (an index computed inside coopStoreT's pointer argument).
     #[test]
-    fn cooperative_matrix_shader_translates_to_spirv() {
-        use naga::back::spv;
-        use naga::proc::{BoundsCheckPolicies, BoundsCheckPolicy};
-        let module = naga::front::wgsl::parse_str(COOPERATIVE).expect("parses");
-        let info = naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::all(),
-        )
-        .validate(&module)
-        .expect("validates");
-        let mut constants = naga::back::PipelineConstants::default();
-        constants.insert("SUBGROUP".into(), 32.0);
-        let (module, info) =
-            naga::back::pipeline_constants::process_overrides(&module, &info, None, &constants)
-                .expect("overrides");
-        let pipeline = spv::PipelineOptions {
-            shader_stage: naga::ShaderStage::Compute,
-            entry_point: "main".into(),
-        };
-        // Checked (`Gpu::kernel`) and unchecked (`kernel_trusted`) alike.
-        for policy in [
-            BoundsCheckPolicy::Restrict,
-            BoundsCheckPolicy::ReadZeroSkipWrite,
-            BoundsCheckPolicy::Unchecked,
-        ] {
-            let options = spv::Options {
-                bounds_check_policies: BoundsCheckPolicies {
-                    index: policy,
-                    buffer: policy,
-                    image_load: policy,
-                    binding_array: policy,
-                },
-                ..spv::Options::default()
-            };
-            let words = spv::write_vec(&module, &info, &options, Some(&pipeline))
-                .unwrap_or_else(|e| panic!("{policy:?}: {e}"));
-            assert!(words.len() > 100, "{policy:?}: {} words", words.len());
+    fn tilings_name_their_blocks() {
+        let llama = COOP_TILINGS[2];
+        assert_eq!(llama.block(16), [128, 128]);
+        assert_eq!(
+            llama.name(16),
+            "128x128 blocks, 2x2 subgroups of 4x4 tiles 16x16x16, K slices of 32"
+        );
+        // 19 KiB of workgroup memory at 16x16 tiles: inside NVIDIA's 48 KiB.
+        assert_eq!(
+            llama.workgroup_bytes(16),
+            128 * 40 * 2 + 32 * 136 * 2 + 4 * 256 * 4
+        );
+    }
+
+    /// Cooperative matrices need a driver CI's default lavapipe lacks, so
+    /// every tiling at both tile sizes is also taken all the way to
+    /// SPIR-V, as wgpu's Vulkan back end takes it, in the naga wgpu
+    /// compiles it with. Validating alone was not enough: on an H200
+    /// naga's SPIR-V writer panicked on an earlier kernel (an index
+    /// computed inside coopStoreT's pointer argument).
+    #[test]
+    fn cooperative_matrix_shaders_translate_to_spirv() {
+        for size in [8, 16] {
+            for tiling in COOP_TILINGS {
+                for types in [
+                    "alias ScalarA = f16;\nalias ScalarB = f16;\n",
+                    "alias ScalarA = f32;\nalias ScalarB = f16;\n",
+                ] {
+                    let wgsl =
+                        CoopShape { size }.preamble() + types + &tiling.constants(32) + COOPERATIVE;
+                    crate::gpu::coop::assert_translates_to_spirv(&wgsl, &tiling.name(size));
+                }
+            }
         }
     }
 }

@@ -112,8 +112,16 @@ const PROBE_SECONDS: f64 = 0.02;
 /// times, keeping its best rate. Only the choice comes out of this: the
 /// figure reported is sampled, and checked, for the winner alone.
 pub fn fastest(gpu: &Gpu, candidates: &[(Dispatch, f64)]) -> Result<usize> {
-    let mut best = (0, 0.0);
+    Ok(ranked(gpu, candidates)?[0])
+}
+
+/// The indices of `candidates`, fastest first, probed as [`fastest`]
+/// does: for workloads that take the fastest variant that passes its
+/// check, trying the next where one fails.
+pub fn ranked(gpu: &Gpu, candidates: &[(Dispatch, f64)]) -> Result<Vec<usize>> {
+    let mut rates = Vec::with_capacity(candidates.len());
     for (index, (dispatch, work)) in candidates.iter().enumerate() {
+        let mut best = 0.0f64;
         let mut dispatch = dispatch.clone();
         dispatch.repeat = 1;
         let mut seconds = gpu.run_timed(&dispatch, &[])?;
@@ -125,10 +133,10 @@ pub fn fastest(gpu: &Gpu, candidates: &[(Dispatch, f64)]) -> Result<usize> {
         }
         for _ in 0..3 {
             let rate = work * f64::from(dispatch.repeat) / gpu.run_timed(&dispatch, &[])?;
-            if rate > best.1 {
-                best = (index, rate);
-            }
+            best = best.max(rate);
         }
+        rates.push((index, best));
     }
-    Ok(best.0)
+    rates.sort_by(|a, b| b.1.total_cmp(&a.1));
+    Ok(rates.into_iter().map(|(index, _)| index).collect())
 }

@@ -470,7 +470,7 @@ impl<'a> Builder<'a> {
         let gpu = self.gpu;
         let buffers = matrix.upload(gpu)?;
         let (m, n, k) = (self.tokens as u32, matrix.rows as u32, matrix.cols as u32);
-        let path = Path::best_for(gpu, Precision::F32);
+        let path = Path::portable_for(gpu);
         let types = [Precision::F32, Precision::F16];
         Ok(match (self.llm.phase, &self.scratch.dequantized) {
             (Phase::Decode, _) => {
@@ -1064,7 +1064,7 @@ impl Workload for Llm {
             }
             Phase::Prefill => {
                 params.insert("context".into(), json!(p.prompt));
-                let path = Path::best_for(gpu, Precision::F32);
+                let path = Path::portable_for(gpu);
                 params.insert("gemm_path".into(), json!(format!("{path:?}")));
             }
         }
