@@ -58,6 +58,24 @@ impl CoopShape {
     }
 }
 
+/// For tests: the adapter's cooperative-matrix shape. Where
+/// `MWBENCH_EXPECT_COOP` is set (by .ci/coop-matrix.sh, on Mesa 26's
+/// lavapipe), an adapter without one fails the test: there the
+/// cooperative-matrix kernels are never skipped silently. Tests that call
+/// it have `coop` in their names, which is how the script selects them.
+#[cfg(test)]
+pub fn shape_for_tests(gpu: &super::Gpu) -> Option<CoopShape> {
+    let shape = gpu.coop_shape();
+    if std::env::var_os("MWBENCH_EXPECT_COOP").is_some() {
+        assert!(
+            shape.is_some(),
+            "MWBENCH_EXPECT_COOP is set, but {} offers no f16 x f16 + f32 cooperative matrices",
+            gpu.summary.label()
+        );
+    }
+    shape
+}
+
 /// For tests: `wgsl` parses, validates and goes all the way to SPIR-V in
 /// the naga wgpu compiles it with, under every bounds-check policy wgpu
 /// uses. CI's default driver has no cooperative matrices, so this is how

@@ -556,8 +556,8 @@ mod tests {
     /// Every cooperative-matrix tiling, on shapes that cut every edge of
     /// its blocks and of the native tile (M, N and K not multiples of
     /// either), every entry checked. Runs where the adapter has
-    /// cooperative matrices: Mesa 26's lavapipe (ci/coop-matrix.sh), a GPU.
-    pub fn every_coop_tiling_matches_the_reference(gpu: &Gpu) {
+    /// cooperative matrices: Mesa 26's lavapipe (.ci/coop-matrix.sh), a GPU.
+    fn every_coop_tiling_matches_the_reference(gpu: &Gpu) {
         let coop = gpu
             .coop_shape()
             .expect("an adapter with cooperative matrices");
@@ -587,7 +587,7 @@ mod tests {
     #[test]
     fn coop_tilings_match_the_reference_where_offered() {
         let gpu = crate::gpu::default_for_tests();
-        if gpu.coop_shape().is_some() {
+        if crate::gpu::coop::shape_for_tests(&gpu).is_some() {
             every_coop_tiling_matches_the_reference(&gpu);
         } else {
             // Mesa 22.3 offers none: the run takes the portable path.
