@@ -304,6 +304,41 @@ pub fn gemm_kernel(
     Ok((kernel, workgroups))
 }
 
+/// The fastest cooperative-matrix tiling the adapter can run for a
+/// product of `[m, n, k]` with A and B of `types`, probed on scratch
+/// buffers: a ranking only, for callers (the LLM layer) that build one
+/// GEMM per product and check their own output. None without cooperative
+/// matrices.
+pub fn fastest_coop_tiling(
+    gpu: &Gpu,
+    types: [Precision; 2],
+    [m, n, k]: [u32; 3],
+) -> Result<Option<CoopTiling>> {
+    let Some(coop) = gpu.coop_shape() else {
+        return Ok(None);
+    };
+    let tilings: Vec<CoopTiling> = COOP_TILINGS
+        .into_iter()
+        .filter(|tiling| tiling.fits(gpu, coop))
+        .collect();
+    let bytes =
+        |p: Precision, count: u32| u64::from(count) * if p == Precision::F16 { 2 } else { 4 };
+    let a = gpu.output("gemm probe a", bytes(types[0], m * k));
+    let b = gpu.output("gemm probe b", bytes(types[1], k * n));
+    let c = gpu.output("gemm probe c", u64::from(m * n) * 4);
+    let mut built = Vec::new();
+    for &tiling in &tilings {
+        let path = Path::CooperativeMatrix(tiling);
+        built.push(gemm_kernel(gpu, path, types, [m, n, k], [&a, &b, &c])?);
+    }
+    let flops = 2.0 * f64::from(m) * f64::from(n) * f64::from(k);
+    let probes: Vec<_> = built
+        .iter()
+        .map(|(kernel, workgroups)| (kernel.dispatch(*workgroups), flops))
+        .collect();
+    Ok(ranked(gpu, &probes)?.first().map(|&i| tilings[i]))
+}
+
 /// One GEMM at one shape.
 #[derive(Debug, Clone)]
 pub struct Gemm {
