@@ -8,7 +8,11 @@
 // against a variant's constants, prepended by src/workloads/gemm.rs:
 // SUBGROUP (invocations per subgroup), WARPS_M x WARPS_N subgroups per
 // workgroup, each owning TILES_M x TILES_N native tiles of C, and BK, the
-// K slice staged at a time (a multiple of T).
+// K slice staged at a time (a multiple of T). B's binding and stage_b,
+// which writes a K slice of B into b_slice as f16, come from a B source:
+// gemm_coop_dense_b.wgsl (B as K x N values) or gemm_coop_quant_b.wgsl
+// (B as a Q8_0 or Q4_0 weight matrix, decoded into workgroup memory as it
+// is staged).
 //
 // The layout of llama.cpp's Vulkan cooperative-matrix GEMM: a workgroup
 // computes a BM x BN block of C; each K slice of A (BM x BK) and of B
@@ -36,7 +40,6 @@ struct Shape {
 
 @group(0) @binding(0) var<storage, read> shape: Shape;
 @group(0) @binding(1) var<storage, read> a: array<ScalarA>;
-@group(0) @binding(2) var<storage, read> b: array<ScalarB>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 
 var<workgroup> a_slice: array<f16, BM * A_STRIDE>;
@@ -74,15 +77,7 @@ fn main(
             }
             a_slice[r * A_STRIDE + kk] = value;
         }
-        for (var i = local; i < BK * BN; i += THREADS) {
-            let kk = i / BN;
-            let col = i % BN;
-            var value = f16(0.0);
-            if k0 + kk < k && col0 + col < n {
-                value = f16(b[(k0 + kk) * n + col0 + col]);
-            }
-            b_slice[kk * B_STRIDE + col] = value;
-        }
+        stage_b(k0, col0, local, k, n);
         workgroupBarrier();
         for (var kk = 0u; kk < BK; kk += T) {
             for (var tm = 0u; tm < TILES_M; tm++) {

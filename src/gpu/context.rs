@@ -385,13 +385,30 @@ impl Gpu {
         let bindings: Vec<(u32, &wgpu::Buffer)> = (0..).zip(buffers.iter().copied()).collect();
         // SAFETY: the caller vouches for every index (this function's
         // contract).
+        unsafe { self.kernel_trusted_at(label, wgsl, entry_point, constants, &bindings) }
+    }
+
+    /// [`Gpu::kernel_trusted`] with `(binding, buffer)` pairs.
+    ///
+    /// # Safety
+    /// As [`Gpu::kernel_trusted`].
+    pub unsafe fn kernel_trusted_at(
+        &self,
+        label: &str,
+        wgsl: &str,
+        entry_point: &str,
+        constants: &[(&str, f64)],
+        bindings: &[(u32, &wgpu::Buffer)],
+    ) -> Result<Kernel> {
+        // SAFETY: the caller vouches for every index (this function's
+        // contract).
         unsafe {
             self.bind_kernel(
                 label,
                 wgsl,
                 entry_point,
                 constants,
-                &bindings,
+                bindings,
                 wgpu::ShaderRuntimeChecks::unchecked(),
             )
         }

@@ -29,6 +29,8 @@ use crate::{Error, Result};
 const TILED: &str = include_str!("../../shaders/gemm_tiled.wgsl");
 const SUBGROUP: &str = include_str!("../../shaders/gemm_subgroup.wgsl");
 const COOPERATIVE: &str = include_str!("../../shaders/gemm_coop.wgsl");
+const DENSE_B: &str = include_str!("../../shaders/gemm_coop_dense_b.wgsl");
+const QUANTIZED_B: &str = include_str!("../../shaders/gemm_coop_quant_b.wgsl");
 /// Entries of C checked against the f64 reference at large shapes.
 const CHECKED_ENTRIES: usize = 256;
 
@@ -273,12 +275,8 @@ pub fn gemm_kernel(
     let preamble = format!("{}{types}", if wants_f16 { "enable f16;\n" } else { "" });
     let (wgsl, constants): (String, Vec<(&str, f64)>) = match path {
         Path::CooperativeMatrix(tiling) => {
-            let coop = gpu.coop_shape().ok_or_else(|| {
-                Error::Unsupported("this adapter offers no cooperative matrices".into())
-            })?;
-            let subgroup = gpu.summary.subgroup_sizes[1];
-            let wgsl = coop.preamble() + &types + &tiling.constants(subgroup) + COOPERATIVE;
-            (wgsl, Vec::new())
+            let buffers = [(1, a), (2, b), (3, c)];
+            return coop_kernel(gpu, tiling, &types, DENSE_B, [m, n, k], &buffers);
         }
         Path::SubgroupBroadcast => (preamble + SUBGROUP, Vec::new()),
         Path::Tiled { tile } => (preamble + TILED, vec![("TILE", f64::from(tile))]),
@@ -302,6 +300,58 @@ pub fn gemm_kernel(
         Path::Tiled { .. } => [n / block_cols, m / block_rows, 1],
     };
     Ok((kernel, workgroups))
+}
+
+/// The cooperative-matrix GEMM `c = a b` with B from `b_source` (see
+/// gemm_coop.wgsl), over `[m, n, k]`, and its grid; `buffers` are its
+/// bindings besides the shape (binding 0).
+fn coop_kernel(
+    gpu: &Gpu,
+    tiling: CoopTiling,
+    types: &str,
+    b_source: &str,
+    [m, n, k]: [u32; 3],
+    buffers: &[(u32, &wgpu::Buffer)],
+) -> Result<(Kernel, [u32; 3])> {
+    let coop = gpu
+        .coop_shape()
+        .ok_or_else(|| Error::Unsupported("this adapter offers no cooperative matrices".into()))?;
+    let subgroup = gpu.summary.subgroup_sizes[1];
+    let wgsl = coop.preamble() + types + &tiling.constants(subgroup) + COOPERATIVE + b_source;
+    let shape = gpu.upload("gemm shape", &[m, n, k]);
+    let mut bindings = vec![(0, &shape)];
+    bindings.extend_from_slice(buffers);
+    // SAFETY: the kernel checks every index it computes from the shape
+    // against M, N and K (zeros staged past the edges, edge blocks stored
+    // entry by entry); the tests check every entry of C on shapes that
+    // cut every edge, with the output poisoned first.
+    let kernel = unsafe { gpu.kernel_trusted_at("gemm", &wgsl, "main", &[], &bindings)? };
+    let [rows, cols] = tiling.block(coop.size);
+    Ok((kernel, [n.div_ceil(cols), m.div_ceil(rows), 1]))
+}
+
+/// The cooperative-matrix GEMM of f32 activations `x` (`m` x `k`) by the
+/// transpose of a quantised weight matrix (`n` rows of `k`, Q8_0 for
+/// `bits` 8, Q4_0 for 4, as `quants` and `scales`), into `y` (`m` x `n`,
+/// f32): the weights decoded into workgroup memory as they are staged,
+/// never written out whole. `k` must be a multiple of 32 (whole blocks).
+pub fn quantized_gemm_kernel(
+    gpu: &Gpu,
+    tiling: CoopTiling,
+    bits: u32,
+    [m, n, k]: [u32; 3],
+    x: &wgpu::Buffer,
+    [quants, scales]: [&wgpu::Buffer; 2],
+    y: &wgpu::Buffer,
+) -> Result<(Kernel, [u32; 3])> {
+    if !k.is_multiple_of(32) || !matches!(bits, 4 | 8) {
+        return Err(Error::Unsupported(format!(
+            "a Q{bits}_0 GEMM needs K a multiple of 32, got {k}"
+        )));
+    }
+    let types = format!("alias ScalarA = f32;\nconst BITS: u32 = {bits}u;\n");
+    let buffers = [(1, x), (2, quants), (3, y), (4, scales)];
+    coop_kernel(gpu, tiling, &types, QUANTIZED_B, [m, n, k], &buffers)
 }
 
 /// The fastest cooperative-matrix tiling the adapter can run for a
@@ -608,6 +658,7 @@ mod tests {
                 crate::workloads::assert_verifies(gpu, &gemm, &tiling.name(coop.size));
             }
         }
+        quantized_products_match_the_reference(gpu, COOP_TILINGS[0]);
         // The run's own choice among them and the portable path.
         let gemm = Gemm {
             precision: Precision::F16,
@@ -617,6 +668,65 @@ mod tests {
             path: None,
         };
         crate::workloads::assert_verifies(gpu, &gemm, "the fastest verified path");
+    }
+
+    /// The quantised B source: f32 activations times Q8_0 and Q4_0
+    /// weights (the LLM's, decoded in workgroup memory) on shapes that cut
+    /// every block and tile edge but K (whole blocks of 32), every entry
+    /// of C against the f64 reference.
+    fn quantized_products_match_the_reference(gpu: &Gpu, tiling: CoopTiling) {
+        use crate::workloads::gemv::Format;
+        use crate::workloads::llm::weights::{Layout, Matrix};
+        for format in [Format::Q8, Format::Q4] {
+            for (m, n, k) in [(37, 45, 96), (3, 70, 32)] {
+                let matrix = Matrix {
+                    rows: n,
+                    cols: k,
+                    format,
+                    layout: Layout::Rows,
+                    seed: 7,
+                };
+                let weights = matrix.upload(gpu).unwrap();
+                let x = random_f32(33, m * k);
+                let x_buffer = gpu.upload("x", &x);
+                let y = gpu.output("y", (m * n * 4) as u64);
+                let (kernel, grid) = quantized_gemm_kernel(
+                    gpu,
+                    tiling,
+                    if format == Format::Q8 { 8 } else { 4 },
+                    [m as u32, n as u32, k as u32],
+                    &x_buffer,
+                    [&weights[0], &weights[1]],
+                    &y,
+                )
+                .unwrap();
+                // The kernel rounds weights and activations to f16 as it
+                // stages them.
+                let reader = matrix.reader(true);
+                let x16: Vec<f64> = x
+                    .iter()
+                    .map(|&v| f64::from(f16::from_f32(v).to_f32()))
+                    .collect();
+                let expected: Vec<f64> = (0..m * n)
+                    .map(|e| {
+                        let (i, j) = (e / n, e % n);
+                        (0..k)
+                            .map(|p| x16[i * k + p] * f64::from(reader.value(j, p)))
+                            .sum()
+                    })
+                    .collect();
+                let check = OutputCheck {
+                    workload: "quantized gemm",
+                    output: &y,
+                    ranges: vec![0..m * n],
+                    expected: &expected,
+                    bound: 1e-3,
+                };
+                check
+                    .run(gpu, &kernel.dispatch(grid))
+                    .unwrap_or_else(|e| panic!("{format:?} {m}x{n}x{k}: {e}"));
+            }
+        }
     }
 
     #[test]

@@ -460,7 +460,12 @@ impl<'a> Builder<'a> {
             .map(|m| m.rows * m.cols)
             .max()
             .unwrap_or(0);
-        let dequantized = if llm.phase == Phase::Prefill && llm.weights != Format::F16 {
+        // Cooperative-matrix GEMMs decode quantised weights as they stage
+        // them; the portable GEMM needs them written out as f16 first.
+        let dequantized = if llm.phase == Phase::Prefill
+            && llm.weights != Format::F16
+            && kernels == LayerKernels::Portable
+        {
             gpu.check_fits(
                 &format!("{} dequantised weights", llm.name()),
                 (largest * 2) as u64,
@@ -532,31 +537,47 @@ impl<'a> Builder<'a> {
             LayerKernels::CooperativeMatrix(tiling) => Path::CooperativeMatrix(tiling),
         };
         let types = [Precision::F32, Precision::F16];
-        Ok(match (self.llm.phase, &self.scratch.dequantized) {
-            (Phase::Decode, _) => {
-                vec![skinny_kernel(
-                    gpu,
-                    self.llm.weights,
-                    [m, n, k],
-                    x,
-                    y,
-                    &buffers,
-                )?]
-            }
-            (Phase::Prefill, None) => {
-                vec![gemm::gemm_kernel(
-                    gpu,
-                    path,
-                    types,
-                    [m, n, k],
-                    [x, &buffers[0], y],
-                )?]
-            }
-            (Phase::Prefill, Some(scratch)) => vec![
-                matrix.dequantize_kernel(gpu, &buffers, scratch)?,
-                gemm::gemm_kernel(gpu, path, types, [m, n, k], [x, scratch, y])?,
-            ],
-        })
+        Ok(
+            match (self.llm.phase, self.kernels, &self.scratch.dequantized) {
+                (Phase::Decode, _, _) => {
+                    vec![skinny_kernel(
+                        gpu,
+                        self.llm.weights,
+                        [m, n, k],
+                        x,
+                        y,
+                        &buffers,
+                    )?]
+                }
+                (Phase::Prefill, _, Some(scratch)) => vec![
+                    matrix.dequantize_kernel(gpu, &buffers, scratch)?,
+                    gemm::gemm_kernel(gpu, path, types, [m, n, k], [x, scratch, y])?,
+                ],
+                (Phase::Prefill, LayerKernels::CooperativeMatrix(tiling), None)
+                    if self.llm.weights != Format::F16 =>
+                {
+                    let bits = if self.llm.weights == Format::Q8 { 8 } else { 4 };
+                    vec![gemm::quantized_gemm_kernel(
+                        gpu,
+                        tiling,
+                        bits,
+                        [m, n, k],
+                        x,
+                        [&buffers[0], &buffers[1]],
+                        y,
+                    )?]
+                }
+                (Phase::Prefill, _, None) => {
+                    vec![gemm::gemm_kernel(
+                        gpu,
+                        path,
+                        types,
+                        [m, n, k],
+                        [x, &buffers[0], y],
+                    )?]
+                }
+            },
+        )
     }
 
     /// One decoder layer from `input` into `output`: attention with its
