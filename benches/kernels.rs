@@ -63,7 +63,11 @@ fn kernels() -> Vec<Box<dyn Workload>> {
     }
     for (phase, lens) in [(Phase::Decode, [512, 4096]), (Phase::Prefill, [128, 512])] {
         for len in lens {
-            all.push(Box::new(Attention { phase, len }));
+            all.push(Box::new(Attention {
+                phase,
+                len,
+                path: None,
+            }));
         }
     }
     for op in [RowOp::RmsNorm, RowOp::Softmax] {

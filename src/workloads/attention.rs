@@ -6,19 +6,27 @@
 //! in GB/s of keys and values read (and GFLOP/s). Prefill attends a prompt
 //! to itself causally: compute-bound, reported in GFLOP/s of the causal
 //! half only (no credit for masked work).
+//!
+//! Prefill has two kernels ([`PrefillPath`]): the portable one (f32
+//! arithmetic, any adapter, prompts a multiple of 16) and flash attention
+//! on cooperative matrices (tensor cores; f16 Q and P, f32 sums; any
+//! prompt length) in the [`FLASH_TILINGS`]. Where the adapter has
+//! cooperative matrices the run probes them all on its own shape and keeps
+//! the fastest that passes its check.
 
 use half::f16;
 use serde_json::json;
 
 use super::check::random_f32;
-use super::timing::{OutputCheck, sample_checked};
+use super::timing::{OutputCheck, ranked, sample_checked};
 use super::{AlsoReported, Measurement, Unit, Workload};
-use crate::gpu::{Dispatch, Gpu, Kernel};
+use crate::gpu::{CoopShape, Dispatch, Gpu, Kernel};
 use crate::measure::{Observer, SamplePlan};
 use crate::{Error, Result};
 
 const DECODE: &str = include_str!("../../shaders/attention_decode.wgsl");
 const PREFILL: &str = include_str!("../../shaders/attention_prefill.wgsl");
+const FLASH: &str = include_str!("../../shaders/attention_flash.wgsl");
 
 pub const HEADS: usize = 32;
 pub const KV_HEADS: usize = 8;
@@ -33,6 +41,11 @@ const QUERIES: usize = 16;
 /// left is f32 summation over 128 dimensions and up to 32768 keys, and
 /// exp's few ulps: errors near 1e-6 on lavapipe.
 const BOUND: f64 = 1e-4;
+/// Flash attention rounds Q and the softmax weights P to f16 for the
+/// tensor cores (2^-11 relative each, about 5e-4; the weights normalised
+/// are the rounded ones, so the error does not compound), and sums in f32
+/// as tensor cores do: measured errors near 2e-4 on lavapipe 26.
+const FLASH_BOUND: f64 = 2e-3;
 /// (token, head) outputs checked at long lengths, besides the last token's
 /// last head (which sees every key); all of them up to 4096 cached tokens
 /// or 128 prompt tokens.
@@ -47,11 +60,149 @@ pub enum Phase {
     Prefill,
 }
 
+/// Which kernel computes prefill attention (decode has one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrefillPath {
+    /// `attention_prefill.wgsl`: f32 arithmetic on any adapter, prompts a
+    /// multiple of 16 tokens.
+    Portable,
+    /// `attention_flash.wgsl`: cooperative matrices, any prompt length.
+    Flash(FlashTiling),
+}
+
+/// How flash attention splits a head's queries and keys: `warps`
+/// subgroups per workgroup, each owning T queries (a block of warps x T),
+/// walking keys `key_tiles` x T at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlashTiling {
+    pub warps: u32,
+    pub key_tiles: u32,
+}
+
+/// The tilings tried. At 16x16 tiles the last is llama.cpp's Vulkan
+/// flash attention's (64 queries by 64 keys, four subgroups).
+pub const FLASH_TILINGS: [FlashTiling; 4] = [
+    FlashTiling {
+        warps: 2,
+        key_tiles: 2,
+    },
+    FlashTiling {
+        warps: 2,
+        key_tiles: 4,
+    },
+    FlashTiling {
+        warps: 4,
+        key_tiles: 2,
+    },
+    FlashTiling {
+        warps: 4,
+        key_tiles: 4,
+    },
+];
+
+impl FlashTiling {
+    /// (queries, keys) of a block at tiles of edge `t`.
+    pub fn block(&self, t: u32) -> [u32; 2] {
+        [self.warps * t, self.key_tiles * t]
+    }
+
+    /// Workgroup memory the shader declares: the staged Q, K or V rows
+    /// (f16, padded), S and P V (f32), P (f16), and three values per row.
+    fn workgroup_bytes(&self, t: u32) -> u32 {
+        let [br, bc] = self.block(t);
+        let dim = DIM as u32;
+        br.max(bc) * (dim + 8) * 2 + br * (bc + 4) * 4 + br * (bc + 8) * 2 + 3 * br * 4
+    }
+
+    /// Whether the adapter can run it: its workgroup memory and size, and
+    /// the fold's split of a subgroup's T x BC entries over its lanes.
+    pub fn fits(&self, gpu: &Gpu, coop: CoopShape) -> bool {
+        let limits = &gpu.summary.limits;
+        let subgroup = gpu.summary.subgroup_sizes[1];
+        let [_, bc] = self.block(coop.size);
+        self.workgroup_bytes(coop.size) <= limits.max_compute_workgroup_storage_size
+            && self.warps * subgroup <= limits.max_compute_invocations_per_workgroup
+            && (DIM as u32).is_multiple_of(bc)
+            && subgroup > 0
+            && (coop.size * bc).is_multiple_of(subgroup)
+    }
+
+    /// As results record it, e.g. `64 queries x 64 keys, 4 subgroups,
+    /// tiles 16x16x16`.
+    pub fn name(&self, t: u32) -> String {
+        let [br, bc] = self.block(t);
+        format!(
+            "{br} queries x {bc} keys, {} subgroups, tiles {t}x{t}x{t}",
+            self.warps
+        )
+    }
+
+    /// The WGSL constants the shader is written against.
+    fn constants(&self, subgroup: u32) -> String {
+        format!(
+            "const SUBGROUP: u32 = {subgroup}u;\n\
+             const WARPS: u32 = {}u;\n\
+             const KEY_TILES: u32 = {}u;\n",
+            self.warps, self.key_tiles
+        )
+    }
+}
+
+impl PrefillPath {
+    /// Every path worth trying for a prompt of `len`: each flash tiling
+    /// the adapter can run, and the portable kernel where `len` is a
+    /// multiple of its block.
+    pub fn candidates(gpu: &Gpu, len: u32) -> Vec<PrefillPath> {
+        let mut paths: Vec<PrefillPath> = match gpu.coop_shape() {
+            Some(coop) => FLASH_TILINGS
+                .iter()
+                .filter(|tiling| tiling.fits(gpu, coop))
+                .map(|&tiling| PrefillPath::Flash(tiling))
+                .collect(),
+            None => Vec::new(),
+        };
+        if len.is_multiple_of(QUERIES as u32) {
+            paths.push(PrefillPath::Portable);
+        }
+        paths
+    }
+
+    /// As results record it (`path`): `cooperative-matrix` for flash
+    /// attention, whose roof is `peak-mma-f16`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PrefillPath::Portable => "portable",
+            PrefillPath::Flash(_) => "cooperative-matrix",
+        }
+    }
+
+    /// The path and its shape, as results record them (`variant`).
+    pub fn variant(self, gpu: &Gpu) -> String {
+        match self {
+            PrefillPath::Portable => format!("portable, {QUERIES} queries x 64 keys"),
+            PrefillPath::Flash(tiling) => {
+                let t = gpu.coop_shape().map_or(0, |coop| coop.size);
+                format!("cooperative-matrix, {}", tiling.name(t))
+            }
+        }
+    }
+
+    fn bound(self) -> f64 {
+        match self {
+            PrefillPath::Portable => BOUND,
+            PrefillPath::Flash(_) => FLASH_BOUND,
+        }
+    }
+}
+
 /// One attention workload at one sequence length.
 #[derive(Debug, Clone)]
 pub struct Attention {
     pub phase: Phase,
     pub len: u32,
+    /// Prefill's kernel; None: the fastest verified of
+    /// [`PrefillPath::candidates`]. Tests pin each.
+    pub path: Option<PrefillPath>,
 }
 
 impl Attention {
@@ -59,7 +210,11 @@ impl Attention {
     /// prompts of 512 and 2048.
     /// `run --quick`'s shape: 256 keys (decode) or a 256-token prompt.
     pub fn quick(phase: Phase) -> Attention {
-        Attention { phase, len: 256 }
+        Attention {
+            phase,
+            len: 256,
+            path: None,
+        }
     }
 
     pub fn at_llm_shapes(phase: Phase) -> Vec<Attention> {
@@ -67,7 +222,13 @@ impl Attention {
             Phase::Decode => &[512, 4096, 32768],
             Phase::Prefill => &[512, 2048],
         };
-        lens.iter().map(|&len| Attention { phase, len }).collect()
+        lens.iter()
+            .map(|&len| Attention {
+                phase,
+                len,
+                path: None,
+            })
+            .collect()
     }
 
     fn queries(&self) -> usize {
@@ -164,16 +325,23 @@ pub struct CachedSequence {
 /// sequences x `heads` x 128 f32, heads a multiple of 4 x 8) against its
 /// own keys and values in `k` and `v` (rows of 8 x 128 f16), the last of
 /// them its own. Prefill: one sequence of `len` tokens (`q`, `out`: len x
-/// heads x 128), each against those before it. Also used by the LLM layer.
+/// heads x 128), each against those before it, on `prefill`'s kernel
+/// (decode ignores it). Also used by the LLM layer.
 pub fn attention_kernels(
     gpu: &Gpu,
     phase: Phase,
+    prefill: PrefillPath,
     sequences: &[CachedSequence],
     heads: u32,
     [q, k, v, out]: [&wgpu::Buffer; 4],
 ) -> Result<Vec<(Kernel, [u32; 3])>> {
     let len = sequences.iter().map(|s| s.len).max().unwrap_or(0);
-    let name = Attention { phase, len }.name();
+    let name = Attention {
+        phase,
+        len,
+        path: None,
+    }
+    .name();
     let chunks = (len as usize).div_ceil(CHUNK) as u32;
     let scale = 1.0 / (DIM as f32).sqrt();
     let second = match phase {
@@ -207,10 +375,34 @@ pub fn attention_kernels(
                 (combine, [heads, batch, 1]),
             ]
         }
-        Phase::Prefill => {
-            let kernel = gpu.kernel(name, PREFILL, "main", &[], &[&shape, q, k, v, out])?;
-            vec![(kernel, [len / QUERIES as u32, heads, 1])]
-        }
+        Phase::Prefill => match prefill {
+            PrefillPath::Portable => {
+                if !len.is_multiple_of(QUERIES as u32) {
+                    return Err(Error::Unsupported(format!(
+                        "{name} on the portable path needs a multiple of {QUERIES} tokens, \
+                         got {len}"
+                    )));
+                }
+                let kernel = gpu.kernel(name, PREFILL, "main", &[], &[&shape, q, k, v, out])?;
+                vec![(kernel, [len / QUERIES as u32, heads, 1])]
+            }
+            PrefillPath::Flash(tiling) => {
+                let coop = gpu.coop_shape().ok_or_else(|| {
+                    Error::Unsupported("this adapter offers no cooperative matrices".into())
+                })?;
+                if !tiling.fits(gpu, coop) {
+                    return Err(Error::Unsupported(format!(
+                        "{name}: this adapter cannot run {}",
+                        tiling.name(coop.size)
+                    )));
+                }
+                let subgroup = gpu.summary.subgroup_sizes[1];
+                let wgsl = coop.preamble() + &tiling.constants(subgroup) + FLASH;
+                let kernel = gpu.kernel(name, &wgsl, "main", &[], &[&shape, q, k, v, out])?;
+                let [queries, _] = tiling.block(coop.size);
+                vec![(kernel, [len.div_ceil(queries), heads, 1])]
+            }
+        },
     })
 }
 
@@ -252,9 +444,21 @@ impl Workload for Attention {
         let name = self.name();
         let len = self.len as usize;
         let queries = self.queries();
-        if len == 0 || (self.phase == Phase::Prefill && !len.is_multiple_of(QUERIES)) {
+        if len == 0 {
             return Err(Error::Unsupported(format!(
-                "{name} needs a length that is a positive multiple of {QUERIES}, got {len}"
+                "{name} needs a positive length"
+            )));
+        }
+        // Decode has one kernel; the prefill path is Portable there.
+        let paths = match (self.phase, self.path) {
+            (Phase::Decode, _) => vec![PrefillPath::Portable],
+            (Phase::Prefill, Some(path)) => vec![path],
+            (Phase::Prefill, None) => PrefillPath::candidates(gpu, self.len),
+        };
+        if paths.is_empty() {
+            return Err(Error::Unsupported(format!(
+                "{name} without cooperative matrices needs a multiple of {QUERIES} tokens, \
+                 got {len}"
             )));
         }
         let what = format!("{name} at {}", self.shape().unwrap_or_default());
@@ -297,18 +501,26 @@ impl Workload for Attention {
         };
         let expected = reference(&q, &k, &v, HEADS, offset, &rows);
 
-        let steps = attention_kernels(
-            gpu,
-            self.phase,
-            &[CachedSequence {
-                len: self.len,
-                first_row: 0,
-            }],
-            HEADS as u32,
-            [&q_buffer, &k_buffer, &v_buffer, &out],
-        )?;
-        let dispatch = || Dispatch::chain(&steps);
-        let check = OutputCheck {
+        let mut built = Vec::with_capacity(paths.len());
+        for &path in &paths {
+            built.push(attention_kernels(
+                gpu,
+                self.phase,
+                path,
+                &[CachedSequence {
+                    len: self.len,
+                    first_row: 0,
+                }],
+                HEADS as u32,
+                [&q_buffer, &k_buffer, &v_buffer, &out],
+            )?);
+        }
+        let mut kernels: Vec<(PrefillPath, Dispatch)> = paths
+            .iter()
+            .zip(&built)
+            .map(|(&path, steps)| (path, Dispatch::chain(steps)))
+            .collect();
+        let check_for = |path: PrefillPath| OutputCheck {
             workload: name,
             output: &out,
             ranges: rows
@@ -316,7 +528,7 @@ impl Workload for Attention {
                 .map(|&(i, h)| (i * HEADS + h) * DIM..(i * HEADS + h + 1) * DIM)
                 .collect(),
             expected: &expected,
-            bound: BOUND,
+            bound: path.bound(),
         };
         let (work, also) = match self.phase {
             Phase::Decode => (
@@ -329,22 +541,72 @@ impl Workload for Attention {
             ),
             Phase::Prefill => (self.flops(), Vec::new()),
         };
-        let (samples, error) = sample_checked(gpu, dispatch(), work, plan, observer, &check)?;
+        // The fastest path that passes its check: probed fastest first,
+        // each checked before it is kept (a failing one is recorded).
+        let order = if kernels.len() > 1 {
+            let probes: Vec<_> = kernels.iter().map(|(_, d)| (d.clone(), work)).collect();
+            ranked(gpu, &probes)?
+        } else {
+            vec![0]
+        };
+        let mut failed = Vec::new();
+        let mut chosen = None;
+        for index in order {
+            let (path, dispatch) = &kernels[index];
+            match check_for(*path).run(gpu, dispatch) {
+                Ok(_) => {
+                    chosen = Some(index);
+                    break;
+                }
+                Err(Error::VerificationFailed(why)) => failed.push((*path, why)),
+                Err(other) => return Err(other),
+            }
+        }
+        let Some(chosen) = chosen else {
+            let (_, why) = failed.swap_remove(0);
+            return Err(Error::VerificationFailed(why));
+        };
+        let (path, dispatch) = kernels.swap_remove(chosen);
+        let check = check_for(path);
+        let (samples, error) = sample_checked(gpu, dispatch, work, plan, observer, &check)?;
         let mut params = serde_json::Map::new();
         params.insert("len".into(), json!(self.len));
         params.insert("heads".into(), json!(HEADS));
         params.insert("kv_heads".into(), json!(KV_HEADS));
         params.insert("head_dim".into(), json!(DIM));
         params.insert("kv_type".into(), json!("f16"));
+        if self.phase == Phase::Prefill {
+            params.insert("path".into(), json!(path.name()));
+            params.insert("variant".into(), json!(path.variant(gpu)));
+            params.insert(
+                "variants_tried".into(),
+                json!(paths.iter().map(|p| p.variant(gpu)).collect::<Vec<_>>()),
+            );
+            if !failed.is_empty() {
+                params.insert(
+                    "variants_failed".into(),
+                    json!(
+                        failed
+                            .iter()
+                            .map(|(p, why)| format!("{}: {why}", p.variant(gpu)))
+                            .collect::<Vec<_>>()
+                    ),
+                );
+            }
+            if let (PrefillPath::Flash(_), Some(coop)) = (path, gpu.coop_shape()) {
+                params.insert("coop_shape".into(), json!(coop.name()));
+            }
+        }
         Ok(Measurement {
             params,
             samples,
             also,
             check: format!(
                 "{} (token, head) outputs of {} against an f64 CPU reference before and \
-                 after timing: relative error {error:.1e} (bound {BOUND:.0e})",
+                 after timing: relative error {error:.1e} (bound {:.0e})",
                 rows.len(),
-                queries * HEADS
+                queries * HEADS,
+                check.bound
             ),
         })
     }
@@ -365,20 +627,111 @@ mod tests {
             (Phase::Prefill, &[16u32, 48, 80][..]),
         ] {
             for &len in lens {
-                crate::workloads::assert_verifies(&gpu, &Attention { phase, len }, "");
+                let attention = Attention {
+                    phase,
+                    len,
+                    path: Some(PrefillPath::Portable),
+                };
+                crate::workloads::assert_verifies(&gpu, &attention, "");
             }
         }
     }
 
     #[test]
-    fn prefill_off_the_query_block_is_unsupported() {
+    fn portable_prefill_off_the_query_block_is_unsupported() {
         let gpu = crate::gpu::default_for_tests();
         let attention = Attention {
             phase: Phase::Prefill,
             len: 20,
+            path: Some(PrefillPath::Portable),
         };
         let outcome = attention.run(&gpu, &SamplePlan::single(), &mut Unobserved);
         assert!(matches!(outcome, Err(Error::Unsupported(_))));
+    }
+
+    /// Every flash tiling, forced, on prompts that cut every edge of its
+    /// blocks and of the native tile (1 token, 13 and 70: multiples of
+    /// neither T nor the blocks; 70 spans several query and key blocks),
+    /// every output of every head checked; then the run's own choice
+    /// among them and the portable kernel.
+    fn every_flash_tiling_matches_the_reference(gpu: &Gpu, coop: CoopShape) {
+        let tilings: Vec<_> = FLASH_TILINGS.iter().filter(|t| t.fits(gpu, coop)).collect();
+        assert!(!tilings.is_empty(), "no flash tiling fits {coop:?}");
+        for tiling in tilings {
+            for len in [1, 13, 70] {
+                let attention = Attention {
+                    phase: Phase::Prefill,
+                    len,
+                    path: Some(PrefillPath::Flash(*tiling)),
+                };
+                crate::workloads::assert_verifies(gpu, &attention, &tiling.name(coop.size));
+            }
+        }
+        let attention = Attention {
+            phase: Phase::Prefill,
+            len: 48,
+            path: None,
+        };
+        crate::workloads::assert_verifies(gpu, &attention, "the fastest verified path");
+    }
+
+    #[test]
+    fn coop_flash_attention_matches_the_reference_where_offered() {
+        let gpu = crate::gpu::default_for_tests();
+        if let Some(coop) = crate::gpu::coop::shape_for_tests(&gpu) {
+            every_flash_tiling_matches_the_reference(&gpu, coop);
+        } else {
+            // Mesa 22.3 offers none: the portable kernel is the only
+            // candidate, a forced flash tiling is refused, and a prompt
+            // off its block is unsupported rather than wrong.
+            assert_eq!(
+                PrefillPath::candidates(&gpu, 64),
+                vec![PrefillPath::Portable]
+            );
+            assert!(PrefillPath::candidates(&gpu, 70).is_empty());
+            for path in [Some(PrefillPath::Flash(FLASH_TILINGS[0])), None] {
+                let attention = Attention {
+                    phase: Phase::Prefill,
+                    len: 70,
+                    path,
+                };
+                let outcome = attention.run(&gpu, &SamplePlan::single(), &mut Unobserved);
+                assert!(matches!(outcome, Err(Error::Unsupported(_))), "{path:?}");
+            }
+        }
+    }
+
+    /// Cooperative matrices need a driver CI's default lavapipe lacks, so
+    /// every flash tiling at both tile sizes (and subgroups of 8 and 32)
+    /// is also taken all the way to SPIR-V in the naga wgpu compiles it
+    /// with.
+    #[test]
+    fn flash_attention_shaders_translate_to_spirv() {
+        for size in [8, 16] {
+            for subgroup in [8, 32] {
+                for tiling in FLASH_TILINGS {
+                    let wgsl = CoopShape { size }.preamble() + &tiling.constants(subgroup) + FLASH;
+                    let context = format!("{}, subgroups of {subgroup}", tiling.name(size));
+                    crate::gpu::coop::assert_translates_to_spirv(&wgsl, &context);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn flash_tilings_name_their_blocks() {
+        let llama = FLASH_TILINGS[3];
+        assert_eq!(llama.block(16), [64, 64]);
+        assert_eq!(
+            llama.name(16),
+            "64 queries x 64 keys, 4 subgroups, tiles 16x16x16"
+        );
+        // 44 KiB at 16x16 tiles: inside NVIDIA's 48 KiB.
+        assert_eq!(
+            llama.workgroup_bytes(16),
+            64 * 136 * 2 + 64 * 68 * 4 + 64 * 72 * 2 + 3 * 64 * 4
+        );
+        assert!(llama.workgroup_bytes(16) <= 48 * 1024);
     }
 
     #[test]

@@ -639,6 +639,7 @@ impl<'a> Builder<'a> {
         steps.extend(attention::attention_kernels(
             gpu,
             self.llm.phase,
+            attention::PrefillPath::Portable,
             &self.pass.sequences,
             p.heads as u32,
             [&s.q, &k_cache, &v_cache, &s.attended],
