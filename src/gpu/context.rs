@@ -105,9 +105,23 @@ pub struct Gpu {
     kernel_timeout: Duration,
     /// Cooperative matrix configurations the device was opened with.
     cooperative_matrix: Vec<wgpu::CooperativeMatrixProperties>,
+    /// Pipelines compiled so far, by everything that goes into one: an
+    /// LLM layer binds the same few kernels to dozens of buffers, and a
+    /// software driver takes seconds to compile each.
+    pipelines: Mutex<std::collections::HashMap<PipelineKey, wgpu::ComputePipeline>>,
     /// The memory the device's buffers come from, where known (wgpu does
     /// not say): what bounds an LLM's batch.
     pub memory: Option<DeviceMemory>,
+}
+
+/// What makes two pipelines the same: the source, entry point, override
+/// constants (as bits: f64 is not Eq) and runtime checks.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct PipelineKey {
+    wgsl: String,
+    entry_point: String,
+    constants: Vec<(String, u64)>,
+    checks: String,
 }
 
 /// A CPU adapter's memory is the host's: `MemTotal` of /proc/meminfo.
@@ -205,6 +219,7 @@ impl Gpu {
             lost,
             kernel_timeout,
             cooperative_matrix,
+            pipelines: Mutex::default(),
             memory,
         })
     }
@@ -288,6 +303,20 @@ impl Gpu {
         constants: &[(&str, f64)],
         checks: wgpu::ShaderRuntimeChecks,
     ) -> Result<wgpu::ComputePipeline> {
+        let key = PipelineKey {
+            wgsl: wgsl.to_string(),
+            entry_point: entry_point.to_string(),
+            constants: constants
+                .iter()
+                .map(|&(name, value)| (name.to_string(), value.to_bits()))
+                .collect(),
+            checks: format!("{checks:?}"),
+        };
+        let cached = self.pipelines.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(pipeline) = cached.get(&key) {
+            return Ok(pipeline.clone());
+        }
+        drop(cached);
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let desc = wgpu::ShaderModuleDescriptor {
             label: Some(label),
@@ -324,7 +353,11 @@ impl Gpu {
         };
         match pollster::block_on(scope.pop()) {
             Some(error) => Err(self.error(format!("shader '{label}' does not compile: {error}"))),
-            None => Ok(pipeline),
+            None => {
+                let mut cached = self.pipelines.lock().unwrap_or_else(|p| p.into_inner());
+                cached.insert(key, pipeline.clone());
+                Ok(pipeline)
+            }
         }
     }
 

@@ -781,14 +781,20 @@ mod tests {
     /// computed inside coopStoreT's pointer argument).
     #[test]
     fn cooperative_matrix_shaders_translate_to_spirv() {
+        let sources = [
+            ("alias ScalarA = f16;\nalias ScalarB = f16;\n", DENSE_B),
+            ("alias ScalarA = f32;\nalias ScalarB = f16;\n", DENSE_B),
+            ("alias ScalarA = f32;\nconst BITS: u32 = 8u;\n", QUANTIZED_B),
+            ("alias ScalarA = f32;\nconst BITS: u32 = 4u;\n", QUANTIZED_B),
+        ];
         for size in [8, 16] {
             for tiling in COOP_TILINGS {
-                for types in [
-                    "alias ScalarA = f16;\nalias ScalarB = f16;\n",
-                    "alias ScalarA = f32;\nalias ScalarB = f16;\n",
-                ] {
-                    let wgsl =
-                        CoopShape { size }.preamble() + types + &tiling.constants(32) + COOPERATIVE;
+                for (types, b_source) in sources {
+                    let wgsl = CoopShape { size }.preamble()
+                        + types
+                        + &tiling.constants(32)
+                        + COOPERATIVE
+                        + b_source;
                     crate::gpu::coop::assert_translates_to_spirv(&wgsl, &tiling.name(size));
                 }
             }

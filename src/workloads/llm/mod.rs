@@ -58,7 +58,7 @@ impl LayerKernels {
     fn bound(self) -> f64 {
         match self {
             LayerKernels::Portable => BOUND,
-            LayerKernels::CooperativeMatrix(_) => COOP_BOUND,
+            LayerKernels::CooperativeMatrix(..) => COOP_BOUND,
         }
     }
 }
@@ -405,16 +405,18 @@ struct Scratch {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum LayerKernels {
     Portable,
-    /// Prefill's products through the cooperative-matrix GEMM, in this
-    /// tiling (the fastest on the layer's largest product).
-    CooperativeMatrix(gemm::CoopTiling),
+    /// Prefill's products through the cooperative-matrix GEMM, in the
+    /// tiling fastest on the layer's largest product, and its attention
+    /// through flash attention, in the largest tiling the adapter can run
+    /// (llama.cpp's shape where it fits).
+    CooperativeMatrix(gemm::CoopTiling, attention::FlashTiling),
 }
 
 impl LayerKernels {
     fn path(self) -> &'static str {
         match self {
             LayerKernels::Portable => "portable",
-            LayerKernels::CooperativeMatrix(_) => "cooperative-matrix",
+            LayerKernels::CooperativeMatrix(..) => "cooperative-matrix",
         }
     }
 
@@ -424,8 +426,13 @@ impl LayerKernels {
                 "portable: products {}",
                 Path::portable_for(gpu).variant(gpu)
             ),
-            LayerKernels::CooperativeMatrix(tiling) => {
-                format!("products {}", Path::CooperativeMatrix(tiling).variant(gpu))
+            LayerKernels::CooperativeMatrix(products, flash) => {
+                let t = gpu.coop_shape().map_or(0, |coop| coop.size);
+                format!(
+                    "products {}; flash attention {}",
+                    Path::CooperativeMatrix(products).variant(gpu),
+                    flash.name(t)
+                )
             }
         }
     }
@@ -534,7 +541,7 @@ impl<'a> Builder<'a> {
         let (m, n, k) = (self.tokens as u32, matrix.rows as u32, matrix.cols as u32);
         let path = match self.kernels {
             LayerKernels::Portable => Path::portable_for(gpu),
-            LayerKernels::CooperativeMatrix(tiling) => Path::CooperativeMatrix(tiling),
+            LayerKernels::CooperativeMatrix(tiling, _) => Path::CooperativeMatrix(tiling),
         };
         let types = [Precision::F32, Precision::F16];
         Ok(
@@ -553,7 +560,7 @@ impl<'a> Builder<'a> {
                     matrix.dequantize_kernel(gpu, &buffers, scratch)?,
                     gemm::gemm_kernel(gpu, path, types, [m, n, k], [x, scratch, y])?,
                 ],
-                (Phase::Prefill, LayerKernels::CooperativeMatrix(tiling), None)
+                (Phase::Prefill, LayerKernels::CooperativeMatrix(tiling, _), None)
                     if self.llm.weights != Format::F16 =>
                 {
                     let bits = if self.llm.weights == Format::Q8 { 8 } else { 4 };
@@ -639,7 +646,10 @@ impl<'a> Builder<'a> {
         steps.extend(attention::attention_kernels(
             gpu,
             self.llm.phase,
-            attention::PrefillPath::Portable,
+            match self.kernels {
+                LayerKernels::Portable => attention::PrefillPath::Portable,
+                LayerKernels::CooperativeMatrix(_, flash) => attention::PrefillPath::Flash(flash),
+            },
             &self.pass.sequences,
             p.heads as u32,
             [&s.q, &k_cache, &v_cache, &s.attended],
@@ -1095,8 +1105,16 @@ impl Llm {
                 self.preset.hidden as u32,
             ];
             let types = [Precision::F32, Precision::F16];
-            if let Some(tiling) = gemm::fastest_coop_tiling(gpu, types, shape)? {
-                candidates.push(LayerKernels::CooperativeMatrix(tiling));
+            let flash = gpu.coop_shape().and_then(|coop| {
+                let fitting = attention::FLASH_TILINGS
+                    .iter()
+                    .filter(|t| t.fits(gpu, coop));
+                fitting.last().copied()
+            });
+            if let (Some(products), Some(flash)) =
+                (gemm::fastest_coop_tiling(gpu, types, shape)?, flash)
+            {
+                candidates.push(LayerKernels::CooperativeMatrix(products, flash));
             }
         }
         Ok(candidates)
@@ -1340,7 +1358,8 @@ mod tests {
         };
         for weights in [Format::F16, Format::Q8, Format::Q4] {
             let llm = tiny(Phase::Prefill, weights, 1);
-            let kernels = LayerKernels::CooperativeMatrix(gemm::COOP_TILINGS[0]);
+            let kernels =
+                LayerKernels::CooperativeMatrix(gemm::COOP_TILINGS[0], attention::FLASH_TILINGS[0]);
             let plan = SamplePlan::single();
             let outcome = llm.run_with(&gpu, &plan, &mut crate::measure::Unobserved, Some(kernels));
             let measurement = outcome.unwrap_or_else(|e| panic!("{weights:?}: {e}"));
