@@ -718,7 +718,7 @@ mod tests {
                 let check = OutputCheck {
                     workload: "quantized gemm",
                     output: &y,
-                    ranges: vec![0..m * n],
+                    ranges: std::iter::once(0..m * n).collect(),
                     expected: &expected,
                     bound: 1e-3,
                 };
