@@ -8,11 +8,11 @@
 // against a variant's constants, prepended by src/workloads/gemm.rs:
 // SUBGROUP (invocations per subgroup), WARPS_M x WARPS_N subgroups per
 // workgroup, each owning TILES_M x TILES_N native tiles of C, and BK, the
-// K slice staged at a time (a multiple of T). B's binding and stage_b,
-// which writes a K slice of B into b_slice as f16, come from a B source:
-// gemm_coop_dense_b.wgsl (B as K x N values) or gemm_coop_quant_b.wgsl
-// (B as a Q8_0 or Q4_0 weight matrix, decoded into workgroup memory as it
-// is staged).
+// K slice staged at a time (a multiple of T), and PREFETCH. B's binding
+// and b_element / b_slot (the value of element i of a K slice of B, and
+// where it goes in b_slice) come from a B source: gemm_coop_dense_b.wgsl
+// (B as K x N values) or gemm_coop_quant_b.wgsl (B as a Q8_0 or Q4_0
+// weight matrix, decoded into workgroup memory as it is staged).
 //
 // The layout of llama.cpp's Vulkan cooperative-matrix GEMM: a workgroup
 // computes a BM x BN block of C; each K slice of A (BM x BK) and of B
@@ -20,6 +20,11 @@
 // past the matrix's edges, so that no shape is refused), rows padded by 8
 // halves (16 bytes) so that the tiles' columns fall on different banks;
 // each subgroup then loads its tiles from there and multiplies them.
+// With PREFETCH, each invocation reads its share of the next K slice into
+// registers before the subgroups multiply the current one and writes it
+// to workgroup memory after: the memory reads are in flight during the
+// multiplies (WGSL has no asynchronous copies). Without it, each slice is
+// read, then multiplied.
 // Blocks inside C are stored straight from the accumulators; blocks on its
 // edge go through workgroup memory one tile at a time, and only the
 // entries inside C are written.
@@ -31,6 +36,9 @@ const BN: u32 = WARPS_N * TILES_N * T;
 const A_STRIDE: u32 = BK + 8u;
 const B_STRIDE: u32 = BN + 8u;
 const TILES: u32 = TILES_M * TILES_N;
+// Elements of a slice of A and of B each invocation stages.
+const A_SHARE: u32 = (BM * BK + THREADS - 1u) / THREADS;
+const B_SHARE: u32 = (BK * BN + THREADS - 1u) / THREADS;
 
 struct Shape {
     m: u32,
@@ -45,6 +53,21 @@ struct Shape {
 var<workgroup> a_slice: array<f16, BM * A_STRIDE>;
 var<workgroup> b_slice: array<f16, BK * B_STRIDE>;
 var<workgroup> edge: array<f32, WARPS * T * T>;
+
+// Element i of the K slice of A from k0 (BM rows of BK), zero past A's
+// edges, and its place in a_slice.
+fn a_element(row0: u32, k0: u32, i: u32, m: u32, k: u32) -> f16 {
+    let r = i / BK;
+    let kk = i % BK;
+    if i < BM * BK && row0 + r < m && k0 + kk < k {
+        return f16(a[(row0 + r) * k + k0 + kk]);
+    }
+    return f16(0.0);
+}
+
+fn a_slot_store(i: u32, value: f16) {
+    a_slice[(i / BK) * A_STRIDE + i % BK] = value;
+}
 
 @compute @workgroup_size(THREADS)
 fn main(
@@ -67,18 +90,33 @@ fn main(
         acc[t] = CoopC();
     }
     var a_tiles: array<CoopA, TILES_M>;
+    var a_next: array<f16, A_SHARE>;
+    var b_next: array<f16, B_SHARE>;
     for (var k0 = 0u; k0 < k; k0 += BK) {
-        for (var i = local; i < BM * BK; i += THREADS) {
-            let r = i / BK;
-            let kk = i % BK;
-            var value = f16(0.0);
-            if row0 + r < m && k0 + kk < k {
-                value = f16(a[(row0 + r) * k + k0 + kk]);
+        if !PREFETCH || k0 == 0u {
+            for (var j = 0u; j < A_SHARE; j++) {
+                let i = local + j * THREADS;
+                if i < BM * BK {
+                    a_slot_store(i, a_element(row0, k0, i, m, k));
+                }
             }
-            a_slice[r * A_STRIDE + kk] = value;
+            for (var j = 0u; j < B_SHARE; j++) {
+                let i = local + j * THREADS;
+                if i < BK * BN {
+                    b_slice[b_slot(i)] = b_element(k0, col0, i, k, n);
+                }
+            }
+            workgroupBarrier();
         }
-        stage_b(k0, col0, local, k, n);
-        workgroupBarrier();
+        let next = k0 + BK;
+        if PREFETCH && next < k {
+            for (var j = 0u; j < A_SHARE; j++) {
+                a_next[j] = a_element(row0, next, local + j * THREADS, m, k);
+            }
+            for (var j = 0u; j < B_SHARE; j++) {
+                b_next[j] = b_element(next, col0, local + j * THREADS, k, n);
+            }
+        }
         for (var kk = 0u; kk < BK; kk += T) {
             for (var tm = 0u; tm < TILES_M; tm++) {
                 let at = (warp_row + tm * T) * A_STRIDE + kk;
@@ -94,6 +132,21 @@ fn main(
             }
         }
         workgroupBarrier();
+        if PREFETCH && next < k {
+            for (var j = 0u; j < A_SHARE; j++) {
+                let i = local + j * THREADS;
+                if i < BM * BK {
+                    a_slot_store(i, a_next[j]);
+                }
+            }
+            for (var j = 0u; j < B_SHARE; j++) {
+                let i = local + j * THREADS;
+                if i < BK * BN {
+                    b_slice[b_slot(i)] = b_next[j];
+                }
+            }
+            workgroupBarrier();
+        }
     }
 
     if row0 + BM <= m && col0 + BN <= n {

@@ -25,14 +25,17 @@ fn weight(row: u32, col: u32, cols: u32) -> f32 {
     return scale * (f32(nibble) - 8.0);
 }
 
-fn stage_b(k0: u32, col0: u32, local: u32, k: u32, n: u32) {
-    for (var i = local; i < BK * BN; i += THREADS) {
-        let col = i / BK;
-        let kk = i % BK;
-        var value = f16(0.0);
-        if k0 + kk < k && col0 + col < n {
-            value = f16(weight(col0 + col, k0 + kk, k));
-        }
-        b_slice[kk * B_STRIDE + col] = value;
+// Element i of a K slice walks along W's rows (B's columns), where its
+// bytes are contiguous; zeros past W's edges.
+fn b_element(k0: u32, col0: u32, i: u32, k: u32, n: u32) -> f16 {
+    let col = i / BK;
+    let kk = i % BK;
+    if i < BK * BN && k0 + kk < k && col0 + col < n {
+        return f16(weight(col0 + col, k0 + kk, k));
     }
+    return f16(0.0);
+}
+
+fn b_slot(i: u32) -> u32 {
+    return (i % BK) * B_STRIDE + i / BK;
 }

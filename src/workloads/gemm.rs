@@ -72,42 +72,62 @@ pub enum Path {
 
 /// How a cooperative-matrix GEMM splits C: `warps` subgroups per workgroup
 /// (rows x columns), each owning `tiles` native tiles of C (rows x
-/// columns), K staged `k_tiles` native tiles at a time. In native tiles T,
-/// a workgroup's block is (warps x tiles x T) on each side.
+/// columns), K staged `k_tiles` native tiles at a time, the next slice
+/// read into registers during the multiplies where `prefetch`. In native
+/// tiles T, a workgroup's block is (warps x tiles x T) on each side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CoopTiling {
     pub warps: [u32; 2],
     pub tiles: [u32; 2],
     pub k_tiles: u32,
+    pub prefetch: bool,
 }
 
-/// The tilings tried, small blocks to large. At 16x16 tiles the third is
-/// llama.cpp's: 128 x 128 blocks of four 64 x 64 subgroups.
-pub const COOP_TILINGS: [CoopTiling; 5] = [
+/// The tilings tried, small blocks to large, then two that prefetch. At
+/// 16x16 tiles the third is llama.cpp's: 128 x 128 blocks of four 64 x 64
+/// subgroups.
+pub const COOP_TILINGS: [CoopTiling; 7] = [
     CoopTiling {
         warps: [2, 2],
         tiles: [2, 2],
         k_tiles: 2,
+        prefetch: false,
     },
     CoopTiling {
         warps: [2, 2],
         tiles: [4, 2],
         k_tiles: 2,
+        prefetch: false,
     },
     CoopTiling {
         warps: [2, 2],
         tiles: [4, 4],
         k_tiles: 2,
+        prefetch: false,
     },
     CoopTiling {
         warps: [4, 2],
         tiles: [2, 4],
         k_tiles: 2,
+        prefetch: false,
     },
     CoopTiling {
         warps: [2, 2],
         tiles: [2, 2],
         k_tiles: 4,
+        prefetch: false,
+    },
+    CoopTiling {
+        warps: [2, 2],
+        tiles: [4, 4],
+        k_tiles: 2,
+        prefetch: true,
+    },
+    CoopTiling {
+        warps: [2, 2],
+        tiles: [4, 2],
+        k_tiles: 2,
+        prefetch: true,
     },
 ];
 
@@ -146,12 +166,13 @@ impl CoopTiling {
     pub fn name(&self, t: u32) -> String {
         let [bm, bn] = self.block(t);
         format!(
-            "{bm}x{bn} blocks, {}x{} subgroups of {}x{} tiles {t}x{t}x{t}, K slices of {}",
+            "{bm}x{bn} blocks, {}x{} subgroups of {}x{} tiles {t}x{t}x{t}, K slices of {}{}",
             self.warps[0],
             self.warps[1],
             self.tiles[0],
             self.tiles[1],
-            self.k_tiles * t
+            self.k_tiles * t,
+            if self.prefetch { ", prefetched" } else { "" }
         )
     }
 
@@ -163,8 +184,9 @@ impl CoopTiling {
              const WARPS_N: u32 = {}u;\n\
              const TILES_M: u32 = {}u;\n\
              const TILES_N: u32 = {}u;\n\
-             const BK: u32 = {}u * T;\n",
-            self.warps[0], self.warps[1], self.tiles[0], self.tiles[1], self.k_tiles
+             const BK: u32 = {}u * T;\n\
+             const PREFETCH: bool = {};\n",
+            self.warps[0], self.warps[1], self.tiles[0], self.tiles[1], self.k_tiles, self.prefetch
         )
     }
 }
@@ -647,7 +669,7 @@ mod tests {
             .coop_shape()
             .expect("an adapter with cooperative matrices");
         for tiling in COOP_TILINGS.iter().filter(|t| t.fits(gpu, coop)) {
-            for (m, n, k) in [(67, 69, 35), (5, 130, 9), (130, 3, 70)] {
+            for (m, n, k) in [(67, 69, 35), (130, 5, 9)] {
                 let gemm = Gemm {
                     precision: Precision::F16,
                     m,
