@@ -25,7 +25,7 @@ use self::weights::{Layout, Matrix, OPS, Stream};
 use super::attention::{self, CachedSequence, Phase};
 use super::check::{random_f32, verify};
 use super::gemm::{self, Path, Precision};
-use super::gemm_skinny::skinny_kernel;
+use super::gemm_skinny::{SkinnyPath, skinny_kernel};
 use super::gemv::Format;
 use super::rows::{self, RowOp};
 use super::timing::sample_kernel;
@@ -476,6 +476,7 @@ impl<'a> Builder<'a> {
             (Phase::Decode, _) => {
                 vec![skinny_kernel(
                     gpu,
+                    SkinnyPath::Portable,
                     self.llm.weights,
                     [m, n, k],
                     x,
@@ -653,6 +654,7 @@ impl<'a> Builder<'a> {
             let out = gpu.output("logits", (head_tokens * rows * 4) as u64);
             head.push(skinny_kernel(
                 gpu,
+                SkinnyPath::Portable,
                 self.llm.weights,
                 [head_tokens as u32, rows as u32, hidden as u32],
                 &normed,
