@@ -25,7 +25,9 @@ use self::weights::{Layout, Matrix, OPS, Stream};
 use super::attention::{self, CachedSequence, Phase};
 use super::check::{random_f32, verify};
 use super::gemm::{self, Path, Precision};
-use super::gemm_skinny::skinny_kernel;
+use super::gemm_skinny::{
+    COOP_FROM_TOKENS, SKINNY_TILINGS, SkinnyPath, SkinnyTiling, skinny_kernel,
+};
 use super::gemv::Format;
 use super::rows::{self, RowOp};
 use super::timing::{ranked, sample_kernel};
@@ -54,11 +56,19 @@ const BOUND: f64 = 1e-4;
 const COOP_BOUND: f64 = 3e-3;
 
 impl LayerKernels {
+    /// The skinny GEMM's path: decode's products and the LM head.
+    fn skinny(self) -> SkinnyPath {
+        match self {
+            LayerKernels::CooperativeDecode(tiling, _) => SkinnyPath::CooperativeMatrix(tiling),
+            _ => SkinnyPath::Portable,
+        }
+    }
+
     /// The check's bound for a layer on these kernels.
     fn bound(self) -> f64 {
         match self {
             LayerKernels::Portable => BOUND,
-            LayerKernels::CooperativeMatrix(..) => COOP_BOUND,
+            LayerKernels::CooperativeMatrix(..) | LayerKernels::CooperativeDecode(..) => COOP_BOUND,
         }
     }
 }
@@ -410,13 +420,20 @@ enum LayerKernels {
     /// through flash attention, in the largest tiling the adapter can run
     /// (llama.cpp's shape where it fits).
     CooperativeMatrix(gemm::CoopTiling, attention::FlashTiling),
+    /// Decode of a batch of [`COOP_FROM_TOKENS`] or more: its products and
+    /// the LM head through the cooperative-matrix skinny GEMM, in the
+    /// tiling fastest on the layer's largest product for the batch's
+    /// tokens (the second field).
+    CooperativeDecode(SkinnyTiling, u32),
 }
 
 impl LayerKernels {
     fn path(self) -> &'static str {
         match self {
             LayerKernels::Portable => "portable",
-            LayerKernels::CooperativeMatrix(..) => "cooperative-matrix",
+            LayerKernels::CooperativeMatrix(..) | LayerKernels::CooperativeDecode(..) => {
+                "cooperative-matrix"
+            }
         }
     }
 
@@ -432,6 +449,13 @@ impl LayerKernels {
                     "products {}; flash attention {}",
                     Path::CooperativeMatrix(products).variant(gpu),
                     flash.name(t)
+                )
+            }
+            LayerKernels::CooperativeDecode(tiling, tokens) => {
+                let t = gpu.coop_shape().map_or(0, |coop| coop.size);
+                format!(
+                    "products cooperative-matrix skinny GEMM, {}",
+                    tiling.name(t, tokens)
                 )
             }
         }
@@ -540,8 +564,8 @@ impl<'a> Builder<'a> {
         let buffers = matrix.upload(gpu)?;
         let (m, n, k) = (self.tokens as u32, matrix.rows as u32, matrix.cols as u32);
         let path = match self.kernels {
-            LayerKernels::Portable => Path::portable_for(gpu),
             LayerKernels::CooperativeMatrix(tiling, _) => Path::CooperativeMatrix(tiling),
+            _ => Path::portable_for(gpu),
         };
         let types = [Precision::F32, Precision::F16];
         Ok(
@@ -549,6 +573,7 @@ impl<'a> Builder<'a> {
                 (Phase::Decode, _, _) => {
                     vec![skinny_kernel(
                         gpu,
+                        self.kernels.skinny(),
                         self.llm.weights,
                         [m, n, k],
                         x,
@@ -647,8 +672,8 @@ impl<'a> Builder<'a> {
             gpu,
             self.llm.phase,
             match self.kernels {
-                LayerKernels::Portable => attention::PrefillPath::Portable,
                 LayerKernels::CooperativeMatrix(_, flash) => attention::PrefillPath::Flash(flash),
+                _ => attention::PrefillPath::Portable,
             },
             &self.pass.sequences,
             p.heads as u32,
@@ -745,6 +770,7 @@ impl<'a> Builder<'a> {
             let out = gpu.output("logits", (head_tokens * rows * 4) as u64);
             head.push(skinny_kernel(
                 gpu,
+                self.kernels.skinny(),
                 self.llm.weights,
                 [head_tokens as u32, rows as u32, hidden as u32],
                 &normed,
@@ -1093,11 +1119,16 @@ impl Workload for Llm {
 }
 
 impl Llm {
-    /// The layer kernels worth trying: the portable ones, and prefill's
-    /// products on cooperative matrices where the adapter has them.
+    /// The layer kernels worth trying: the portable ones, and where the
+    /// adapter has cooperative matrices, prefill's on them, or decode's
+    /// from a batch of [`COOP_FROM_TOKENS`].
     fn kernel_candidates(&self, gpu: &Gpu, tokens: usize) -> Result<Vec<LayerKernels>> {
         let mut candidates = vec![LayerKernels::Portable];
-        if self.phase == Phase::Prefill {
+        if self.phase == Phase::Decode && tokens as u32 >= COOP_FROM_TOKENS {
+            if let Some(tiling) = self.fastest_skinny_tiling(gpu, tokens)? {
+                candidates.push(LayerKernels::CooperativeDecode(tiling, tokens as u32));
+            }
+        } else if self.phase == Phase::Prefill {
             // The layer's largest product: the FFN's gate and up.
             let shape = [
                 tokens as u32,
@@ -1118,6 +1149,53 @@ impl Llm {
             }
         }
         Ok(candidates)
+    }
+
+    /// The fastest cooperative-matrix skinny GEMM tiling for `tokens` on
+    /// the layer's largest product (the FFN's gate), probed on a matrix of
+    /// the model's format: a ranking only, each model checks its output.
+    fn fastest_skinny_tiling(&self, gpu: &Gpu, tokens: usize) -> Result<Option<SkinnyTiling>> {
+        let Some(coop) = gpu.coop_shape() else {
+            return Ok(None);
+        };
+        let tilings: Vec<SkinnyTiling> = SKINNY_TILINGS
+            .into_iter()
+            .filter(|t| t.fits(gpu, coop, tokens as u32))
+            .collect();
+        if tilings.is_empty() {
+            return Ok(None);
+        }
+        let p = &self.preset;
+        let matrix = Matrix {
+            rows: p.ffn,
+            cols: p.hidden,
+            format: self.weights,
+            layout: self.layout(),
+            seed: 1,
+        };
+        let weights = matrix.upload(gpu)?;
+        let x = activation(gpu, tokens, "probe x", p.hidden);
+        let y = activation(gpu, tokens, "probe y", p.ffn);
+        let shape = [tokens as u32, p.ffn as u32, p.hidden as u32];
+        let mut built = Vec::new();
+        for &tiling in &tilings {
+            let path = SkinnyPath::CooperativeMatrix(tiling);
+            built.push(skinny_kernel(
+                gpu,
+                path,
+                self.weights,
+                shape,
+                &x,
+                &y,
+                &weights,
+            )?);
+        }
+        let work = 2.0 * (tokens * p.ffn * p.hidden) as f64;
+        let probes: Vec<_> = built
+            .iter()
+            .map(|(kernel, grid)| (kernel.dispatch(*grid), work))
+            .collect();
+        Ok(ranked(gpu, &probes)?.first().map(|&i| tilings[i]))
     }
 
     /// [`Workload::run`], with the layer's kernels forced (tests) or, for
@@ -1344,26 +1422,41 @@ mod tests {
         }
     }
 
-    /// The tiny preset's prefill with its products forced onto
-    /// cooperative matrices, in every weight format, against the CPU
-    /// layer; without them (Mesa 22.3) the run keeps the portable kernels.
+    /// The tiny preset on cooperative matrices, forced, against the CPU
+    /// layer: prefill in every weight format, and decode of a batch of 17
+    /// (one token past a tile) in f16 and Q4_0. Without them (Mesa 22.3)
+    /// the run keeps the portable kernels.
     #[test]
-    fn tiny_coop_prefill_matches_the_cpu_layer() {
+    fn tiny_coop_layers_match_the_cpu_layer() {
         let gpu = crate::gpu::default_for_tests();
-        let Some(_) = crate::gpu::coop::shape_for_tests(&gpu) else {
-            let llm = tiny(Phase::Prefill, Format::F16, 1);
-            let candidates = llm.kernel_candidates(&gpu, 100).unwrap();
-            assert_eq!(candidates, [LayerKernels::Portable]);
+        let Some(coop) = crate::gpu::coop::shape_for_tests(&gpu) else {
+            for (phase, tokens) in [(Phase::Prefill, 100), (Phase::Decode, 17)] {
+                let llm = tiny(phase, Format::F16, tokens);
+                let candidates = llm.kernel_candidates(&gpu, tokens).unwrap();
+                assert_eq!(candidates, [LayerKernels::Portable]);
+            }
             return;
         };
+        let plan = SamplePlan::single();
+        let run = |llm: Llm, kernels: LayerKernels| {
+            let outcome = llm.run_with(&gpu, &plan, &mut crate::measure::Unobserved, Some(kernels));
+            let measurement = outcome.unwrap_or_else(|e| panic!("{kernels:?}: {e}"));
+            assert_eq!(measurement.params["path"], "cooperative-matrix");
+        };
         for weights in [Format::F16, Format::Q8, Format::Q4] {
-            let llm = tiny(Phase::Prefill, weights, 1);
             let kernels =
                 LayerKernels::CooperativeMatrix(gemm::COOP_TILINGS[0], attention::FLASH_TILINGS[0]);
-            let plan = SamplePlan::single();
-            let outcome = llm.run_with(&gpu, &plan, &mut crate::measure::Unobserved, Some(kernels));
-            let measurement = outcome.unwrap_or_else(|e| panic!("{weights:?}: {e}"));
-            assert_eq!(measurement.params["path"], "cooperative-matrix");
+            run(tiny(Phase::Prefill, weights, 1), kernels);
+        }
+        let tiling = SKINNY_TILINGS
+            .into_iter()
+            .find(|t| t.fits(&gpu, coop, 17))
+            .expect("a skinny tiling that fits");
+        for weights in [Format::F16, Format::Q4] {
+            run(
+                tiny(Phase::Decode, weights, 17),
+                LayerKernels::CooperativeDecode(tiling, 17),
+            );
         }
     }
 
