@@ -78,9 +78,13 @@ impl Variant {
     /// As results record it, e.g. `4 accumulators per subgroup, 4
     /// subgroups per workgroup, tiles 16x16x16`.
     fn name(&self, t: u32) -> String {
+        let subgroups = match self.warps {
+            1 => "1 subgroup".to_string(),
+            n => format!("{n} subgroups"),
+        };
         format!(
-            "{} accumulators per subgroup, {} subgroups per workgroup, tiles {t}x{t}x{t}",
-            self.accumulators, self.warps
+            "{} accumulators per subgroup, {subgroups} per workgroup, tiles {t}x{t}x{t}",
+            self.accumulators
         )
     }
 
