@@ -581,3 +581,38 @@ fn help_and_version_succeed() {
         assert!(text.contains(flag), "run --help lacks {flag}");
     }
 }
+
+/// A GFLOP/s kernel brings both compute ceilings (either may be its roof).
+/// Mesa 22.3 has no cooperative matrices: `peak-mma-f16` is listed as
+/// unsupported, saying why, and `gemm-f16`, on its portable path, is read
+/// against `peak-fma-f32` as before.
+#[test]
+fn a_gflops_kernel_runs_with_both_compute_ceilings() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    let output = run(&[
+        "run",
+        "--quick",
+        "--idle",
+        "0",
+        "--workloads",
+        "gemm-f16",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    output.clone().assert().success();
+    let written = json(&output);
+    let results = written["results"].as_array().unwrap();
+    let names: Vec<&str> = results
+        .iter()
+        .map(|r| r["workload"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["peak-fma-f32", "peak-mma-f16", "gemm-f16"]);
+    let mma = &results[1];
+    assert_eq!(mma["status"], "unsupported", "{mma}");
+    assert!(mma.to_string().contains("cooperative matrices"), "{mma}");
+    let gemm = &results[2];
+    assert_ne!(gemm["params"]["path"], "cooperative-matrix");
+    assert_eq!(gemm["ceiling"]["workload"], "peak-fma-f32", "{gemm}");
+}

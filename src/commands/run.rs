@@ -686,10 +686,10 @@ fn with_shape(mut result: WorkloadResult, workload: &dyn Workload) -> WorkloadRe
     result
 }
 
-/// Sets each kernel's fraction of the ceiling measured in the same run. A
-/// kernel more than 5% above its ceiling gets a note instead: the ceiling
-/// kernel did not reach this driver's peak, and a fraction above 1 would
-/// mislead.
+/// Sets each kernel's fraction of the ceiling measured in the same run
+/// (which one: [`workloads::ceiling_of`]). A kernel more than 5% above its
+/// ceiling gets a note instead: the ceiling kernel did not reach this
+/// driver's peak, and a fraction above 1 would mislead.
 fn attach_ceilings(results: &mut [WorkloadResult]) {
     let roof = |name: &str| {
         results
@@ -700,9 +700,8 @@ fn attach_ceilings(results: &mut [WorkloadResult]) {
     let fractions: Vec<Option<CeilingFraction>> = results
         .iter()
         .map(|r| {
-            let ceiling = workloads::ceiling_for(r.throughput.unit)?;
+            let ceiling = workloads::ceiling_of(r, |name| roof(name).is_some())?;
             let value = r.rate()?;
-            (ceiling != r.workload).then_some(())?;
             let fraction = value / roof(ceiling)?;
             Some(if fraction > 1.0 + CEILING_TOLERANCE {
                 CeilingFraction {
@@ -814,6 +813,60 @@ mod tests {
         );
         let noise = results[2].ceiling.as_ref().unwrap();
         assert_eq!(noise.fraction, Some(1.04), "within 5% is noise");
+    }
+
+    fn on_path(mut r: WorkloadResult, path: &str) -> WorkloadResult {
+        r.params.insert("path".into(), path.into());
+        r
+    }
+
+    /// A kernel that ran on cooperative matrices is read against the
+    /// tensor roof where the run measured it; every other GFLOP/s kernel,
+    /// and a coop one in a run without that roof, against the f32 one.
+    #[test]
+    fn coop_kernels_are_reported_against_the_tensor_roof() {
+        let gemm = |path| on_path(result("gemm-f16", Unit::GflopPerSecond, 400.0), path);
+        let mut results = vec![
+            result("peak-fma-f32", Unit::GflopPerSecond, 500.0),
+            result("peak-mma-f16", Unit::GflopPerSecond, 800.0),
+            gemm("cooperative-matrix"),
+            gemm("tiled"),
+            result("gemm-f32", Unit::GflopPerSecond, 250.0),
+        ];
+        attach_ceilings(&mut results);
+        let read: Vec<Option<(&str, f64)>> = results
+            .iter()
+            .map(|r| {
+                let c = r.ceiling.as_ref()?;
+                Some((c.workload.as_str(), c.fraction?))
+            })
+            .collect();
+        assert_eq!(
+            read,
+            [
+                None,
+                None,
+                Some(("peak-mma-f16", 0.5)),
+                Some(("peak-fma-f32", 0.8)),
+                Some(("peak-fma-f32", 0.5)),
+            ]
+        );
+        // No peak-mma-f16 in the run (or a failed one): as before it.
+        for mma in [None, Some(Status::Unsupported)] {
+            let mut results = vec![
+                result("peak-fma-f32", Unit::GflopPerSecond, 500.0),
+                gemm("cooperative-matrix"),
+            ];
+            if let Some(status) = mma {
+                let mut failed = result("peak-mma-f16", Unit::GflopPerSecond, 800.0);
+                failed.status = status;
+                results.push(failed);
+            }
+            attach_ceilings(&mut results);
+            let ceiling = results[1].ceiling.as_ref().unwrap();
+            assert_eq!(ceiling.workload, "peak-fma-f32");
+            assert_eq!(ceiling.fraction, Some(0.8));
+        }
     }
 
     #[test]

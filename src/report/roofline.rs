@@ -1,7 +1,11 @@
 //! The roofline of one result file: each kernel's measured GFLOP/s against
 //! its arithmetic intensity (FLOP per byte), under the adapter's own
-//! measured ceilings (`peak-fma-f32` flat, `copy-bandwidth` slanted),
-//! log-log. How far a point sits below its roof is what tuning can win.
+//! measured ceilings (`peak-fma-f32` flat, `copy-bandwidth` slanted, and
+//! where the file has it the tensor roof `peak-mma-f16`, flat above the
+//! f32 one), log-log. Each kernel is read against the roof
+//! [`crate::workloads::ceiling_of`] gives it: kernels that ran on
+//! cooperative matrices against the tensor roof. How far a point sits
+//! below its roof is what tuning can win.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -9,6 +13,7 @@ use plotters::prelude::*;
 use super::chart::{LEGEND_ROW, PLOT_HEIGHT, WIDTH, draw_legend, svg};
 use super::markup::si;
 use crate::results::{ResultFile, Status, Unit, WorkloadResult};
+use crate::workloads::ceiling_of;
 
 /// A kernel placed on the roofline.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +22,9 @@ pub struct Point {
     /// FLOP per byte moved.
     pub intensity: f64,
     pub gflops: f64,
+    /// Read against the tensor roof (it ran on cooperative matrices),
+    /// else the f32 one.
+    pub under_tensor_roof: bool,
 }
 
 /// What a file's roofline shows: the ceilings and the kernels placed.
@@ -24,6 +32,8 @@ pub struct Point {
 pub struct Roofline {
     pub device: String,
     pub fma_gflops: f64,
+    /// `peak-mma-f16`, where the file has a verified one.
+    pub mma_gflops: Option<f64>,
     pub copy_gbs: f64,
     pub points: Vec<Point>,
     /// Verified kernels with no intensity to place them by (a row
@@ -35,22 +45,26 @@ impl Roofline {
     /// The roofline of `file`, or why it has none (a ceiling missing or
     /// failed, or no kernel to place).
     pub fn of(file: &ResultFile) -> Result<Roofline, String> {
-        let ceiling = |name: &str| {
+        let measured = |name: &str| {
             file.results
                 .iter()
                 .find(|r| r.workload == name && r.status == Status::Ok)
                 .and_then(WorkloadResult::rate)
-                .ok_or(format!(
-                    "no roofline: {name}, one of its ceilings, has no verified figure in this file"
-                ))
+        };
+        let ceiling = |name: &str| {
+            measured(name).ok_or(format!(
+                "no roofline: {name}, one of its ceilings, has no verified figure in this file"
+            ))
         };
         let fma_gflops = ceiling("peak-fma-f32")?;
         let copy_gbs = ceiling("copy-bandwidth")?;
+        let mma_gflops = measured("peak-mma-f16");
         let mut points = Vec::new();
         let mut not_placed = Vec::new();
         for result in &file.results {
             if result.status != Status::Ok
-                || ["peak-fma-f32", "copy-bandwidth"].contains(&result.workload.as_str())
+                || ["peak-fma-f32", "copy-bandwidth", "peak-mma-f16"]
+                    .contains(&result.workload.as_str())
             {
                 continue;
             }
@@ -63,6 +77,8 @@ impl Roofline {
                     label,
                     intensity,
                     gflops,
+                    under_tensor_roof: ceiling_of(result, |name| measured(name).is_some())
+                        == Some("peak-mma-f16"),
                 }),
                 None => not_placed.push(label),
             }
@@ -73,20 +89,34 @@ impl Roofline {
         Ok(Roofline {
             device: file.device.name.clone(),
             fma_gflops,
+            mma_gflops,
             copy_gbs,
             points,
             not_placed,
         })
     }
 
-    /// Where the slanted roof meets the flat one, in FLOP per byte.
+    /// Where the slanted roof meets the flat f32 one, in FLOP per byte.
     pub fn ridge(&self) -> f64 {
         self.fma_gflops / self.copy_gbs
     }
 
+    /// The flat roof `point` is read against, GFLOP/s.
+    pub fn flat_roof(&self, point: &Point) -> f64 {
+        match self.mma_gflops {
+            Some(mma) if point.under_tensor_roof => mma,
+            _ => self.fma_gflops,
+        }
+    }
+
+    /// The highest flat roof drawn.
+    fn top(&self) -> f64 {
+        self.mma_gflops.unwrap_or(0.0).max(self.fma_gflops)
+    }
+
     /// The chart as SVG text.
     pub fn svg(&self) -> Result<String, String> {
-        let rows = self.points.len() + 2;
+        let rows = self.points.len() + 2 + usize::from(self.mma_gflops.is_some());
         svg(
             (WIDTH, PLOT_HEIGHT + 20 + rows as u32 * LEGEND_ROW),
             |root| self.draw(root),
@@ -100,13 +130,14 @@ impl Roofline {
         root.fill(&WHITE)?;
         let (plot, legend) = root.split_vertically(PLOT_HEIGHT);
         let ridge = self.ridge();
+        let top_ridge = self.top() / self.copy_gbs;
         let fold = |f: fn(f64, f64) -> f64, start: f64, pick: fn(&Point) -> f64| {
             self.points.iter().map(pick).fold(start, f)
         };
         let x0 = fold(f64::min, ridge, |p| p.intensity) / 4.0;
-        let x1 = fold(f64::max, ridge, |p| p.intensity) * 4.0;
+        let x1 = fold(f64::max, top_ridge, |p| p.intensity) * 4.0;
         let y0 = fold(f64::min, self.fma_gflops, |p| p.gflops).min(x0 * self.copy_gbs) / 2.0;
-        let y1 = self.fma_gflops * 2.0;
+        let y1 = self.top() * 2.0;
         let mut chart = ChartBuilder::on(&plot)
             .caption(
                 format!(
@@ -136,6 +167,14 @@ impl Roofline {
             ],
             roof.stroke_width(3),
         ))?;
+        // The tensor roof: the same slant, on up to its own ridge.
+        let tensor_roof = RGBColor(160, 60, 160);
+        if let Some(mma) = self.mma_gflops {
+            chart.draw_series(LineSeries::new(
+                [(ridge, self.fma_gflops), (top_ridge, mma), (x1, mma)],
+                tensor_roof.stroke_width(3),
+            ))?;
+        }
         let mut entries = vec![
             (
                 roof.to_rgba(),
@@ -153,6 +192,17 @@ impl Roofline {
                 ),
             ),
         ];
+        if let Some(mma) = self.mma_gflops {
+            entries.push((
+                tensor_roof.to_rgba(),
+                format!(
+                    "tensor roof: peak-mma-f16, {} (measured); ridge at {:.1} FLOP/byte; \
+                     cooperative-matrix kernels are read against it",
+                    si(mma * 1e9, "FLOP/s"),
+                    mma / self.copy_gbs
+                ),
+            ));
+        }
         let text = ("sans-serif", 14).into_font();
         for (index, point) in self.points.iter().enumerate() {
             let color = PALETTE[index % PALETTE.len()].to_rgba();
@@ -165,11 +215,16 @@ impl Roofline {
                 EmptyElement::at(at)
                     + Text::new((index + 1).to_string(), offset, text.clone().color(&BLACK)),
             ))?;
-            let roof_here = (point.intensity * self.copy_gbs).min(self.fma_gflops);
+            let roof_here = (point.intensity * self.copy_gbs).min(self.flat_roof(point));
+            let which = if point.under_tensor_roof {
+                " (tensor)"
+            } else {
+                ""
+            };
             entries.push((
                 color,
                 format!(
-                    "{}  {}: {} at {} FLOP/byte, {:.0}% of its roof",
+                    "{}  {}: {} at {} FLOP/byte, {:.0}% of its roof{which}",
                     index + 1,
                     point.label,
                     si(point.gflops * 1e9, "FLOP/s"),
@@ -292,6 +347,43 @@ mod tests {
         assert!(svg.contains("<circle"));
         let lavapipe = committed("llvmpipe-vulkan-2026-11-25-llama3-8b-q4.json");
         assert!(Roofline::of(&lavapipe).unwrap_err().contains("no roofline"));
+    }
+
+    /// With `peak-mma-f16` in the file, the tensor roof is drawn beside
+    /// the f32 one and the GEMMs that ran on cooperative matrices are
+    /// read against it; the rest stay under the f32 roof.
+    #[test]
+    fn coop_kernels_sit_under_the_tensor_roof() {
+        let mut file = committed("h200-vulkan-2026-11-27.json");
+        let without = Roofline::of(&file).unwrap();
+        assert!(without.mma_gflops.is_none());
+        assert!(without.points.iter().all(|p| !p.under_tensor_roof));
+        assert!(!without.svg().unwrap().contains("tensor roof"));
+
+        let mut mma = file
+            .results
+            .iter()
+            .find(|r| r.workload == "peak-fma-f32")
+            .unwrap()
+            .clone();
+        mma.workload = "peak-mma-f16".into();
+        mma.throughput.value = Some(600_000.0);
+        file.results.push(mma);
+        let roofline = Roofline::of(&file).unwrap();
+        assert_eq!(roofline.mma_gflops, Some(600_000.0));
+        assert!(roofline.points.iter().all(|p| p.label != "peak-mma-f16"));
+        let point = |label: &str| roofline.points.iter().find(|p| p.label == label).unwrap();
+        // gemm-f16 ran on cooperative matrices in this file; gemm-f32 tiled.
+        let coop = point("gemm-f16 4096x4096x4096");
+        assert!(coop.under_tensor_roof);
+        assert_eq!(roofline.flat_roof(coop), 600_000.0);
+        let tiled = point("gemm-f32 4096x4096x4096");
+        assert!(!tiled.under_tensor_roof);
+        assert!((roofline.flat_roof(tiled) - 50929.1).abs() < 0.1);
+        let svg = roofline.svg().unwrap();
+        assert!(svg.contains("tensor roof: peak-mma-f16"), "{svg}");
+        // 38.9 TFLOP/s under a 600 TFLOP/s roof.
+        assert!(svg.contains("6% of its roof (tensor)"), "{svg}");
     }
 
     #[test]

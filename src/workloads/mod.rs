@@ -10,6 +10,7 @@ pub mod gemm_skinny;
 pub mod gemv;
 pub mod llm;
 pub mod peak_fma;
+pub mod peak_mma;
 pub mod rows;
 pub mod sha256d;
 pub mod timing;
@@ -130,15 +131,54 @@ pub(crate) fn assert_verifies(gpu: &Gpu, workload: &dyn Workload, context: &str)
     }
 }
 
-/// The workload whose figure is the roof for workloads reported in `unit`:
-/// `peak-fma-f32` for GFLOP/s, `copy-bandwidth` for GB/s.
-pub fn ceiling_for(unit: Unit) -> Option<&'static str> {
+/// The ceiling workloads a kernel reported in `unit` may be read against:
+/// `--workloads` runs them with it. `peak-mma-f16` is unsupported (and so
+/// costs nothing) on adapters without cooperative matrices.
+pub fn ceilings_for(unit: Unit) -> &'static [&'static str] {
     match unit {
+        Unit::GflopPerSecond => &["peak-fma-f32", "peak-mma-f16"],
+        Unit::GigabytesPerSecond => &["copy-bandwidth"],
+        Unit::HashesPerSecond | Unit::TokensPerSecond => &[],
+    }
+}
+
+/// Every ceiling workload: they pull in no further ceilings.
+const CEILINGS: [&str; 3] = ["peak-fma-f32", "copy-bandwidth", "peak-mma-f16"];
+
+/// The ceiling `result` is read against, where `measured` says which
+/// ceilings have a verified figure in its run; None for a ceiling itself
+/// and for units without one. This is the one place that decides.
+///
+/// GB/s results: `copy-bandwidth`. GFLOP/s results: `peak-fma-f32`,
+/// except a kernel that ran on cooperative matrices (tensor cores), which
+/// is read against `peak-mma-f16` where the run measured it. Which kernel
+/// ran is the convention every workload with a cooperative-matrix path
+/// follows (`gemm-f16`, `attention-prefill`, ...): its `params.path` is
+/// `"cooperative-matrix"` ([`COOPERATIVE_MATRIX_PATH`]). A coop result in
+/// a run without a verified `peak-mma-f16` is read against `peak-fma-f32`,
+/// as before that ceiling existed (on tensor cores it may then measure
+/// above that roof, and its note says so). Only GFLOP/s results change
+/// roof: a coop kernel reported in GB/s (`gemm-skinny`) stays under
+/// `copy-bandwidth`.
+pub fn ceiling_of(
+    result: &results::WorkloadResult,
+    measured: impl Fn(&str) -> bool,
+) -> Option<&'static str> {
+    if CEILINGS.contains(&result.workload.as_str()) {
+        return None;
+    }
+    let on_tensor_cores =
+        result.params.get("path").and_then(|p| p.as_str()) == Some(COOPERATIVE_MATRIX_PATH);
+    match result.throughput.unit {
+        Unit::GflopPerSecond if on_tensor_cores && measured("peak-mma-f16") => Some("peak-mma-f16"),
         Unit::GflopPerSecond => Some("peak-fma-f32"),
         Unit::GigabytesPerSecond => Some("copy-bandwidth"),
         Unit::HashesPerSecond | Unit::TokensPerSecond => None,
     }
 }
+
+/// `params.path` of a result whose kernel ran on cooperative matrices.
+pub const COOPERATIVE_MATRIX_PATH: &str = "cooperative-matrix";
 
 /// Every workload, one instance per shape, in the order `--workloads all`
 /// runs them: the ceilings come before the kernels measured against them.
@@ -189,6 +229,11 @@ pub fn all_for(llm: &LlmChoice, sizes: Sizes) -> Vec<Box<dyn Workload>> {
         Box::new(sha256d::Sha256d::default()),
         Box::new(peak_fma::PeakFma),
         Box::new(copy_bandwidth::CopyBandwidth),
+        Box::new(if quick {
+            peak_mma::PeakMma::quick()
+        } else {
+            peak_mma::PeakMma::full()
+        }),
     ];
     for precision in [gemm::Precision::F32, gemm::Precision::F16] {
         let shapes = if quick {
@@ -316,12 +361,12 @@ pub fn parse_list(list: &str, llm: LlmChoice, sizes: Sizes) -> Result<Vec<Box<dy
             known_names.join(", ")
         )));
     }
-    // A kernel is always reported against its ceiling, so the ceiling runs
-    // too, even when not named.
+    // A kernel is always reported against its ceiling, so its ceilings
+    // run too, even when not named.
     let ceilings: Vec<&str> = known
         .iter()
-        .filter(|w| names.contains(&w.name()))
-        .filter_map(|w| ceiling_for(w.unit()))
+        .filter(|w| names.contains(&w.name()) && !CEILINGS.contains(&w.name()))
+        .flat_map(|w| ceilings_for(w.unit()).iter().copied())
         .collect();
     Ok(all_for(&llm, sizes)
         .into_iter()
@@ -351,6 +396,13 @@ mod tests {
         // Ceilings join the kernels measured against them.
         assert_eq!(names("copy-bandwidth"), ["copy-bandwidth"]);
         assert_eq!(names("peak-fma-f32,sha256d"), ["sha256d", "peak-fma-f32"]);
+        // Either compute roof may be a GFLOP/s kernel's (see ceiling_of),
+        // and ceilings come first.
+        assert_eq!(
+            names("gemm-f16"),
+            ["peak-fma-f32", "peak-mma-f16", "gemm-f16", "gemm-f16"]
+        );
+        assert_eq!(names("peak-mma-f16"), ["peak-mma-f16"]);
         let err = parse_list("sha256d,gemm-f64", LlmChoice::default(), Sizes::Full)
             .err()
             .unwrap();
@@ -383,7 +435,11 @@ mod tests {
                     assert!(rates.iter().all(|r| *r > 0.0), "{}", workload.name());
                 }
                 Err(Error::Unsupported(reason)) => {
-                    assert!(reason.contains("bytes"), "{}: {reason}", workload.name())
+                    // Too large for the adapter, or (Mesa 22.3) no
+                    // cooperative matrices for the tensor-core ceiling.
+                    let allowed = reason.contains("bytes")
+                        || (workload.name() == "peak-mma-f16" && gpu.coop_shape().is_none());
+                    assert!(allowed, "{}: {reason}", workload.name())
                 }
                 Err(error) => panic!("{} failed: {error}", workload.name()),
             }
@@ -394,7 +450,10 @@ mod tests {
     fn the_catalogue_lists_each_workload_once_with_its_shapes() {
         let listed = catalogue(&all());
         let names: Vec<&str> = listed.iter().map(|e| e.name.as_str()).collect();
-        assert_eq!(names[..3], ["sha256d", "peak-fma-f32", "copy-bandwidth"]);
+        assert_eq!(
+            names[..4],
+            ["sha256d", "peak-fma-f32", "copy-bandwidth", "peak-mma-f16"]
+        );
         let mut unique = names.clone();
         unique.dedup();
         assert_eq!(unique, names, "each name once");

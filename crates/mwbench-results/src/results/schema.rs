@@ -287,7 +287,8 @@ pub struct WorkloadResult {
 /// A throughput against the ceiling workload measured on the same device.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CeilingFraction {
-    /// `peak-fma-f32` or `copy-bandwidth`.
+    /// `peak-fma-f32`, `peak-mma-f16` (kernels that ran on cooperative
+    /// matrices) or `copy-bandwidth`.
     pub workload: String,
     /// Throughput over the ceiling's; `null` when the kernel beat its
     /// ceiling by more than 5% (so the ceiling is not this driver's peak),

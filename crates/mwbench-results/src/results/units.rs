@@ -110,10 +110,11 @@ impl Unit {
 /// tested against this table. `external` results (`mwbench meter`) carry
 /// whatever unit the outside tool measured; a name not here (a newer
 /// build's workload) is read with its own unit, which cannot be checked.
-pub const WORKLOAD_UNITS: [(&str, Unit); 16] = [
+pub const WORKLOAD_UNITS: [(&str, Unit); 17] = [
     ("sha256d", Unit::HashesPerSecond),
     ("peak-fma-f32", Unit::GflopPerSecond),
     ("copy-bandwidth", Unit::GigabytesPerSecond),
+    ("peak-mma-f16", Unit::GflopPerSecond),
     ("gemm-f32", Unit::GflopPerSecond),
     ("gemm-f16", Unit::GflopPerSecond),
     ("gemm-skinny", Unit::GigabytesPerSecond),
