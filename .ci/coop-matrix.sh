@@ -17,13 +17,15 @@ cargo build --bin mwbench
 MWBENCH_EXPECT_COOP=1 bash .ci/lavapipe26.sh "$tests" coop
 root=${MWBENCH_MESA26_ROOT:-/var/tmp/mwbench-mesa26}
 rm -f "$root/tmp/mwbench-coop.json"
-workloads=gemm-f16,attention-prefill,llm-prefill
+workloads=peak-mma-f16,gemm-f16,gemm-skinny,attention-prefill,llm-prefill
 bash .ci/lavapipe26.sh target/debug/mwbench run --quick --workloads "$workloads" \
   --out /tmp/mwbench-coop.json
-# Each workload tried at least one cooperative-matrix variant (and kept
-# whichever was fastest and verified: on lavapipe, often a portable one).
+# gemm-f16, gemm-skinny (its batch of 16), attention-prefill and
+# llm-prefill each tried at least one cooperative-matrix variant (and kept
+# whichever was fastest and verified: on lavapipe, often a portable one);
+# peak-mma-f16 ran on them.
 tried=$(grep -c '"cooperative-matrix' "$root/tmp/mwbench-coop.json" || true)
-if [ "$tried" -lt 3 ]; then
+if [ "$tried" -lt 4 ]; then
   echo "coop-matrix: run --quick tried cooperative-matrix variants in $tried places, expected one per workload" >&2
   exit 1
 fi

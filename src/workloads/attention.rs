@@ -172,7 +172,7 @@ impl PrefillPath {
     pub fn name(self) -> &'static str {
         match self {
             PrefillPath::Portable => "portable",
-            PrefillPath::Flash(_) => "cooperative-matrix",
+            PrefillPath::Flash(_) => super::COOPERATIVE_MATRIX_PATH,
         }
     }
 

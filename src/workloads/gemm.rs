@@ -232,7 +232,7 @@ impl Path {
 
     pub fn name(self) -> &'static str {
         match self {
-            Path::CooperativeMatrix(_) => "cooperative-matrix",
+            Path::CooperativeMatrix(_) => super::COOPERATIVE_MATRIX_PATH,
             Path::SubgroupBroadcast => "subgroup-broadcast",
             Path::Tiled { .. } => "tiled",
         }

@@ -50,7 +50,7 @@ impl SkinnyPath {
     pub fn name(self) -> &'static str {
         match self {
             SkinnyPath::Portable => "portable",
-            SkinnyPath::CooperativeMatrix(_) => "cooperative-matrix",
+            SkinnyPath::CooperativeMatrix(_) => super::COOPERATIVE_MATRIX_PATH,
         }
     }
 

@@ -432,7 +432,7 @@ impl LayerKernels {
         match self {
             LayerKernels::Portable => "portable",
             LayerKernels::CooperativeMatrix(..) | LayerKernels::CooperativeDecode(..) => {
-                "cooperative-matrix"
+                super::COOPERATIVE_MATRIX_PATH
             }
         }
     }
