@@ -151,26 +151,22 @@ const CEILINGS: [&str; 3] = ["peak-fma-f32", "copy-bandwidth", "peak-mma-f16"];
 ///
 /// GB/s results: `copy-bandwidth`. GFLOP/s results: `peak-fma-f32`,
 /// except a kernel that ran on cooperative matrices (tensor cores), which
-/// is read against `peak-mma-f16` where the run measured it. Which kernel
-/// ran is the convention every workload with a cooperative-matrix path
-/// follows (`gemm-f16`, `attention-prefill`, ...): its `params.path` is
-/// `"cooperative-matrix"` ([`COOPERATIVE_MATRIX_PATH`]). A coop result in
-/// a run without a verified `peak-mma-f16` is read against `peak-fma-f32`,
-/// as before that ceiling existed (on tensor cores it may then measure
-/// above that roof, and its note says so). Only GFLOP/s results change
+/// is read against `peak-mma-f16`. Which kernel ran is the convention
+/// every workload with a cooperative-matrix path follows (`gemm-f16`,
+/// `attention-prefill`, ...): its `params.path` is `"cooperative-matrix"`
+/// ([`COOPERATIVE_MATRIX_PATH`]). A coop result in a run without a
+/// verified `peak-mma-f16` gets no fraction (`run` says why): the f32
+/// roof is the wrong one for tensor cores. Only GFLOP/s results change
 /// roof: a coop kernel reported in GB/s (`gemm-skinny`) stays under
 /// `copy-bandwidth`.
-pub fn ceiling_of(
-    result: &results::WorkloadResult,
-    measured: impl Fn(&str) -> bool,
-) -> Option<&'static str> {
+pub fn ceiling_of(result: &results::WorkloadResult) -> Option<&'static str> {
     if CEILINGS.contains(&result.workload.as_str()) {
         return None;
     }
     let on_tensor_cores =
         result.params.get("path").and_then(|p| p.as_str()) == Some(COOPERATIVE_MATRIX_PATH);
     match result.throughput.unit {
-        Unit::GflopPerSecond if on_tensor_cores && measured("peak-mma-f16") => Some("peak-mma-f16"),
+        Unit::GflopPerSecond if on_tensor_cores => Some("peak-mma-f16"),
         Unit::GflopPerSecond => Some("peak-fma-f32"),
         Unit::GigabytesPerSecond => Some("copy-bandwidth"),
         Unit::HashesPerSecond | Unit::TokensPerSecond => None,
