@@ -29,4 +29,4 @@ if [ "$tried" -lt 4 ]; then
   echo "coop-matrix: run --quick tried cooperative-matrix variants in $tried places, expected one per workload" >&2
   exit 1
 fi
-echo "coop-matrix: every cooperative-matrix kernel verified on Mesa 26's lavapipe"
+echo "coop-matrix: every cooperative-matrix kernel verified on Mesa 26's lavapipe ($SECONDS s)"
