@@ -18,7 +18,7 @@ use half::f16;
 use serde_json::json;
 
 use super::check::random_f32;
-use super::timing::{OutputCheck, ranked, sample_checked};
+use super::timing::{OutputCheck, fastest_verified, sample_checked};
 use super::{AlsoReported, Measurement, Unit, Workload};
 use crate::gpu::{CoopShape, Dispatch, Gpu, Kernel};
 use crate::measure::{Observer, SamplePlan};
@@ -541,32 +541,12 @@ impl Workload for Attention {
             ),
             Phase::Prefill => (self.flops(), Vec::new()),
         };
-        // The fastest path that passes its check: probed fastest first,
-        // each checked before it is kept (a failing one is recorded).
-        let order = if kernels.len() > 1 {
-            let probes: Vec<_> = kernels.iter().map(|(_, d)| (d.clone(), work)).collect();
-            ranked(gpu, &probes)?
-        } else {
-            vec![0]
-        };
-        let mut failed = Vec::new();
-        let mut chosen = None;
-        for index in order {
-            let (path, dispatch) = &kernels[index];
-            match check_for(*path).run(gpu, dispatch) {
-                Ok(_) => {
-                    chosen = Some(index);
-                    break;
-                }
-                Err(Error::VerificationFailed(why)) => failed.push((*path, why)),
-                Err(other) => return Err(other),
-            }
-        }
-        let Some(chosen) = chosen else {
-            let (_, why) = failed.swap_remove(0);
-            return Err(Error::VerificationFailed(why));
-        };
-        let (path, dispatch) = kernels.swap_remove(chosen);
+        let probes: Vec<_> = kernels.iter().map(|(_, d)| (d.clone(), work)).collect();
+        let verified = fastest_verified(gpu, &probes, |i| {
+            let (path, dispatch) = &kernels[i];
+            check_for(*path).run(gpu, dispatch)
+        })?;
+        let (path, dispatch) = kernels.swap_remove(verified.index);
         let check = check_for(path);
         let (samples, error) = sample_checked(gpu, dispatch, work, plan, observer, &check)?;
         let mut params = serde_json::Map::new();
@@ -577,22 +557,8 @@ impl Workload for Attention {
         params.insert("kv_type".into(), json!("f16"));
         if self.phase == Phase::Prefill {
             params.insert("path".into(), json!(path.name()));
-            params.insert("variant".into(), json!(path.variant(gpu)));
-            params.insert(
-                "variants_tried".into(),
-                json!(paths.iter().map(|p| p.variant(gpu)).collect::<Vec<_>>()),
-            );
-            if !failed.is_empty() {
-                params.insert(
-                    "variants_failed".into(),
-                    json!(
-                        failed
-                            .iter()
-                            .map(|(p, why)| format!("{}: {why}", p.variant(gpu)))
-                            .collect::<Vec<_>>()
-                    ),
-                );
-            }
+            let names: Vec<String> = paths.iter().map(|p| p.variant(gpu)).collect();
+            verified.record(&mut params, &names);
             if let (PrefillPath::Flash(_), Some(coop)) = (path, gpu.coop_shape()) {
                 params.insert("coop_shape".into(), json!(coop.name()));
             }

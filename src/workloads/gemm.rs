@@ -20,7 +20,7 @@ use half::f16;
 use serde_json::json;
 
 use super::check::random_f32;
-use super::timing::{OutputCheck, ranked, sample_checked};
+use super::timing::{OutputCheck, fastest_verified, ranked, sample_checked};
 use super::{Measurement, Unit, Workload};
 use crate::gpu::{CoopShape, Gpu, Kernel};
 use crate::measure::{Observer, SamplePlan};
@@ -562,54 +562,17 @@ impl Workload for Gemm {
             bound,
         };
         let flops = 2.0 * m as f64 * n as f64 * k as f64;
-        // The fastest path that passes its check: probed fastest first,
-        // each checked before it is kept (a failing one is recorded).
-        let order = if kernels.len() > 1 {
-            let probes: Vec<_> = kernels.iter().map(|(_, d)| (d.clone(), flops)).collect();
-            ranked(gpu, &probes)?
-        } else {
-            vec![0]
-        };
-        let mut failed = Vec::new();
-        let mut chosen = None;
-        for index in order {
-            let (path, dispatch) = &kernels[index];
-            match check.run(gpu, dispatch) {
-                Ok(_) => {
-                    chosen = Some(index);
-                    break;
-                }
-                Err(Error::VerificationFailed(why)) => failed.push((*path, why)),
-                Err(other) => return Err(other),
-            }
-        }
-        let Some(chosen) = chosen else {
-            let (_, why) = failed.swap_remove(0);
-            return Err(Error::VerificationFailed(why));
-        };
-        let (path, dispatch) = kernels.swap_remove(chosen);
+        let probes: Vec<_> = kernels.iter().map(|(_, d)| (d.clone(), flops)).collect();
+        let verified = fastest_verified(gpu, &probes, |i| check.run(gpu, &kernels[i].1))?;
+        let (path, dispatch) = kernels.swap_remove(verified.index);
         let (samples, error) = sample_checked(gpu, dispatch, flops, plan, observer, &check)?;
         let mut params = serde_json::Map::new();
         params.insert("m".into(), json!(self.m));
         params.insert("n".into(), json!(self.n));
         params.insert("k".into(), json!(self.k));
         params.insert("path".into(), json!(path.name()));
-        params.insert("variant".into(), json!(path.variant(gpu)));
-        params.insert(
-            "variants_tried".into(),
-            json!(paths.iter().map(|p| p.variant(gpu)).collect::<Vec<_>>()),
-        );
-        if !failed.is_empty() {
-            params.insert(
-                "variants_failed".into(),
-                json!(
-                    failed
-                        .iter()
-                        .map(|(p, why)| format!("{}: {why}", p.variant(gpu)))
-                        .collect::<Vec<_>>()
-                ),
-            );
-        }
+        let names: Vec<String> = paths.iter().map(|p| p.variant(gpu)).collect();
+        verified.record(&mut params, &names);
         if let Path::Tiled { tile } = path {
             params.insert("tile".into(), json!(tile));
         }

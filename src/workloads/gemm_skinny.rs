@@ -19,7 +19,7 @@ use serde_json::json;
 
 use super::check::random_f32;
 use super::gemv::{self, Format, Launch};
-use super::timing::{OutputCheck, ranked, sample_checked};
+use super::timing::{OutputCheck, fastest_verified, sample_checked};
 use super::{AlsoReported, Measurement, Unit, Workload};
 use crate::gpu::{CoopShape, Gpu, Kernel};
 use crate::measure::{Observer, SamplePlan};
@@ -551,35 +551,15 @@ impl Workload for GemmSkinny {
                 bound: COOP_BOUND,
             },
         };
-        // The fastest path that passes its check: probed fastest first,
-        // each checked before it is kept (a failing one is recorded).
-        let order = if kernels.len() > 1 {
-            let probes: Vec<_> = kernels
-                .iter()
-                .map(|(_, d)| (d.clone(), weight_bytes))
-                .collect();
-            ranked(gpu, &probes)?
-        } else {
-            vec![0]
-        };
-        let mut failed = Vec::new();
-        let mut chosen = None;
-        for index in order {
-            let (path, dispatch) = &kernels[index];
-            match check_for(*path).run(gpu, dispatch) {
-                Ok(_) => {
-                    chosen = Some(index);
-                    break;
-                }
-                Err(Error::VerificationFailed(why)) => failed.push((*path, why)),
-                Err(other) => return Err(other),
-            }
-        }
-        let Some(chosen) = chosen else {
-            let (_, why) = failed.swap_remove(0);
-            return Err(Error::VerificationFailed(why));
-        };
-        let (path, dispatch) = kernels.swap_remove(chosen);
+        let probes: Vec<_> = kernels
+            .iter()
+            .map(|(_, d)| (d.clone(), weight_bytes))
+            .collect();
+        let verified = fastest_verified(gpu, &probes, |i| {
+            let (path, dispatch) = &kernels[i];
+            check_for(*path).run(gpu, dispatch)
+        })?;
+        let (path, dispatch) = kernels.swap_remove(verified.index);
         let check = check_for(path);
         let (samples, error) = sample_checked(gpu, dispatch, weight_bytes, plan, observer, &check)?;
         let mut params = serde_json::Map::new();
@@ -588,27 +568,11 @@ impl Workload for GemmSkinny {
         params.insert("k".into(), json!(self.cols));
         params.insert("weights".into(), json!(self.format.weights_name()));
         params.insert("path".into(), json!(path.name()));
-        params.insert("variant".into(), json!(self.variant(gpu, path, launch)));
-        params.insert(
-            "variants_tried".into(),
-            json!(
-                paths
-                    .iter()
-                    .map(|&p| self.variant(gpu, p, launch))
-                    .collect::<Vec<_>>()
-            ),
-        );
-        if !failed.is_empty() {
-            params.insert(
-                "variants_failed".into(),
-                json!(
-                    failed
-                        .iter()
-                        .map(|&(p, ref why)| format!("{}: {why}", self.variant(gpu, p, launch)))
-                        .collect::<Vec<_>>()
-                ),
-            );
-        }
+        let names: Vec<String> = paths
+            .iter()
+            .map(|&p| self.variant(gpu, p, launch))
+            .collect();
+        verified.record(&mut params, &names);
         match path {
             SkinnyPath::Portable => {
                 params.insert("threads_per_row".into(), json!(launch.threads_per_row));

@@ -22,7 +22,7 @@ use half::f16;
 use serde_json::json;
 
 use super::check::random_f32;
-use super::timing::{OutputCheck, ranked, sample_checked};
+use super::timing::{OutputCheck, fastest_verified, sample_checked};
 use super::{Measurement, Unit, Workload};
 use crate::gpu::{CoopShape, Gpu};
 use crate::measure::{Observer, SamplePlan};
@@ -291,34 +291,12 @@ impl Workload for PeakMma {
             bound: BOUND,
         };
 
-        // The fastest variant that passes its check: probed fastest
-        // first, each checked before it is kept (a failing one is
-        // recorded).
         let probes: Vec<_> = kernels
             .iter()
             .map(|(v, kernel, workgroups)| (kernel.dispatch(*workgroups), flops(v)))
             .collect();
-        let order = if probes.len() > 1 {
-            ranked(gpu, &probes)?
-        } else {
-            vec![0]
-        };
-        let mut failed = Vec::new();
-        let mut chosen = None;
-        for index in order {
-            match check_of(index).run(gpu, &probes[index].0) {
-                Ok(_) => {
-                    chosen = Some(index);
-                    break;
-                }
-                Err(Error::VerificationFailed(why)) => failed.push((variants[index], why)),
-                Err(other) => return Err(other),
-            }
-        }
-        let Some(chosen) = chosen else {
-            let (_, why) = failed.swap_remove(0);
-            return Err(Error::VerificationFailed(why));
-        };
+        let verified = fastest_verified(gpu, &probes, |i| check_of(i).run(gpu, &probes[i].0))?;
+        let chosen = verified.index;
         let variant = variants[chosen];
         let check = check_of(chosen);
         let (samples, error) = sample_checked(
@@ -336,22 +314,8 @@ impl Workload for PeakMma {
         params.insert("accumulators".into(), json!(variant.accumulators));
         params.insert("subgroups_per_workgroup".into(), json!(variant.warps));
         params.insert("coop_shape".into(), json!(coop.name()));
-        params.insert("variant".into(), json!(variant.name(size)));
-        params.insert(
-            "variants_tried".into(),
-            json!(variants.iter().map(|v| v.name(size)).collect::<Vec<_>>()),
-        );
-        if !failed.is_empty() {
-            params.insert(
-                "variants_failed".into(),
-                json!(
-                    failed
-                        .iter()
-                        .map(|(v, why)| format!("{}: {why}", v.name(size)))
-                        .collect::<Vec<_>>()
-                ),
-            );
-        }
+        let names: Vec<String> = variants.iter().map(|v| v.name(size)).collect();
+        verified.record(&mut params, &names);
         Ok(Measurement {
             params,
             samples,

@@ -4,9 +4,9 @@
 use std::ops::Range;
 
 use super::check::verify;
-use crate::Result;
 use crate::gpu::{Dispatch, Gpu};
 use crate::measure::{Observer, Sample, SamplePlan, sample_loop_checked};
+use crate::{Error, Result};
 
 /// Samples `dispatch`; `work_per_dispatch` is in the workload's raw unit
 /// (flops or bytes). `midway` checks the output half-way through a
@@ -58,6 +58,71 @@ pub fn sample_verified(
     )?;
     let error = check()?;
     Ok((samples, error))
+}
+
+/// The candidate [`fastest_verified`] kept: its index, its check's
+/// relative error, and the faster ones that failed their check (index,
+/// why), fastest first.
+pub struct Verified {
+    pub index: usize,
+    pub error: f64,
+    pub failed: Vec<(usize, String)>,
+}
+
+impl Verified {
+    /// Records the choice as every workload with variants does:
+    /// `variant`, `variants_tried` (`names` of every candidate, in order)
+    /// and, where any failed, `variants_failed` (`name: why`).
+    pub fn record(
+        &self,
+        params: &mut serde_json::Map<String, serde_json::Value>,
+        names: &[String],
+    ) {
+        params.insert("variant".into(), names[self.index].clone().into());
+        params.insert("variants_tried".into(), names.into());
+        if !self.failed.is_empty() {
+            let failed: Vec<String> = self
+                .failed
+                .iter()
+                .map(|(index, why)| format!("{}: {why}", names[*index]))
+                .collect();
+            params.insert("variants_failed".into(), failed.into());
+        }
+    }
+}
+
+/// The fastest of `candidates` (a dispatch and its work each) that passes
+/// its check, `check(index)`: several are probed as [`ranked`] does and
+/// checked fastest first until one passes. A candidate whose check fails
+/// (`VerificationFailed`) is set aside with why, never measured; when
+/// every one fails, that is the fastest one's failure. Any other error
+/// ends the search.
+pub fn fastest_verified(
+    gpu: &Gpu,
+    candidates: &[(Dispatch, f64)],
+    mut check: impl FnMut(usize) -> Result<f64>,
+) -> Result<Verified> {
+    let order = if candidates.len() > 1 {
+        ranked(gpu, candidates)?
+    } else {
+        vec![0]
+    };
+    let mut failed = Vec::new();
+    for index in order {
+        match check(index) {
+            Ok(error) => {
+                return Ok(Verified {
+                    index,
+                    error,
+                    failed,
+                });
+            }
+            Err(Error::VerificationFailed(why)) => failed.push((index, why)),
+            Err(other) => return Err(other),
+        }
+    }
+    let (_, why) = failed.swap_remove(0);
+    Err(Error::VerificationFailed(why))
 }
 
 /// What a kernel workload compares with its CPU reference: `ranges` of

@@ -30,7 +30,7 @@ use super::gemm_skinny::{
 };
 use super::gemv::Format;
 use super::rows::{self, RowOp};
-use super::timing::{ranked, sample_kernel};
+use super::timing::{fastest_verified, ranked, sample_kernel};
 use super::{AlsoReported, Measurement, Unit, Workload};
 use crate::gpu::{Dispatch, Gpu, Kernel};
 use crate::measure::{MeasuringOnly, Observer, Sample, SamplePlan};
@@ -1236,33 +1236,15 @@ impl Llm {
         }
         let checked = self.checked_tokens(&pass);
         let cpu = self.cpu_layer(&layers[0], &x, &pass, &checked);
-        // The fastest candidate that passes its check (a failing one is
-        // recorded, never measured).
-        let order = if models.len() > 1 {
-            let probes: Vec<_> = models
-                .iter()
-                .map(|m| (Dispatch::chain(&m.layers), 1.0))
-                .collect();
-            ranked(gpu, &probes)?
-        } else {
-            vec![0]
-        };
-        let mut failed = Vec::new();
-        let mut chosen = None;
-        for index in order {
-            match self.check(gpu, &models[index], &cpu, &checked) {
-                Ok(error) => {
-                    chosen = Some((index, error));
-                    break;
-                }
-                Err(Error::VerificationFailed(why)) => failed.push((candidates[index], why)),
-                Err(other) => return Err(other),
-            }
-        }
-        let Some((chosen, error)) = chosen else {
-            let (_, why) = failed.swap_remove(0);
-            return Err(Error::VerificationFailed(why));
-        };
+        let probes: Vec<_> = models
+            .iter()
+            .map(|m| (Dispatch::chain(&m.layers), 1.0))
+            .collect();
+        let verified = fastest_verified(gpu, &probes, |i| {
+            self.check(gpu, &models[i], &cpu, &checked)
+        })?;
+        drop(probes);
+        let (chosen, error) = (verified.index, verified.error);
         let kernels = candidates[chosen];
         let model = models.swap_remove(chosen);
         drop(models);
@@ -1322,27 +1304,8 @@ impl Llm {
             }
         }
         params.insert("path".into(), json!(kernels.path()));
-        params.insert("variant".into(), json!(kernels.variant(gpu)));
-        params.insert(
-            "variants_tried".into(),
-            json!(
-                candidates
-                    .iter()
-                    .map(|k| k.variant(gpu))
-                    .collect::<Vec<_>>()
-            ),
-        );
-        if !failed.is_empty() {
-            params.insert(
-                "variants_failed".into(),
-                json!(
-                    failed
-                        .iter()
-                        .map(|(k, why)| format!("{}: {why}", k.variant(gpu)))
-                        .collect::<Vec<_>>()
-                ),
-            );
-        }
+        let names: Vec<String> = candidates.iter().map(|k| k.variant(gpu)).collect();
+        verified.record(&mut params, &names);
         params.insert("layers".into(), json!(p.layers));
         params.insert("layers_run".into(), json!(self.layers_run()));
         params.insert("hidden".into(), json!(p.hidden));
