@@ -24,6 +24,7 @@ use mwbench::workloads::gemv::{Format, Gemv};
 use mwbench::workloads::llm::{Batch, Llm, Preset};
 use mwbench::workloads::peak_fma::PeakFma;
 use mwbench::workloads::rows::{RowKernel, RowOp};
+use mwbench::workloads::tuning::Tune;
 use mwbench::workloads::{Unit, Workload};
 
 /// Samples inside one criterion measurement: enough to even out one slow
@@ -35,6 +36,9 @@ const PLAN: SamplePlan = SamplePlan {
     min_samples: 3,
     max_samples: 3,
     sustain: None,
+    // A regression bench times the same code every time: each family's
+    // default variant, as `run --tune off` does.
+    tune: Tune::Off,
 };
 
 /// Every kernel at a small shape, then at the first of its LLM shapes.

@@ -253,6 +253,13 @@ pub struct RunArgs {
     /// (about a minute on lavapipe; not a GPU's throughput).
     #[arg(long)]
     pub quick: bool,
+    /// on: each kernel family tries its variants briefly at the run's
+    /// shape and keeps the fastest that passes its check (recorded as
+    /// params.variant). off: each family runs its default variant, the
+    /// same code every time, for regression gates. Ceilings are always
+    /// the fastest variant.
+    #[arg(long, value_name = "on|off", default_value = "on", value_parser = parse_tune)]
+    pub tune: crate::workloads::tuning::Tune,
     #[command(flatten)]
     pub power: PowerArgs,
     /// Model that llm-decode and llm-prefill run: llama3-8b, llama3-70b or
@@ -391,11 +398,12 @@ fn parse_interval(text: &str) -> std::result::Result<f64, String> {
 /// The plan of `run`'s `--quick`, `--duration`, `--sustain` and
 /// `--interval`, or the usage error of a combination that means nothing.
 fn sample_plan(args: &RunArgs) -> Result<SamplePlan> {
-    let plan = if args.quick {
+    let mut plan = if args.quick {
         SamplePlan::quick()
     } else {
         SamplePlan::standard()
     };
+    plan.tune = args.tune;
     match (args.sustain, args.interval, args.duration) {
         (Some(_), _, _) if args.quick => Err(Error::usage(
             "--sustain measures the steady figure over a long run; --quick is a short check: \
@@ -421,6 +429,15 @@ fn sample_plan(args: &RunArgs) -> Result<SamplePlan> {
         }
         (None, None, Some(seconds)) => Ok(plan.with_duration(seconds)),
         (None, None, None) => Ok(plan),
+    }
+}
+
+fn parse_tune(text: &str) -> std::result::Result<crate::workloads::tuning::Tune, String> {
+    use crate::workloads::tuning::Tune;
+    match text {
+        "on" => Ok(Tune::On),
+        "off" => Ok(Tune::Off),
+        _ => Err("expected on or off".into()),
     }
 }
 

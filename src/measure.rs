@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::Result;
+use crate::workloads::tuning::Tune;
 
 /// How long to measure, decided once from `--duration` and `--quick`.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +24,9 @@ pub struct SamplePlan {
     /// `measure`, recorded interval by interval, with the output checked
     /// once half-way besides before and after.
     pub sustain: Option<Sustain>,
+    /// `run --tune`: whether each kernel family probes its variants
+    /// (see [`crate::workloads::tuning`]).
+    pub tune: crate::workloads::tuning::Tune,
 }
 
 /// How a sustained run is cut into intervals.
@@ -41,6 +45,7 @@ impl SamplePlan {
             min_samples: 10,
             max_samples: 1000,
             sustain: None,
+            tune: Tune::On,
         }
     }
 
@@ -53,6 +58,7 @@ impl SamplePlan {
             min_samples: 3,
             max_samples: 1000,
             sustain: None,
+            tune: Tune::On,
         }
     }
 
@@ -66,6 +72,7 @@ impl SamplePlan {
             min_samples: 1,
             max_samples: 1,
             sustain: None,
+            tune: Tune::On,
         }
     }
 
@@ -339,6 +346,7 @@ mod tests {
             min_samples: 4,
             max_samples: 10,
             sustain: None,
+            tune: Tune::On,
         };
         let mut sizes = Vec::new();
         let mut recorder = Recorder::default();

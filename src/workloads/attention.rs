@@ -18,7 +18,8 @@ use half::f16;
 use serde_json::json;
 
 use super::check::random_f32;
-use super::timing::{OutputCheck, fastest_verified, sample_checked};
+use super::timing::{OutputCheck, sample_checked};
+use super::tuning;
 use super::{AlsoReported, Measurement, Unit, Workload};
 use crate::gpu::{CoopShape, Dispatch, Gpu, Kernel};
 use crate::measure::{Observer, SamplePlan};
@@ -542,7 +543,7 @@ impl Workload for Attention {
             Phase::Prefill => (self.flops(), Vec::new()),
         };
         let probes: Vec<_> = kernels.iter().map(|(_, d)| (d.clone(), work)).collect();
-        let verified = fastest_verified(gpu, &probes, |i| {
+        let verified = tuning::choose(gpu, plan, &probes, |i| {
             let (path, dispatch) = &kernels[i];
             check_for(*path).run(gpu, dispatch)
         })?;
@@ -558,7 +559,7 @@ impl Workload for Attention {
         if self.phase == Phase::Prefill {
             params.insert("path".into(), json!(path.name()));
             let names: Vec<String> = paths.iter().map(|p| p.variant(gpu)).collect();
-            verified.record(&mut params, &names);
+            verified.record(&mut params, &names, self.unit());
             if let (PrefillPath::Flash(_), Some(coop)) = (path, gpu.coop_shape()) {
                 params.insert("coop_shape".into(), json!(coop.name()));
             }

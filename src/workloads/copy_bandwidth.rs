@@ -4,7 +4,8 @@
 use serde_json::json;
 
 use super::check::random_f32;
-use super::timing::{fastest, sample_verified};
+use super::timing::sample_verified;
+use super::tuning::{self, Tune};
 use super::{Measurement, Unit, Workload};
 use crate::gpu::{Dispatch, Gpu};
 use crate::measure::{Observer, SamplePlan};
@@ -74,18 +75,15 @@ impl Workload for CopyBandwidth {
             .iter()
             .map(|(kernel, workgroups)| (kernel.dispatch(*workgroups), 2.0 * bytes as f64))
             .collect();
-        let fastest = fastest(gpu, &probes)?;
-        let (kernel, workgroups) = &kernels[fastest];
-        let (workgroup_size, elements) = SHAPES[fastest];
         let variant = |(w, e): (u32, u32)| {
             format!(
                 "workgroup {w}, {e} element{} per invocation",
                 if e == 1 { "" } else { "s" }
             )
         };
-        let check = || -> Result<f64> {
+        let check_of = |i: usize| -> Result<f64> {
             gpu.poison(&dst);
-            gpu.run_timed(&kernel.dispatch(*workgroups), &[])?;
+            gpu.run_timed(&probes[i].0, &[])?;
             let copied = gpu.download(&dst)?;
             if copied.as_slice() != bytemuck::cast_slice::<f32, u8>(&source) {
                 let i = copied
@@ -99,21 +97,27 @@ impl Workload for CopyBandwidth {
             }
             Ok(0.0)
         };
+        // A roof is the fastest the hardware goes: probed even under
+        // `--tune off`, which fixes the code of the kernels read against it.
+        let probing = SamplePlan {
+            tune: Tune::On,
+            ..plan.clone()
+        };
+        let tuned = tuning::choose(gpu, &probing, &probes, check_of)?;
+        let (kernel, workgroups) = &kernels[tuned.index];
+        let (workgroup_size, elements) = SHAPES[tuned.index];
         let (samples, _) = sample_verified(
             gpu,
             kernel.dispatch(*workgroups),
             2.0 * bytes as f64,
             plan,
             observer,
-            check,
+            || check_of(tuned.index),
         )?;
         let mut params = serde_json::Map::new();
         params.insert("bytes".into(), json!(bytes));
-        params.insert("variant".into(), json!(variant((workgroup_size, elements))));
-        params.insert(
-            "variants_tried".into(),
-            json!(SHAPES.into_iter().map(variant).collect::<Vec<_>>()),
-        );
+        let names: Vec<String> = SHAPES.into_iter().map(variant).collect();
+        tuned.record(&mut params, &names, self.unit());
         Ok(Measurement {
             params,
             samples,

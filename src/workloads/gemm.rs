@@ -20,7 +20,8 @@ use half::f16;
 use serde_json::json;
 
 use super::check::random_f32;
-use super::timing::{OutputCheck, fastest_verified, ranked, sample_checked};
+use super::timing::{OutputCheck, sample_checked};
+use super::tuning;
 use super::{Measurement, Unit, Workload};
 use crate::gpu::{CoopShape, Gpu, Kernel};
 use crate::measure::{Observer, SamplePlan};
@@ -383,6 +384,7 @@ pub fn quantized_gemm_kernel(
 /// matrices.
 pub fn fastest_coop_tiling(
     gpu: &Gpu,
+    plan: &SamplePlan,
     types: [Precision; 2],
     [m, n, k]: [u32; 3],
 ) -> Result<Option<CoopTiling>> {
@@ -408,7 +410,9 @@ pub fn fastest_coop_tiling(
         .iter()
         .map(|(kernel, workgroups)| (kernel.dispatch(*workgroups), flops))
         .collect();
-    Ok(ranked(gpu, &probes)?.first().map(|&i| tilings[i]))
+    Ok(tuning::rank(gpu, plan, &probes)?
+        .first()
+        .map(|&i| tilings[i]))
 }
 
 /// One GEMM at one shape.
@@ -563,7 +567,7 @@ impl Workload for Gemm {
         };
         let flops = 2.0 * m as f64 * n as f64 * k as f64;
         let probes: Vec<_> = kernels.iter().map(|(_, d)| (d.clone(), flops)).collect();
-        let verified = fastest_verified(gpu, &probes, |i| check.run(gpu, &kernels[i].1))?;
+        let verified = tuning::choose(gpu, plan, &probes, |i| check.run(gpu, &kernels[i].1))?;
         let (path, dispatch) = kernels.swap_remove(verified.index);
         let (samples, error) = sample_checked(gpu, dispatch, flops, plan, observer, &check)?;
         let mut params = serde_json::Map::new();
@@ -572,7 +576,7 @@ impl Workload for Gemm {
         params.insert("k".into(), json!(self.k));
         params.insert("path".into(), json!(path.name()));
         let names: Vec<String> = paths.iter().map(|p| p.variant(gpu)).collect();
-        verified.record(&mut params, &names);
+        verified.record(&mut params, &names, self.unit());
         if let Path::Tiled { tile } = path {
             params.insert("tile".into(), json!(tile));
         }

@@ -19,7 +19,8 @@ use serde_json::json;
 
 use super::check::random_f32;
 use super::gemv::{self, Format, Launch};
-use super::timing::{OutputCheck, fastest_verified, sample_checked};
+use super::timing::{OutputCheck, sample_checked};
+use super::tuning;
 use super::{AlsoReported, Measurement, Unit, Workload};
 use crate::gpu::{CoopShape, Gpu, Kernel};
 use crate::measure::{Observer, SamplePlan};
@@ -555,7 +556,7 @@ impl Workload for GemmSkinny {
             .iter()
             .map(|(_, d)| (d.clone(), weight_bytes))
             .collect();
-        let verified = fastest_verified(gpu, &probes, |i| {
+        let verified = tuning::choose(gpu, plan, &probes, |i| {
             let (path, dispatch) = &kernels[i];
             check_for(*path).run(gpu, dispatch)
         })?;
@@ -572,7 +573,7 @@ impl Workload for GemmSkinny {
             .iter()
             .map(|&p| self.variant(gpu, p, launch))
             .collect();
-        verified.record(&mut params, &names);
+        verified.record(&mut params, &names, self.unit());
         match path {
             SkinnyPath::Portable => {
                 params.insert("threads_per_row".into(), json!(launch.threads_per_row));

@@ -14,6 +14,7 @@ pub mod peak_mma;
 pub mod rows;
 pub mod sha256d;
 pub mod timing;
+pub mod tuning;
 
 use crate::gpu::Gpu;
 use crate::measure::{Observer, Sample, SamplePlan};

@@ -4,7 +4,8 @@
 use serde_json::json;
 
 use super::check::{random_f32, verify};
-use super::timing::{fastest, sample_verified};
+use super::timing::sample_verified;
+use super::tuning::{self, Tune};
 use super::{Measurement, Unit, Workload};
 use crate::Result;
 use crate::gpu::{Dispatch, Gpu};
@@ -181,11 +182,10 @@ impl Workload for PeakFma {
             .iter()
             .map(|(shape, kernel, workgroups, _)| (kernel.dispatch(*workgroups), shape.flops()))
             .collect();
-        let fastest = fastest(gpu, &probes)?;
-        let (shape, kernel, workgroups, out) = &kernels[fastest];
-        let check = || -> Result<f64> {
+        let check_of = |i: usize| -> Result<f64> {
+            let (shape, _, _, out) = &kernels[i];
             gpu.poison(out);
-            gpu.run_timed(&kernel.dispatch(*workgroups), &[])?;
+            gpu.run_timed(&probes[i].0, &[])?;
             let values: Vec<f32> = bytemuck::pod_collect_to_vec(&gpu.download(out)?);
             // Every 257th value is checked: the CPU reference costs
             // `chains` x 128 steps per value.
@@ -197,13 +197,21 @@ impl Workload for PeakFma {
                 .collect();
             verify(self.name(), &got, &reference, BOUND)
         };
+        // A roof is the fastest the hardware goes: probed even under
+        // `--tune off`, which fixes the code of the kernels read against it.
+        let probing = SamplePlan {
+            tune: Tune::On,
+            ..plan.clone()
+        };
+        let tuned = tuning::choose(gpu, &probing, &probes, check_of)?;
+        let (shape, kernel, workgroups, _) = &kernels[tuned.index];
         let (samples, error) = sample_verified(
             gpu,
             kernel.dispatch(*workgroups),
             shape.flops(),
             plan,
             observer,
-            check,
+            || check_of(tuned.index),
         )?;
         let mut params = serde_json::Map::new();
         params.insert("invocations".into(), json!(INVOCATIONS));
@@ -211,11 +219,8 @@ impl Workload for PeakFma {
             "fmas_per_invocation".into(),
             json!(ITERATIONS * shape.chains * shape.lanes),
         );
-        params.insert("variant".into(), json!(shape.name()));
-        params.insert(
-            "variants_tried".into(),
-            json!(SHAPES.iter().map(Shape::name).collect::<Vec<_>>()),
-        );
+        let names: Vec<String> = SHAPES.iter().map(Shape::name).collect();
+        tuned.record(&mut params, &names, self.unit());
         Ok(Measurement {
             params,
             samples,

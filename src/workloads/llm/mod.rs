@@ -30,7 +30,8 @@ use super::gemm_skinny::{
 };
 use super::gemv::Format;
 use super::rows::{self, RowOp};
-use super::timing::{fastest_verified, ranked, sample_kernel};
+use super::timing::sample_kernel;
+use super::tuning;
 use super::{AlsoReported, Measurement, Unit, Workload};
 use crate::gpu::{Dispatch, Gpu, Kernel};
 use crate::measure::{MeasuringOnly, Observer, Sample, SamplePlan};
@@ -1122,10 +1123,15 @@ impl Llm {
     /// The layer kernels worth trying: the portable ones, and where the
     /// adapter has cooperative matrices, prefill's on them, or decode's
     /// from a batch of [`COOP_FROM_TOKENS`].
-    fn kernel_candidates(&self, gpu: &Gpu, tokens: usize) -> Result<Vec<LayerKernels>> {
+    fn kernel_candidates(
+        &self,
+        gpu: &Gpu,
+        plan: &SamplePlan,
+        tokens: usize,
+    ) -> Result<Vec<LayerKernels>> {
         let mut candidates = vec![LayerKernels::Portable];
         if self.phase == Phase::Decode && tokens as u32 >= COOP_FROM_TOKENS {
-            if let Some(tiling) = self.fastest_skinny_tiling(gpu, tokens)? {
+            if let Some(tiling) = self.fastest_skinny_tiling(gpu, plan, tokens)? {
                 candidates.push(LayerKernels::CooperativeDecode(tiling, tokens as u32));
             }
         } else if self.phase == Phase::Prefill {
@@ -1143,7 +1149,7 @@ impl Llm {
                 fitting.last().copied()
             });
             if let (Some(products), Some(flash)) =
-                (gemm::fastest_coop_tiling(gpu, types, shape)?, flash)
+                (gemm::fastest_coop_tiling(gpu, plan, types, shape)?, flash)
             {
                 candidates.push(LayerKernels::CooperativeMatrix(products, flash));
             }
@@ -1154,7 +1160,12 @@ impl Llm {
     /// The fastest cooperative-matrix skinny GEMM tiling for `tokens` on
     /// the layer's largest product (the FFN's gate), probed on a matrix of
     /// the model's format: a ranking only, each model checks its output.
-    fn fastest_skinny_tiling(&self, gpu: &Gpu, tokens: usize) -> Result<Option<SkinnyTiling>> {
+    fn fastest_skinny_tiling(
+        &self,
+        gpu: &Gpu,
+        plan: &SamplePlan,
+        tokens: usize,
+    ) -> Result<Option<SkinnyTiling>> {
         let Some(coop) = gpu.coop_shape() else {
             return Ok(None);
         };
@@ -1195,7 +1206,9 @@ impl Llm {
             .iter()
             .map(|(kernel, grid)| (kernel.dispatch(*grid), work))
             .collect();
-        Ok(ranked(gpu, &probes)?.first().map(|&i| tilings[i]))
+        Ok(tuning::rank(gpu, plan, &probes)?
+            .first()
+            .map(|&i| tilings[i]))
     }
 
     /// [`Workload::run`], with the layer's kernels forced (tests) or, for
@@ -1228,7 +1241,7 @@ impl Llm {
         let x = random_f32(50, tokens * p.hidden);
         let candidates = match forced {
             Some(kernels) => vec![kernels],
-            None => self.kernel_candidates(gpu, tokens)?,
+            None => self.kernel_candidates(gpu, plan, tokens)?,
         };
         let mut models = Vec::new();
         for &kernels in &candidates {
@@ -1238,9 +1251,9 @@ impl Llm {
         let cpu = self.cpu_layer(&layers[0], &x, &pass, &checked);
         let probes: Vec<_> = models
             .iter()
-            .map(|m| (Dispatch::chain(&m.layers), 1.0))
+            .map(|m| (Dispatch::chain(&m.layers), tokens as f64))
             .collect();
-        let verified = fastest_verified(gpu, &probes, |i| {
+        let verified = tuning::choose(gpu, plan, &probes, |i| {
             self.check(gpu, &models[i], &cpu, &checked)
         })?;
         drop(probes);
@@ -1305,7 +1318,7 @@ impl Llm {
         }
         params.insert("path".into(), json!(kernels.path()));
         let names: Vec<String> = candidates.iter().map(|k| k.variant(gpu)).collect();
-        verified.record(&mut params, &names);
+        verified.record(&mut params, &names, self.unit());
         params.insert("layers".into(), json!(p.layers));
         params.insert("layers_run".into(), json!(self.layers_run()));
         params.insert("hidden".into(), json!(p.hidden));
@@ -1395,7 +1408,9 @@ mod tests {
         let Some(coop) = crate::gpu::coop::shape_for_tests(&gpu) else {
             for (phase, tokens) in [(Phase::Prefill, 100), (Phase::Decode, 17)] {
                 let llm = tiny(phase, Format::F16, tokens);
-                let candidates = llm.kernel_candidates(&gpu, tokens).unwrap();
+                let candidates = llm
+                    .kernel_candidates(&gpu, &SamplePlan::single(), tokens)
+                    .unwrap();
                 assert_eq!(candidates, [LayerKernels::Portable]);
             }
             return;

@@ -54,6 +54,8 @@ pub struct Cell {
     /// The figure was reported by an outside command (`mwbench meter`),
     /// not checked by mwbench.
     pub external: bool,
+    /// The kernel variant the run tuned to (`params.variant`), if any.
+    pub variant: Option<String>,
 }
 
 /// One workload (and shape) across the files.
@@ -88,7 +90,8 @@ pub struct Comparison {
     pub method: String,
     pub rows: Vec<Row>,
     pub regressions: Vec<Regression>,
-    /// Files the run stopped early (SIGINT, SIGTERM, a hung GPU).
+    /// Files the run stopped early (SIGINT, SIGTERM, a hung GPU), and
+    /// rows whose files ran different kernel variants.
     pub notes: Vec<String>,
 }
 
@@ -153,12 +156,14 @@ impl Comparison {
                 }
             })
             .collect();
+        let compared: Vec<ComparedFile> = paths
+            .iter()
+            .zip(files)
+            .map(|(p, f)| ComparedFile::of(p, f))
+            .collect();
+        let variants = variant_notes(&rows, &compared);
         Comparison {
-            files: paths
-                .iter()
-                .zip(files)
-                .map(|(p, f)| ComparedFile::of(p, f))
-                .collect(),
+            files: compared,
             threshold_percent,
             method: format!(
                 "{:.0}% bootstrap interval of the ratio of medians, {} resamples",
@@ -172,6 +177,7 @@ impl Comparison {
                 .zip(files)
                 .filter_map(|(path, file)| crate::results::interrupted_note(path, file))
                 .chain(crate::results::sustained_note(files))
+                .chain(variants)
                 .collect(),
         }
     }
@@ -259,6 +265,7 @@ fn cell(
             ratio: None,
             interval: None,
             external: false,
+            variant: None,
         };
     };
     let value = comparable_figure(result);
@@ -288,7 +295,42 @@ fn cell(
         ratio,
         interval,
         external: result.status == Status::External,
+        variant: result
+            .params
+            .get("variant")
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
     }
+}
+
+/// A note for each row whose files ran different kernel variants: their
+/// ratio compares code as well as machines (`run --tune off` pins each
+/// family's default).
+fn variant_notes(rows: &[Row], files: &[ComparedFile]) -> Vec<String> {
+    rows.iter()
+        .filter_map(|row| {
+            let ran: Vec<(usize, &str)> = row
+                .cells
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| Some((i, c.variant.as_deref()?)))
+                .collect();
+            let first = ran.first()?.1;
+            if ran.iter().all(|(_, v)| *v == first) {
+                return None;
+            }
+            let each: Vec<String> = ran
+                .iter()
+                .map(|(i, v)| format!("'{v}' in {}", files[*i].path))
+                .collect();
+            Some(format!(
+                "{} ran different kernel variants: {}; the ratio compares the code as well as \
+                 the machines (run --tune off runs each family's default)",
+                row.label(),
+                each.join(", ")
+            ))
+        })
+        .collect()
 }
 
 /// A result's throughput (a sustained run's steady figure), if its kernel
@@ -364,6 +406,27 @@ mod tests {
     fn verdict(base: Vec<f64>, other: Vec<f64>) -> Verdict {
         let rows = compare(&[with_samples(base), with_samples(other)], 5.0);
         rows[0].cells[1].verdict
+    }
+
+    #[test]
+    fn different_variants_are_noted_and_the_same_are_not() {
+        let with_variant = |variant: &str| {
+            let mut f = with_samples(spread(40e6, 0.02, 10));
+            f.results[0].params.insert("variant".into(), variant.into());
+            f
+        };
+        let files = [with_variant("a"), with_variant("b"), with_variant("a")];
+        let paths = [
+            Path::new("base.json"),
+            Path::new("new.json"),
+            Path::new("old.json"),
+        ];
+        let notes = Comparison::of(&paths, &files, 5.0).notes;
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains("'b' in new.json"), "{}", notes[0]);
+        assert!(notes[0].contains("'a' in base.json"), "{}", notes[0]);
+        let same = [with_variant("a"), with_variant("a")];
+        assert!(Comparison::of(&paths[..2], &same, 5.0).notes.is_empty());
     }
 
     #[test]
