@@ -9,7 +9,11 @@
 //!   `peak-mma-f16`;
 //! - `subgroup-broadcast`: CPU adapters with 8-wide subgroups (lavapipe),
 //!   where loads dominate and workgroup memory does not help;
-//! - `tiled`: everything else, through workgroup memory.
+//! - `tiled`: everything else, through workgroup memory, the default on
+//!   GPUs;
+//! - `register-blocked`: the GPU-shaped SGEMM, each invocation a block of
+//!   C in registers, in the [`REGISTER_TILINGS`], probed beside the
+//!   default where the shape is a multiple of their blocks.
 //!
 //! Where the adapter has cooperative matrices, the run probes every tiling
 //! and the best path without them on the run's own shape, and keeps the
@@ -28,6 +32,7 @@ use crate::measure::{Observer, SamplePlan};
 use crate::{Error, Result};
 
 const TILED: &str = include_str!("../../shaders/gemm_tiled.wgsl");
+const REGISTER: &str = include_str!("../../shaders/gemm_register.wgsl");
 const SUBGROUP: &str = include_str!("../../shaders/gemm_subgroup.wgsl");
 const COOPERATIVE: &str = include_str!("../../shaders/gemm_coop.wgsl");
 const DENSE_B: &str = include_str!("../../shaders/gemm_coop_dense_b.wgsl");
@@ -69,6 +74,79 @@ pub enum Path {
     CooperativeMatrix(CoopTiling),
     SubgroupBroadcast,
     Tiled { tile: u32 },
+    RegisterBlocked(RegisterTiling),
+}
+
+/// How the register-blocked kernel (gemm_register.wgsl) splits C: a
+/// workgroup computes a `block` of C (rows, columns), each invocation a
+/// `thread` block of it in registers, K staged `depth` at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegisterTiling {
+    pub block: [u32; 2],
+    pub thread: [u32; 2],
+    pub depth: u32,
+}
+
+/// The register-blocked tilings tried: 128 x 128 blocks of 256
+/// invocations each 8 x 8 (the classic SGEMM shape), at two K slices; a
+/// 64 x 64 block of 64 such invocations, for shapes with fewer blocks
+/// than a GPU has multiprocessors; and 64 x 64 of 256 invocations each
+/// 4 x 4, the tiled kernel's shape with vec4 reads of workgroup memory.
+pub const REGISTER_TILINGS: [RegisterTiling; 4] = [
+    RegisterTiling {
+        block: [128, 128],
+        thread: [8, 8],
+        depth: 8,
+    },
+    RegisterTiling {
+        block: [128, 128],
+        thread: [8, 8],
+        depth: 16,
+    },
+    RegisterTiling {
+        block: [64, 64],
+        thread: [8, 8],
+        depth: 16,
+    },
+    RegisterTiling {
+        block: [64, 64],
+        thread: [4, 4],
+        depth: 16,
+    },
+];
+
+impl RegisterTiling {
+    fn invocations(&self) -> u32 {
+        (self.block[0] / self.thread[0]) * (self.block[1] / self.thread[1])
+    }
+
+    /// Whether the adapter can run it: its workgroup size and memory (the
+    /// A and B slices in f32).
+    pub fn fits(&self, gpu: &Gpu) -> bool {
+        let limits = &gpu.summary.limits;
+        let bytes = self.depth * (self.block[0] + self.block[1]) * 4;
+        self.invocations() <= limits.max_compute_invocations_per_workgroup
+            && bytes <= limits.max_compute_workgroup_storage_size
+    }
+
+    /// As results record it, e.g. `128x128 blocks, 8x8 per invocation, K
+    /// slices of 8`.
+    pub fn name(&self) -> String {
+        let ([bm, bn], [tm, tn]) = (self.block, self.thread);
+        format!(
+            "{bm}x{bn} blocks, {tm}x{tn} per invocation, K slices of {}",
+            self.depth
+        )
+    }
+
+    /// The WGSL constants the shader is written against.
+    fn constants(&self) -> String {
+        format!(
+            "const BM: u32 = {}u;\nconst BN: u32 = {}u;\nconst BK: u32 = {}u;\n\
+             const TM: u32 = {}u;\nconst TN: u32 = {}u;\n",
+            self.block[0], self.block[1], self.depth, self.thread[0], self.thread[1]
+        )
+    }
 }
 
 /// How a cooperative-matrix GEMM splits C: `warps` subgroups per workgroup
@@ -207,8 +285,10 @@ impl Path {
     }
 
     /// Every path worth trying for `precision` at `[m, n, k]`: each
-    /// cooperative-matrix tiling the adapter can run (f16), and the
-    /// portable path where the shape is a multiple of its block.
+    /// cooperative-matrix tiling the adapter can run (f16), the portable
+    /// path where the shape is a multiple of its block (the default,
+    /// first, without cooperative matrices), then each register-blocked
+    /// tiling the adapter can run whose block the shape is a multiple of.
     pub fn candidates(gpu: &Gpu, precision: Precision, [m, n, k]: [u32; 3]) -> Vec<Path> {
         let mut paths = Vec::new();
         if precision == Precision::F16
@@ -222,13 +302,23 @@ impl Path {
             );
         }
         let portable = Path::portable_for(gpu);
-        let ([gm, gn, gk], _) = portable.granularity();
-        if (m.is_multiple_of(gm) && n.is_multiple_of(gn) && k.is_multiple_of(gk))
-            || paths.is_empty()
-        {
+        if portable.fits_shape([m, n, k]) || paths.is_empty() {
             paths.push(portable);
         }
+        paths.extend(
+            REGISTER_TILINGS
+                .iter()
+                .filter(|tiling| tiling.fits(gpu))
+                .map(|&tiling| Path::RegisterBlocked(tiling))
+                .filter(|path| path.fits_shape([m, n, k])),
+        );
         paths
+    }
+
+    /// Whether `[m, n, k]` is a multiple of the path's granularity.
+    fn fits_shape(self, [m, n, k]: [u32; 3]) -> bool {
+        let ([gm, gn, gk], _) = self.granularity();
+        m.is_multiple_of(gm) && n.is_multiple_of(gn) && k.is_multiple_of(gk)
     }
 
     pub fn name(self) -> &'static str {
@@ -236,6 +326,7 @@ impl Path {
             Path::CooperativeMatrix(_) => super::COOPERATIVE_MATRIX_PATH,
             Path::SubgroupBroadcast => "subgroup-broadcast",
             Path::Tiled { .. } => "tiled",
+            Path::RegisterBlocked(_) => "register-blocked",
         }
     }
 
@@ -248,6 +339,7 @@ impl Path {
             }
             Path::SubgroupBroadcast => "subgroup-broadcast, 32x16 blocks".into(),
             Path::Tiled { tile } => format!("tiled, {tile}x{tile} blocks"),
+            Path::RegisterBlocked(tiling) => format!("register-blocked, {}", tiling.name()),
         }
     }
 
@@ -260,6 +352,10 @@ impl Path {
             Path::CooperativeMatrix(_) => ([1, 1, 1], [0, 0]),
             Path::SubgroupBroadcast => ([32, 16, 4], [32, 16]),
             Path::Tiled { tile } => ([tile, tile, 16], [tile, tile]),
+            Path::RegisterBlocked(tiling) => {
+                let [rows, cols] = tiling.block;
+                ([rows, cols, tiling.depth], tiling.block)
+            }
         }
     }
 }
@@ -303,6 +399,7 @@ pub fn gemm_kernel(
         }
         Path::SubgroupBroadcast => (preamble + SUBGROUP, Vec::new()),
         Path::Tiled { tile } => (preamble + TILED, vec![("TILE", f64::from(tile))]),
+        Path::RegisterBlocked(tiling) => (preamble + &tiling.constants() + REGISTER, Vec::new()),
     };
     let shape = gpu.upload("gemm shape", &[m, n, k]);
     let buffers = [&shape, a, b, c];
@@ -320,7 +417,7 @@ pub fn gemm_kernel(
         }
         // The subgroup kernel's grid walks down the rows first (see it).
         Path::SubgroupBroadcast => [m / block_rows, n / block_cols, 1],
-        Path::Tiled { .. } => [n / block_cols, m / block_rows, 1],
+        Path::Tiled { .. } | Path::RegisterBlocked(_) => [n / block_cols, m / block_rows, 1],
     };
     Ok((kernel, workgroups))
 }
@@ -625,6 +722,128 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// C = A B on `path` at `[m, n, k]` over poisoned output, every entry
+    /// of C against the f64 reference (of the inputs as the kernel reads
+    /// them).
+    fn assert_every_entry_matches(
+        gpu: &Gpu,
+        path: Path,
+        precision: Precision,
+        [m, n, k]: [u32; 3],
+    ) {
+        let (mu, nu, ku) = (m as usize, n as usize, k as usize);
+        let (a, b) = (random_f32(40, mu * ku), random_f32(41, ku * nu));
+        let (a, b, a_buffer, b_buffer) = match precision {
+            Precision::F32 => {
+                let buffers = (gpu.upload("a", &a), gpu.upload("b", &b));
+                (a, b, buffers.0, buffers.1)
+            }
+            Precision::F16 => {
+                let a16: Vec<f16> = a.iter().map(|&x| f16::from_f32(x)).collect();
+                let b16: Vec<f16> = b.iter().map(|&x| f16::from_f32(x)).collect();
+                let widen = |v: &[f16]| v.iter().map(|x| x.to_f32()).collect::<Vec<f32>>();
+                let buffers = (gpu.upload("a", &a16), gpu.upload("b", &b16));
+                (widen(&a16), widen(&b16), buffers.0, buffers.1)
+            }
+        };
+        let c = gpu.output("c", (mu * nu * 4) as u64);
+        let (kernel, grid) = gemm_kernel(
+            gpu,
+            path,
+            [precision; 2],
+            [m, n, k],
+            [&a_buffer, &b_buffer, &c],
+        )
+        .unwrap();
+        let expected: Vec<f64> = (0..mu * nu)
+            .map(|e| {
+                let (i, j) = (e / nu, e % nu);
+                (0..ku)
+                    .map(|p| f64::from(a[i * ku + p]) * f64::from(b[p * nu + j]))
+                    .sum()
+            })
+            .collect();
+        let check = OutputCheck {
+            workload: "gemm",
+            output: &c,
+            ranges: std::iter::once(0..mu * nu).collect(),
+            expected: &expected,
+            bound: precision.bound(),
+        };
+        check
+            .run(gpu, &kernel.dispatch(grid))
+            .unwrap_or_else(|e| panic!("{} {precision:?} {m}x{n}x{k}: {e}", path.variant(gpu)));
+    }
+
+    /// Every register-blocked tiling, in both precisions, on one block and
+    /// on two blocks down M, with K cut into 3 and 5 slices: every entry
+    /// of C checked.
+    #[test]
+    fn register_blocked_products_match_the_reference_in_every_entry() {
+        let gpu = crate::gpu::default_for_tests();
+        for tiling in REGISTER_TILINGS {
+            assert!(tiling.fits(&gpu), "{}", tiling.name());
+            let [rows, cols] = tiling.block;
+            for precision in [Precision::F32, Precision::F16] {
+                for shape in [
+                    [rows, cols, 3 * tiling.depth],
+                    [2 * rows, cols, 5 * tiling.depth],
+                ] {
+                    assert_every_entry_matches(
+                        &gpu,
+                        Path::RegisterBlocked(tiling),
+                        precision,
+                        shape,
+                    );
+                }
+            }
+        }
+    }
+
+    /// The default (today's portable path) comes first; the register
+    /// tilings follow where the shape is a multiple of their blocks; and a
+    /// run under `--tune off` runs the default.
+    #[test]
+    fn f32_candidates_put_the_default_first_and_tune_off_runs_it() {
+        let gpu = crate::gpu::default_for_tests();
+        let portable = Path::portable_for(&gpu);
+        let every = Path::candidates(&gpu, Precision::F32, [256, 256, 256]);
+        let mut expected = vec![portable];
+        expected.extend(REGISTER_TILINGS.map(Path::RegisterBlocked));
+        assert_eq!(every, expected);
+        // 192 is no multiple of 128: only the 64 x 64 blocks.
+        let smaller = Path::candidates(&gpu, Precision::F32, [192, 64, 48]);
+        assert_eq!(smaller[0], portable);
+        assert_eq!(
+            smaller[1..],
+            [
+                Path::RegisterBlocked(REGISTER_TILINGS[2]),
+                Path::RegisterBlocked(REGISTER_TILINGS[3])
+            ]
+        );
+        let gemm = Gemm {
+            precision: Precision::F32,
+            m: 128,
+            n: 128,
+            k: 32,
+            path: None,
+        };
+        let plan = SamplePlan {
+            tune: tuning::Tune::Off,
+            ..SamplePlan::single()
+        };
+        let measurement = gemm.run(&gpu, &plan, &mut Unobserved).unwrap();
+        assert_eq!(measurement.params["variant"], portable.variant(&gpu));
+        assert_eq!(measurement.params["tuning"], "off");
+        assert_eq!(
+            measurement.params["variants_tried"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1 + REGISTER_TILINGS.len()
+        );
     }
 
     /// Every cooperative-matrix tiling, on shapes that cut every edge of

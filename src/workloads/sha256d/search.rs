@@ -35,6 +35,43 @@ impl Default for Tuning {
     }
 }
 
+/// Workgroup sizes the run tries: two to eight 32-wide warps, one to four
+/// 64-wide wavefronts.
+const WORKGROUP_SIZES: [u32; 3] = [64, 128, 256];
+/// Nonces per invocation the run tries: fewer keep more invocations in
+/// flight on a small dispatch, more pay the set-up less often.
+const NONCES_PER_THREAD: [u32; 3] = [32, 128, 512];
+
+impl Tuning {
+    /// Every launch shape a run probes on `gpu`: the default (lavapipe's
+    /// choice) first, then each workgroup size by nonces per invocation
+    /// that the adapter's workgroup limit allows.
+    pub fn candidates(gpu: &Gpu) -> Vec<Tuning> {
+        let most = gpu.summary.limits.max_compute_invocations_per_workgroup;
+        let mut candidates = vec![Tuning::default()];
+        for workgroup_size in WORKGROUP_SIZES {
+            for nonces_per_thread in NONCES_PER_THREAD {
+                let tuning = Tuning {
+                    workgroup_size,
+                    nonces_per_thread,
+                };
+                if workgroup_size <= most && !candidates.contains(&tuning) {
+                    candidates.push(tuning);
+                }
+            }
+        }
+        candidates
+    }
+
+    /// As results record it (`variant`).
+    pub fn name(&self) -> String {
+        format!(
+            "{} invocations/workgroup, {} nonces each",
+            self.workgroup_size, self.nonces_per_thread
+        )
+    }
+}
+
 /// What the kernel reads: everything about the header that does not
 /// depend on the nonce, precomputed once on the host. Field order and
 /// meaning match `struct Job` in `shaders/sha256d.wgsl`.
@@ -178,6 +215,26 @@ impl<'g> NonceSearch<'g> {
                 ("NONCES_PER_THREAD", f64::from(tuning.nonces_per_thread)),
             ],
         )?;
+        Ok(Self::with_pipeline(gpu, header, target, tuning, pipeline))
+    }
+
+    /// The same kernel, compiled once, bound to another header and target:
+    /// checking a launch shape on real blocks costs no second compile.
+    pub fn for_header(&self, header: &BlockHeader, target: &Target) -> NonceSearch<'g> {
+        Self::with_pipeline(self.gpu, header, target, self.tuning, self.pipeline.clone())
+    }
+
+    pub fn tuning(&self) -> Tuning {
+        self.tuning
+    }
+
+    fn with_pipeline(
+        gpu: &'g Gpu,
+        header: &BlockHeader,
+        target: &Target,
+        tuning: Tuning,
+        pipeline: wgpu::ComputePipeline,
+    ) -> Self {
         let job_buffer = gpu.buffer(
             "sha256d job",
             std::mem::size_of::<Job>() as u64,
@@ -206,7 +263,7 @@ impl<'g> NonceSearch<'g> {
                 },
             ],
         });
-        Ok(NonceSearch {
+        NonceSearch {
             gpu,
             header: *header,
             target: *target,
@@ -217,7 +274,7 @@ impl<'g> NonceSearch<'g> {
             job_buffer,
             hits,
             readback,
-        })
+        }
     }
 
     /// Scans nonces `start .. start + count` (within u32), splitting into
@@ -502,6 +559,43 @@ mod gpu_tests {
                 .scan(u64::from(block.nonce) - 100_000, 100_000)
                 .unwrap();
             assert!(before.hits.is_empty());
+        }
+    }
+
+    /// Every launch shape a run may keep finds both real blocks' nonces
+    /// with their published hashes, and nothing else, in windows that end
+    /// on the nonce and are no multiple of any invocation's run of nonces
+    /// (so the last workgroup is cut).
+    #[test]
+    fn every_launch_shape_finds_the_real_blocks() {
+        let gpu = gpu::default_for_tests();
+        let candidates = Tuning::candidates(&gpu);
+        assert_eq!(candidates[0], Tuning::default(), "the default first");
+        assert_eq!(candidates.len(), 9, "{candidates:?}");
+        for tuning in candidates {
+            let genesis = GENESIS.header();
+            let target = Target::from_bits(genesis.bits()).unwrap();
+            let compiled = NonceSearch::new(&gpu, &genesis, &target, tuning).unwrap();
+            for block in [GENESIS, BLOCK_125552] {
+                let header = block.header();
+                let target = Target::from_bits(header.bits()).unwrap();
+                let search = compiled.for_header(&header, &target);
+                let scan = search
+                    .scan(u64::from(block.nonce) - 30_000, 30_001)
+                    .unwrap();
+                let found: Vec<(u32, String)> = scan
+                    .hits
+                    .iter()
+                    .map(|hit| (hit.nonce, hit.hash.to_string()))
+                    .collect();
+                assert_eq!(
+                    found,
+                    [(block.nonce, block.hash.to_string())],
+                    "{} on block {}",
+                    tuning.name(),
+                    block.height
+                );
+            }
         }
     }
 }
