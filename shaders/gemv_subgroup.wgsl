@@ -13,7 +13,7 @@
 // subgroups (COMBINE), their sums are then added through workgroup memory.
 // Nothing depends on the subgroup size (8 on lavapipe, 32 on NVIDIA, 32 or
 // 64 on AMD). Rows past the end are computed on the last row and not
-// stored, so that every lane reaches subgroupAdd.
+// stored.
 
 override ROWS_PER_WORKGROUP: u32 = 1u;
 override COMBINE: bool = true;
@@ -34,8 +34,13 @@ fn main_subgroup(
     let first = (group.y * groups.x + group.x) * ROWS_PER_WORKGROUP;
     let chunks = chunks_per_row();
     var sums = vec4<f32>(0.0);
-    for (var c = t; c < chunks; c += WORKGROUP_SIZE) {
-        sums += chunk_dots(first, c);
+    // The loop's trip count is the same for every lane (only the body is
+    // skipped past the row's end), so all lanes reach subgroupAdd together.
+    for (var step = 0u; step < chunks; step += WORKGROUP_SIZE) {
+        let c = step + t;
+        if (c < chunks) {
+            sums += chunk_dots(first, c);
+        }
     }
     sums = subgroupAdd(sums);
     if (COMBINE) {
