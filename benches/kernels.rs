@@ -61,7 +61,7 @@ fn kernels() -> Vec<Box<dyn Workload>> {
                 format,
                 rows,
                 cols,
-                launch: None,
+                variant: None,
             }));
         }
     }

@@ -14,10 +14,6 @@ fn row_partial(row: u32, lane: u32) -> f32 {
     return (acc.x + acc.y) + (acc.z + acc.w);
 }
 
-fn f16x4(packed: vec2<u32>) -> vec4<f32> {
-    return vec4<f32>(unpack2x16float(packed.x), unpack2x16float(packed.y));
-}
-
 // The 32 weights of block b of `row`, as eight vec4, and their scale (1
 // for f16): shared by block_dot and the skinny GEMM (gemm_skinny.wgsl).
 fn block_weights(row: u32, b: u32) -> Block {

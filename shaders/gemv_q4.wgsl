@@ -8,14 +8,6 @@
 @group(0) @binding(3) var<storage, read> quants: array<vec4<u32>>;
 @group(0) @binding(4) var<storage, read> scales: array<u32>;
 
-fn low_nibbles(word: u32) -> vec4<f32> {
-    return vec4<f32>(vec4<u32>(word & 15u, (word >> 8u) & 15u, (word >> 16u) & 15u, (word >> 24u) & 15u)) - 8.0;
-}
-
-fn high_nibbles(word: u32) -> vec4<f32> {
-    return vec4<f32>(vec4<u32>((word >> 4u) & 15u, (word >> 12u) & 15u, (word >> 20u) & 15u, word >> 28u)) - 8.0;
-}
-
 fn row_partial(row: u32, lane: u32) -> f32 {
     let blocks = shape.cols / 32u;
     var acc = 0.0;

@@ -6,12 +6,6 @@
 @group(0) @binding(3) var<storage, read> quants: array<vec4<u32>>;
 @group(0) @binding(4) var<storage, read> scales: array<u32>;
 
-fn int8x4(word: u32) -> vec4<f32> {
-    let w = i32(word);
-    return vec4<f32>(vec4<i32>(extractBits(w, 0u, 8u), extractBits(w, 8u, 8u),
-                               extractBits(w, 16u, 8u), extractBits(w, 24u, 8u)));
-}
-
 fn row_partial(row: u32, lane: u32) -> f32 {
     let blocks = shape.cols / 32u;
     var acc = 0.0;

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::check::random_f32;
 use super::timing::{OutputCheck, sample_checked};
+use super::tuning;
 use super::{AlsoReported, Measurement, Unit, Workload};
 use crate::Result;
 use crate::gpu::{Gpu, Kernel};
@@ -54,9 +55,38 @@ impl Format {
         }
     }
 
-    /// The shared GEMV entry point, then this format's file.
+    /// The GEMV's bindings, then this format's file: for the entry points
+    /// of gemv_lanes.wgsl and gemv_broadcast.wgsl.
     fn shader(self) -> String {
-        [include_str!("../../shaders/gemv_common.wgsl"), self.body()].concat()
+        [COMMON, self.body()].concat()
+    }
+
+    /// The subgroup GEMV (gemv_subgroup.wgsl) with this format's chunks.
+    fn subgroup_shader(self) -> String {
+        let chunks = match self {
+            Format::F32 => include_str!("../../shaders/gemv_subgroup_f32.wgsl"),
+            Format::F16 => include_str!("../../shaders/gemv_subgroup_f16.wgsl"),
+            Format::Q8 => include_str!("../../shaders/gemv_subgroup_q8.wgsl"),
+            Format::Q4 => include_str!("../../shaders/gemv_subgroup_q4.wgsl"),
+        };
+        [
+            COMMON,
+            include_str!("../../shaders/gemv_block.wgsl"),
+            chunks,
+            include_str!("../../shaders/gemv_subgroup.wgsl"),
+        ]
+        .concat()
+    }
+
+    /// Columns in one 16-byte chunk of a row, what a lane of the subgroup
+    /// GEMV reads per step: the subgroup kernels need whole chunks.
+    fn chunk_cols(self) -> u32 {
+        match self {
+            Format::F32 => 4,
+            Format::F16 => 8,
+            Format::Q8 => 16,
+            Format::Q4 => 32,
+        }
     }
 
     /// The name `--weights`, shapes and result files use.
@@ -185,9 +215,12 @@ pub(super) fn reference_dot(decoded: &[f32], row: usize, x_row: &[f32]) -> f64 {
         .sum()
 }
 
+const COMMON: &str = include_str!("../../shaders/gemv_common.wgsl");
+const LANES: &str = include_str!("../../shaders/gemv_lanes.wgsl");
 const BROADCAST: &str = include_str!("../../shaders/gemv_broadcast.wgsl");
 
-/// How a GEMV kernel spreads rows over lanes.
+/// How a GEMV kernel spreads rows over lanes (gemv_lanes.wgsl and
+/// gemv_broadcast.wgsl; the skinny GEMM launches the same way).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Launch {
     /// Lanes that split each row (a power of two up to 64).
@@ -210,44 +243,135 @@ impl Launch {
                 shares_x: false,
             };
         }
-        let shares_x =
-            summary.subgroups && summary.subgroup_sizes == [8, 8] && cols.is_multiple_of(32);
         Launch {
             threads_per_row: 1,
-            shares_x,
+            shares_x: Launch::can_share_x(gpu, cols),
         }
     }
-}
 
-#[cfg(test)]
-impl Launch {
-    /// Every launch `gpu` can run, for tests: GPUs' (many lanes a row),
-    /// CPUs' (one), and sharing x where subgroups are 8 wide (lavapipe).
+    /// Whether the broadcast kernel runs here: 8-wide subgroups (it hands
+    /// x's block of 32 out as eight vec4, one a lane) and whole blocks.
+    fn can_share_x(gpu: &Gpu, cols: u32) -> bool {
+        Launch::shares_x_on(gpu) && cols.is_multiple_of(32)
+    }
+
+    fn shares_x_on(gpu: &Gpu) -> bool {
+        gpu.summary.subgroups && gpu.summary.subgroup_sizes == [8, 8]
+    }
+
+    /// Every launch `gpu` can run: GPUs' (many lanes a row), CPUs' (one),
+    /// and sharing x where subgroups are 8 wide (for rows of whole blocks).
     pub(super) fn every_one_on(gpu: &Gpu) -> Vec<Launch> {
+        let one_lane = |shares_x| Launch {
+            threads_per_row: 1,
+            shares_x,
+        };
         let mut launches = vec![
             Launch {
                 threads_per_row: 32,
                 shares_x: false,
             },
-            Launch {
-                threads_per_row: 1,
-                shares_x: false,
-            },
+            one_lane(false),
         ];
-        if gpu.summary.subgroups && gpu.summary.subgroup_sizes == [8, 8] {
-            launches.push(Launch {
-                threads_per_row: 1,
-                shares_x: true,
-            });
+        if Launch::shares_x_on(gpu) {
+            launches.push(one_lane(true));
         }
         launches
     }
 }
 
+/// Rows per workgroup the subgroup GEMV is offered with: each lane reuses
+/// its x loads across them.
+const SUBGROUP_ROWS: [u32; 3] = [1, 2, 4];
+
+/// Subgroups per workgroup the subgroup GEMV is offered with.
+const SUBGROUPS_PER_WORKGROUP: [u32; 2] = [1, 4];
+
+/// One way to run the GEMV: the family's variants (docs/kernels.md, "GEMV
+/// variants"). [`gemv_variants`] lists those an adapter can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GemvVariant {
+    /// Today's kernels, shaped on lavapipe: lanes per row reducing through
+    /// workgroup memory, one lane per row, or one lane per row sharing x
+    /// by subgroupBroadcast.
+    Lanes(Launch),
+    /// The GPU shape (gemv_subgroup.wgsl): a workgroup of `subgroups`
+    /// subgroups owns `rows` rows; each lane reads 16 bytes of weights per
+    /// step, neighbouring lanes neighbouring chunks of a row, and the rows
+    /// are reduced by subgroupAdd.
+    Subgroup { rows: u32, subgroups: u32 },
+}
+
+impl GemvVariant {
+    /// The name results record (`params.variant`): the kernel's shape.
+    pub fn name(self) -> String {
+        let plural = |n: u32| if n == 1 { "" } else { "s" };
+        match self {
+            GemvVariant::Lanes(Launch { shares_x: true, .. }) => {
+                "1 lane/row, x shared by subgroupBroadcast".into()
+            }
+            GemvVariant::Lanes(Launch {
+                threads_per_row: 1, ..
+            }) => "1 lane/row".into(),
+            GemvVariant::Lanes(Launch {
+                threads_per_row, ..
+            }) => format!("{threads_per_row} lanes/row, workgroup-memory reduction"),
+            GemvVariant::Subgroup { rows, subgroups } => format!(
+                "subgroup, {rows} row{}/workgroup, {subgroups} subgroup{}, vec4 weights, \
+                 subgroupAdd",
+                plural(rows),
+                plural(subgroups)
+            ),
+        }
+    }
+}
+
+/// Whether the subgroup GEMV runs on `gpu`: subgroups of at least 4 lanes
+/// (lane r stores row r), and its largest workgroup, 4 subgroups of the
+/// widest size, within the adapter's limit and holding at most 64
+/// subgroups (its workgroup array).
+fn runs_subgroup_gemv(gpu: &Gpu) -> bool {
+    let summary = &gpu.summary;
+    let [narrowest, widest] = summary.subgroup_sizes;
+    let largest = SUBGROUPS_PER_WORKGROUP[1] * widest;
+    summary.subgroups
+        && narrowest >= 4
+        && largest <= summary.limits.max_compute_invocations_per_workgroup
+        && largest / narrowest <= 64
+}
+
+/// The GEMV variants `gpu` can run for a `rows` x `cols` matrix in
+/// `format`, the default first ([`Launch::best_for`] the adapter: what
+/// `--tune off` and [`gemv_kernel`] run). Subgroup variants need
+/// subgroups and whole 16-byte chunks per row; rows per workgroup beyond
+/// the matrix's rows are left out.
+pub fn gemv_variants(gpu: &Gpu, format: Format, [rows, cols]: [u32; 2]) -> Vec<GemvVariant> {
+    let default = Launch::best_for(gpu, cols);
+    let mut variants = vec![GemvVariant::Lanes(default)];
+    for launch in Launch::every_one_on(gpu) {
+        if launch != default && (!launch.shares_x || Launch::can_share_x(gpu, cols)) {
+            variants.push(GemvVariant::Lanes(launch));
+        }
+    }
+    if runs_subgroup_gemv(gpu) && cols.is_multiple_of(format.chunk_cols()) {
+        for subgroups in SUBGROUPS_PER_WORKGROUP {
+            for rows_per_workgroup in SUBGROUP_ROWS {
+                if rows_per_workgroup == 1 || rows_per_workgroup <= rows {
+                    variants.push(GemvVariant::Subgroup {
+                        rows: rows_per_workgroup,
+                        subgroups,
+                    });
+                }
+            }
+        }
+    }
+    variants
+}
+
 /// The kernel computing `y = W x` for a `rows` x `cols` matrix in `format`
 /// (`weights`: the format's buffers, as [`Format`] lays them out), and its
-/// workgroup grid, launched the best way for the adapter. Also used by the
-/// LLM layer.
+/// workgroup grid, launched the default way for the adapter. Also used by
+/// the LLM layer and the skinny GEMM.
 pub fn gemv_kernel(
     gpu: &Gpu,
     format: Format,
@@ -256,44 +380,66 @@ pub fn gemv_kernel(
     y: &wgpu::Buffer,
     weights: &[wgpu::Buffer],
 ) -> Result<(Kernel, [u32; 3])> {
-    launch_kernel(
-        gpu,
-        format,
-        [rows, cols],
-        Launch::best_for(gpu, cols),
-        [x, y],
-        weights,
-    )
+    let default = GemvVariant::Lanes(Launch::best_for(gpu, cols));
+    variant_kernel(gpu, format, [rows, cols], default, x, y, weights)
 }
 
-fn launch_kernel(
+/// [`gemv_kernel`] as `variant` (one of [`gemv_variants`] for this
+/// adapter, format and shape).
+pub fn variant_kernel(
     gpu: &Gpu,
     format: Format,
     [rows, cols]: [u32; 2],
-    launch: Launch,
-    [x, y]: [&wgpu::Buffer; 2],
+    variant: GemvVariant,
+    x: &wgpu::Buffer,
+    y: &wgpu::Buffer,
     weights: &[wgpu::Buffer],
 ) -> Result<(Kernel, [u32; 3])> {
     let shape = gpu.upload("gemv shape", &[rows, cols]);
     let mut bindings = vec![&shape, x, y];
     bindings.extend(weights.iter());
-    let workgroup_size = 64;
-    let (wgsl, entry) = if launch.shares_x {
-        (format.shader() + BROADCAST, "main_broadcast")
-    } else {
-        (format.shader(), "main")
+    let (kernel, rows_per_group) = match variant {
+        GemvVariant::Lanes(launch) => {
+            let workgroup_size = 64;
+            let (wgsl, entry) = if launch.shares_x {
+                (format.shader() + BROADCAST, "main_broadcast")
+            } else {
+                (format.shader() + LANES, "main")
+            };
+            let kernel = gpu.kernel(
+                format.name(),
+                &wgsl,
+                entry,
+                &[
+                    ("WORKGROUP_SIZE", f64::from(workgroup_size)),
+                    ("THREADS_PER_ROW", f64::from(launch.threads_per_row)),
+                ],
+                &bindings,
+            )?;
+            (kernel, workgroup_size / launch.threads_per_row)
+        }
+        GemvVariant::Subgroup {
+            rows: rows_per_workgroup,
+            subgroups,
+        } => {
+            let [narrowest, widest] = gpu.summary.subgroup_sizes;
+            // Sized for the widest subgroups; only a single subgroup of a
+            // fixed size needs no combining through workgroup memory.
+            let one_subgroup = subgroups == 1 && narrowest == widest;
+            let kernel = gpu.kernel(
+                format.name(),
+                &format.subgroup_shader(),
+                "main_subgroup",
+                &[
+                    ("WORKGROUP_SIZE", f64::from(subgroups * widest)),
+                    ("ROWS_PER_WORKGROUP", f64::from(rows_per_workgroup)),
+                    ("COMBINE", if one_subgroup { 0.0 } else { 1.0 }),
+                ],
+                &bindings,
+            )?;
+            (kernel, rows_per_workgroup)
+        }
     };
-    let kernel = gpu.kernel(
-        format.name(),
-        &wgsl,
-        entry,
-        &[
-            ("WORKGROUP_SIZE", f64::from(workgroup_size)),
-            ("THREADS_PER_ROW", f64::from(launch.threads_per_row)),
-        ],
-        &bindings,
-    )?;
-    let rows_per_group = workgroup_size / launch.threads_per_row;
     let workgroups = gpu.workgroup_grid(u64::from(rows.div_ceil(rows_per_group)));
     Ok((kernel, workgroups))
 }
@@ -308,23 +454,23 @@ pub struct Gemv {
     pub format: Format,
     pub rows: u32,
     pub cols: u32,
-    /// None: [`Launch::best_for`] the adapter. Tests pin each launch.
-    pub launch: Option<Launch>,
+    /// None: every one of [`gemv_variants`], tuned. Tests pin each one.
+    pub variant: Option<GemvVariant>,
 }
 
 impl Gemv {
-    /// The LLM shapes of the issue: 4096x4096 (attention projections) and
-    /// 14336x4096 (Llama 3 8B's feed-forward).
     /// `run --quick`'s shape: 1024 x 1024.
     pub fn quick(format: Format) -> Gemv {
         Gemv {
             format,
             rows: 1024,
             cols: 1024,
-            launch: None,
+            variant: None,
         }
     }
 
+    /// The LLM shapes of the issue: 4096x4096 (attention projections) and
+    /// 14336x4096 (Llama 3 8B's feed-forward).
     pub fn at_llm_shapes(format: Format) -> Vec<Gemv> {
         [(4096, 4096), (14336, 4096)]
             .into_iter()
@@ -332,7 +478,7 @@ impl Gemv {
                 format,
                 rows,
                 cols,
-                launch: None,
+                variant: None,
             })
             .collect()
     }
@@ -377,17 +523,28 @@ impl Workload for Gemv {
             .iter()
             .map(|data| gpu.upload("gemv weights", data))
             .collect();
-        let launch = self
-            .launch
-            .unwrap_or_else(|| Launch::best_for(gpu, self.cols));
-        let (kernel, workgroups) = launch_kernel(
-            gpu,
-            self.format,
-            [self.rows, self.cols],
-            launch,
-            [&x_buffer, &y],
-            &weight_buffers,
-        )?;
+        let variants = match self.variant {
+            Some(variant) => vec![variant],
+            None => gemv_variants(gpu, self.format, [self.rows, self.cols]),
+        };
+        let kernels = variants
+            .iter()
+            .map(|&variant| {
+                variant_kernel(
+                    gpu,
+                    self.format,
+                    [self.rows, self.cols],
+                    variant,
+                    &x_buffer,
+                    &y,
+                    &weight_buffers,
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut candidates: Vec<_> = kernels
+            .iter()
+            .map(|(kernel, workgroups)| (kernel.dispatch(*workgroups), weight_bytes))
+            .collect();
         // Every row up to 4096 rows; a spread sample of larger matrices.
         let checked: Vec<usize> = (0..rows).step_by(rows.div_ceil(4096)).collect();
         let expected: Vec<f64> = checked
@@ -401,19 +558,14 @@ impl Workload for Gemv {
             expected: &expected,
             bound: BOUND,
         };
-        let (samples, error) = sample_checked(
-            gpu,
-            kernel.dispatch(workgroups),
-            weight_bytes,
-            plan,
-            observer,
-            &check,
-        )?;
+        let tuned = tuning::choose(gpu, plan, &candidates, |i| check.run(gpu, &candidates[i].0))?;
+        let (dispatch, _) = candidates.swap_remove(tuned.index);
+        let (samples, error) = sample_checked(gpu, dispatch, weight_bytes, plan, observer, &check)?;
         let mut params = serde_json::Map::new();
         params.insert("rows".into(), json!(self.rows));
         params.insert("cols".into(), json!(self.cols));
-        params.insert("threads_per_row".into(), json!(launch.threads_per_row));
-        params.insert("x_shared_by_subgroup".into(), json!(launch.shares_x));
+        let names: Vec<String> = variants.iter().map(|v| v.name()).collect();
+        tuned.record(&mut params, &names, self.unit());
         Ok(Measurement {
             params,
             samples,
@@ -474,26 +626,105 @@ mod tests {
         assert_eq!(packed.decoded.len(), 32);
     }
 
-    /// Small shapes, every row checked: a single block, a row count that
-    /// leaves the last workgroup partly empty, and an odd number of blocks
-    /// per row (scales straddling words).
+    /// Every variant the adapter runs against the reference, every row
+    /// checked, with the weights and x uploaded once for all of them.
+    fn assert_every_variant_verifies(gpu: &Gpu, format: Format, [rows, cols]: [u32; 2]) {
+        let values = random_f32(30 + u64::from(rows), (rows * cols) as usize);
+        let x = random_f32(31, cols as usize);
+        let weights = encode(format, &values);
+        let x_buffer = gpu.upload("gemv x", &x);
+        let y = gpu.output("gemv y", u64::from(rows) * 4);
+        let weight_buffers: Vec<wgpu::Buffer> = weights
+            .buffers
+            .iter()
+            .map(|data| gpu.upload("gemv weights", data))
+            .collect();
+        let expected: Vec<f64> = (0..rows as usize)
+            .map(|r| reference_dot(&weights.decoded, r, &x))
+            .collect();
+        let check = OutputCheck {
+            workload: format.name(),
+            output: &y,
+            ranges: (0..rows as usize).map(|r| r..r + 1).collect(),
+            expected: &expected,
+            bound: BOUND,
+        };
+        for variant in gemv_variants(gpu, format, [rows, cols]) {
+            let context = format!("{} {rows}x{cols} {}", format.name(), variant.name());
+            let (kernel, workgroups) = variant_kernel(
+                gpu,
+                format,
+                [rows, cols],
+                variant,
+                &x_buffer,
+                &y,
+                &weight_buffers,
+            )
+            .unwrap_or_else(|e| panic!("{context}: {e}"));
+            if let Err(e) = check.run(gpu, &kernel.dispatch(workgroups)) {
+                panic!("{context}: {e}");
+            }
+        }
+    }
+
+    /// Small shapes, every row checked, in every variant: a single block
+    /// (one row: one row per workgroup only), row counts that leave the
+    /// last workgroup partly empty (70 and 129 rows against 2 and 4 rows
+    /// per workgroup, 64 rows per workgroup of lanes), an odd number of
+    /// blocks per row (scales straddling words; 6 chunks of Q8, fewer than
+    /// a workgroup's lanes) and rows longer than a workgroup's stride. f32
+    /// and f16 also take rows that are not whole blocks (36 columns: f32's
+    /// subgroup chunks of 4 fit, f16's of 8 do not, and no broadcast).
     #[test]
     fn small_shapes_match_the_reference_in_every_format() {
         let gpu = crate::gpu::default_for_tests();
-        let launches = Launch::every_one_on(&gpu);
+        if gpu.summary.subgroups {
+            let variants = gemv_variants(&gpu, Format::Q4, [129, 1024]);
+            let subgroup = |v: &&GemvVariant| matches!(v, GemvVariant::Subgroup { .. });
+            assert_eq!(variants.iter().filter(subgroup).count(), 6, "{variants:?}");
+        }
         for format in [Format::F32, Format::F16, Format::Q8, Format::Q4] {
-            for (rows, cols) in [(1, 32), (70, 96), (129, 1024)] {
-                for &launch in &launches {
-                    let gemv = Gemv {
-                        format,
-                        rows,
-                        cols,
-                        launch: Some(launch),
-                    };
-                    crate::workloads::assert_verifies(&gpu, &gemv, &format!("{launch:?}"));
-                }
+            for shape in [[1, 32], [70, 96], [129, 1024]] {
+                assert_every_variant_verifies(&gpu, format, shape);
             }
         }
+        for format in [Format::F32, Format::F16] {
+            assert_every_variant_verifies(&gpu, format, [5, 36]);
+        }
+    }
+
+    /// A tuned run probes every candidate, records each by name, and keeps
+    /// one whose check passed.
+    #[test]
+    fn a_run_records_every_variant_tried_and_keeps_a_verified_one() {
+        let gpu = crate::gpu::default_for_tests();
+        let gemv = Gemv {
+            format: Format::Q4,
+            rows: 70,
+            cols: 96,
+            variant: None,
+        };
+        let measurement = gemv
+            .run(
+                &gpu,
+                &tuning::tuning_plan(),
+                &mut crate::measure::Unobserved,
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<String> = gemv_variants(&gpu, gemv.format, [70, 96])
+            .iter()
+            .map(|v| v.name())
+            .collect();
+        let tried = measurement.params["variants_tried"].as_array().unwrap();
+        let tried_names: Vec<&str> = tried
+            .iter()
+            .map(|t| t["variant"].as_str().unwrap())
+            .collect();
+        assert_eq!(tried_names, names);
+        assert!(tried.iter().all(|t| t["probe"].as_f64().unwrap() > 0.0));
+        assert!(measurement.params.get("variants_failed").is_none());
+        let chosen = measurement.params["variant"].as_str().unwrap();
+        assert!(names.iter().any(|n| n == chosen), "{chosen}");
     }
 
     #[test]
