@@ -189,6 +189,58 @@ fn run_writes_a_verified_result_file_that_parses_back() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
 
+/// `--tune on` probes every variant and records each probe's rate;
+/// `--tune off` runs the family's default, unprobed, the same code every
+/// time. A ceiling is probed either way.
+#[test]
+fn tuning_is_recorded_and_off_runs_the_default_variant() {
+    let dir = tempfile::tempdir().unwrap();
+    let result_of = |tune: &str| {
+        let out = dir.path().join(format!("{tune}.json"));
+        let args = [
+            "run",
+            "--workloads",
+            "gemv-f16",
+            "--quick",
+            "--tune",
+            tune,
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+        ];
+        let output = run(&args);
+        output.clone().assert().success();
+        json(&output)["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["workload"] == "gemv-f16")
+            .unwrap()
+            .clone()
+    };
+    let tuned = result_of("on");
+    let tried = tuned["params"]["variants_tried"].as_array().unwrap();
+    assert!(tried.len() > 1, "{tried:?}");
+    assert!(
+        tried.iter().all(|t| t["probe"].as_f64().unwrap() > 0.0),
+        "{tried:?}"
+    );
+    assert!(tuned["params"]["tuning_seconds"].as_f64().unwrap() > 0.0);
+    assert!(
+        tried
+            .iter()
+            .any(|t| t["variant"] == tuned["params"]["variant"])
+    );
+
+    let default = result_of("off");
+    assert_eq!(default["params"]["tuning"], "off");
+    let tried = default["params"]["variants_tried"].as_array().unwrap();
+    assert_eq!(default["params"]["variant"], tried[0]["variant"]);
+    assert!(tried.iter().all(|t| t["probe"].is_null()), "{tried:?}");
+    assert_eq!(default["verified"], true);
+    assert_one_line_error(&["run", "--tune", "fast"], 2, "expected on or off");
+}
+
 #[test]
 fn run_prints_a_table_and_records_no_power_without_watts() {
     let dir = tempfile::tempdir().unwrap();

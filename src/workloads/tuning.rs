@@ -60,14 +60,19 @@ const MAX_REPEAT: u32 = 4096;
 /// Each candidate's best rate (its `works[i]` per second), probed with
 /// `time(i, repeat)`: the seconds `repeat` back-to-back launches of
 /// candidate `i` took. A candidate is repeated until one sample lasts
-/// `sample_seconds`, then timed [`PROBES`] times. The clock is a
-/// parameter so that tests can hold the choice to a fake one.
+/// `sample_seconds`, then timed [`PROBES`] times, keeping the best. Two
+/// shortcuts keep slow adapters (a launch of seconds on lavapipe) within
+/// budget: a candidate whose first sample already ran at less than half
+/// the best rate so far cannot win and is timed no further, and one whose
+/// single launch outlasts four samples is timed once more, not three
+/// times. The clock is a parameter so that tests can hold the choice to a
+/// fake one.
 pub fn probe_rates(
     works: &[f64],
     sample_seconds: f64,
     mut time: impl FnMut(usize, u32) -> Result<f64>,
 ) -> Result<Vec<f64>> {
-    let mut rates = Vec::with_capacity(works.len());
+    let mut rates: Vec<f64> = Vec::with_capacity(works.len());
     for (index, work) in works.iter().enumerate() {
         let mut repeat = 1;
         let mut seconds = time(index, repeat)?;
@@ -77,8 +82,16 @@ pub fn probe_rates(
             repeat = (repeat * factor).min(MAX_REPEAT);
             seconds = time(index, repeat)?;
         }
-        let mut best = 0.0f64;
-        for _ in 0..PROBES {
+        let mut best = work * f64::from(repeat) / seconds;
+        let leader = rates.iter().copied().fold(0.0, f64::max);
+        let timings = if best < leader / 2.0 {
+            0
+        } else if repeat == 1 && seconds > 4.0 * sample_seconds {
+            1
+        } else {
+            PROBES
+        };
+        for _ in 0..timings {
             best = best.max(work * f64::from(repeat) / time(index, repeat)?);
         }
         rates.push(best);
@@ -338,6 +351,23 @@ mod tests {
         let per_sample = probe_seconds(&SamplePlan::standard(), 10);
         assert!(per_sample * 4.0 * 10.0 <= 0.1 * 11.0 + 1e-9);
         assert_eq!(probe_seconds(&SamplePlan::single(), 3), MIN_PROBE_SECONDS);
+    }
+
+    #[test]
+    fn hopeless_and_long_candidates_are_timed_less() {
+        let mut calls = vec![0; 3];
+        // Candidate 1 is four times slower than 0: its first sample
+        // settles it. Candidate 2's one launch takes 1 s: timed twice.
+        let costs = [1e-3, 4e-3, 1.0];
+        let rates = probe_rates(&[1.0, 1.0, 1000.0], 0.02, |i, repeat| {
+            calls[i] += 1;
+            Ok(costs[i] * f64::from(repeat))
+        })
+        .unwrap();
+        assert_eq!(calls[1], 2, "a growth step, then no timings: {calls:?}");
+        assert_eq!(calls[2], 2, "{calls:?}");
+        assert!(calls[0] >= 5, "{calls:?}");
+        assert!((rates[1] - 250.0).abs() < 1e-6 && (rates[2] - 1000.0).abs() < 1e-6);
     }
 
     #[test]
