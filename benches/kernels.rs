@@ -71,6 +71,7 @@ fn kernels() -> Vec<Box<dyn Workload>> {
                 phase,
                 len,
                 path: None,
+                decode: None,
             }));
         }
     }
