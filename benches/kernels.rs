@@ -71,12 +71,18 @@ fn kernels() -> Vec<Box<dyn Workload>> {
                 phase,
                 len,
                 path: None,
+                decode: None,
             }));
         }
     }
     for op in [RowOp::RmsNorm, RowOp::Softmax] {
         for (rows, cols) in [(256, 4096), (4096, 4096)] {
-            all.push(Box::new(RowKernel { op, rows, cols }));
+            all.push(Box::new(RowKernel {
+                op,
+                rows,
+                cols,
+                launch: None,
+            }));
         }
     }
     // Skinny GEMMs of a decode batch, Llama 3 8B's down projection.

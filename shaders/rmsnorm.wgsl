@@ -4,19 +4,15 @@
 const EPSILON: f32 = 1e-5;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn main(
-    @builtin(local_invocation_index) t: u32,
-    @builtin(workgroup_id) group: vec3<u32>,
-    @builtin(num_workgroups) groups: vec3<u32>,
-) {
-    let row = this_row(t, group, groups);
+fn main(lanes: Lanes) {
+    let row = this_row(lanes);
     let base = row.index * shape.cols;
     var squares = 0.0;
     for (var c = row.lane; c < shape.cols; c += THREADS_PER_ROW) {
         let v = x[base + c];
         squares = fma(v, v, squares);
     }
-    let total = reduce(t, row.lane, squares, false);
+    let total = reduce(lanes, row.lane, squares, false);
     let scale = inverseSqrt(total / f32(shape.cols) + EPSILON);
     if (row.valid) {
         for (var c = row.lane; c < shape.cols; c += THREADS_PER_ROW) {

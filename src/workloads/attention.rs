@@ -26,16 +26,26 @@ use crate::measure::{Observer, SamplePlan};
 use crate::{Error, Result};
 
 const DECODE: &str = include_str!("../../shaders/attention_decode.wgsl");
+const DECODE_SPLIT: &str = include_str!("../../shaders/attention_decode_split.wgsl");
 const PREFILL: &str = include_str!("../../shaders/attention_prefill.wgsl");
 const FLASH: &str = include_str!("../../shaders/attention_flash.wgsl");
 
 pub const HEADS: usize = 32;
 pub const KV_HEADS: usize = 8;
 pub const DIM: usize = 128;
-/// Keys per workgroup of the decode kernel; values per (head, chunk)
-/// record of its partial results.
+/// Keys per workgroup of the per-key decode kernel; values per (head,
+/// chunk) record of its partial results.
 const CHUNK: usize = 64;
 const RECORD: usize = DIM + 2;
+/// The split-K decode kernel's record: (max, sum, two unused) and the
+/// outputs, as vec4s.
+const SPLIT_RECORD: usize = DIM + 4;
+/// Invocations per workgroup of the split-K decode kernel's partial pass.
+const SPLIT_WORKGROUP: u32 = 128;
+/// Keys per workgroup the split-K decode kernel is tried at: more keys
+/// mean fewer partial records to combine (a cache of 32768 leaves 512 per
+/// head at 64), fewer mean more workgroups for a short cache.
+pub const SPLIT_CHUNKS: [u32; 3] = [64, 256, 1024];
 /// Queries per workgroup of the prefill kernel.
 const QUERIES: usize = 16;
 /// The reference sees the f16 keys and values the kernel reads; what is
@@ -61,7 +71,86 @@ pub enum Phase {
     Prefill,
 }
 
-/// Which kernel computes prefill attention (decode has one).
+/// Which kernel computes decode attention (both two-pass, flash-decoding
+/// style: partial results per chunk of keys, then a combine).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecodeVariant {
+    /// `attention_decode.wgsl`: a lane per key, 64 keys per workgroup,
+    /// each lane walking its key's 64 words (what CPU adapters like; on a
+    /// GPU neighbouring lanes read 256 bytes apart). The default.
+    PerKey,
+    /// `attention_decode_split.wgsl`: `chunk` keys per workgroup, a
+    /// subgroup reading whole key and value rows (lanes along the head
+    /// dimension, coalesced), `subgroupAdd` dot products, online softmax
+    /// within the chunk. Needs subgroups.
+    Split { chunk: u32 },
+}
+
+impl DecodeVariant {
+    /// Keys per workgroup of the partial pass.
+    fn chunk(self) -> u32 {
+        match self {
+            DecodeVariant::PerKey => CHUNK as u32,
+            DecodeVariant::Split { chunk } => chunk,
+        }
+    }
+
+    /// f32s per (query head, chunk) partial record.
+    fn record(self) -> usize {
+        match self {
+            DecodeVariant::PerKey => RECORD,
+            DecodeVariant::Split { .. } => SPLIT_RECORD,
+        }
+    }
+
+    /// As results record it (`variant`).
+    pub fn name(self) -> String {
+        match self {
+            DecodeVariant::PerKey => format!("lane per key, {CHUNK} keys/workgroup"),
+            DecodeVariant::Split { chunk } => {
+                format!("split-K, subgroup per key row, {chunk} keys/workgroup, subgroupAdd")
+            }
+        }
+    }
+}
+
+/// The decode kernels worth trying on `gpu`, the default
+/// ([`DecodeVariant::PerKey`], today's kernel) first: the split-K kernel
+/// at each of [`SPLIT_CHUNKS`] where the adapter has subgroups.
+pub fn decode_variants(gpu: &Gpu) -> Vec<DecodeVariant> {
+    let mut variants = vec![DecodeVariant::PerKey];
+    if split_fits(gpu) {
+        variants.extend(
+            SPLIT_CHUNKS
+                .iter()
+                .map(|&chunk| DecodeVariant::Split { chunk }),
+        );
+    }
+    variants
+}
+
+/// Whether the adapter can run the split-K decode kernel: subgroups of a
+/// known size, and its workgroup.
+fn split_fits(gpu: &Gpu) -> bool {
+    gpu.summary.subgroups
+        && gpu.summary.subgroup_sizes[0] > 0
+        && SPLIT_WORKGROUP <= gpu.summary.limits.max_compute_invocations_per_workgroup
+}
+
+/// The constants `attention_decode_split.wgsl` is written against, for
+/// subgroups of at least `smallest` invocations.
+fn split_constants(chunk: u32, smallest: u32) -> String {
+    let smallest = smallest.max(1);
+    format!(
+        "const CHUNK: u32 = {chunk}u;\n\
+         const LANE_WORDS: u32 = {}u;\n\
+         const MAX_SUBGROUPS: u32 = {}u;\n",
+        (DIM as u32 / 2).div_ceil(smallest),
+        SPLIT_WORKGROUP.div_ceil(smallest)
+    )
+}
+
+/// Which kernel computes prefill attention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PrefillPath {
     /// `attention_prefill.wgsl`: f32 arithmetic on any adapter, prompts a
@@ -204,6 +293,9 @@ pub struct Attention {
     /// Prefill's kernel; None: the fastest verified of
     /// [`PrefillPath::candidates`]. Tests pin each.
     pub path: Option<PrefillPath>,
+    /// Decode's kernel; None: the fastest verified of
+    /// [`decode_variants`]. Tests pin each.
+    pub decode: Option<DecodeVariant>,
 }
 
 impl Attention {
@@ -215,6 +307,7 @@ impl Attention {
             phase,
             len: 256,
             path: None,
+            decode: None,
         }
     }
 
@@ -228,6 +321,7 @@ impl Attention {
                 phase,
                 len,
                 path: None,
+                decode: None,
             })
             .collect()
     }
@@ -327,11 +421,35 @@ pub struct CachedSequence {
 /// own keys and values in `k` and `v` (rows of 8 x 128 f16), the last of
 /// them its own. Prefill: one sequence of `len` tokens (`q`, `out`: len x
 /// heads x 128), each against those before it, on `prefill`'s kernel
-/// (decode ignores it). Also used by the LLM layer.
+/// (decode ignores it). Decode runs the default kernel
+/// ([`DecodeVariant::PerKey`]); [`attention_kernels_with`] takes another.
+/// Also used by the LLM layer.
 pub fn attention_kernels(
     gpu: &Gpu,
     phase: Phase,
     prefill: PrefillPath,
+    sequences: &[CachedSequence],
+    heads: u32,
+    buffers: [&wgpu::Buffer; 4],
+) -> Result<Vec<(Kernel, [u32; 3])>> {
+    attention_kernels_with(
+        gpu,
+        phase,
+        prefill,
+        DecodeVariant::PerKey,
+        sequences,
+        heads,
+        buffers,
+    )
+}
+
+/// [`attention_kernels`] with decode on `decode`'s kernel (one of
+/// [`decode_variants`]; prefill ignores it).
+pub fn attention_kernels_with(
+    gpu: &Gpu,
+    phase: Phase,
+    prefill: PrefillPath,
+    decode: DecodeVariant,
     sequences: &[CachedSequence],
     heads: u32,
     [q, k, v, out]: [&wgpu::Buffer; 4],
@@ -341,9 +459,10 @@ pub fn attention_kernels(
         phase,
         len,
         path: None,
+        decode: None,
     }
     .name();
-    let chunks = (len as usize).div_ceil(CHUNK) as u32;
+    let chunks = len.div_ceil(decode.chunk());
     let scale = 1.0 / (DIM as f32).sqrt();
     let second = match phase {
         Phase::Decode => chunks,
@@ -356,10 +475,22 @@ pub fn attention_kernels(
     Ok(match phase {
         Phase::Decode => {
             let batch = sequences.len() as u32;
-            let partials_bytes = u64::from(batch * heads * chunks) * (RECORD * 4) as u64;
+            let partials_bytes = u64::from(batch * heads * chunks) * (decode.record() * 4) as u64;
             gpu.check_fits(&format!("{name} partial results"), partials_bytes)?;
             let partials = gpu.output("attention partials", partials_bytes);
             let sequences = gpu.upload("attention sequences", sequences);
+            let wgsl = match decode {
+                DecodeVariant::PerKey => DECODE.to_string(),
+                DecodeVariant::Split { chunk } => {
+                    if !split_fits(gpu) || chunk == 0 {
+                        return Err(Error::Unsupported(format!(
+                            "{name}: this adapter cannot run {}",
+                            decode.name()
+                        )));
+                    }
+                    split_constants(chunk, gpu.summary.subgroup_sizes[0]) + DECODE_SPLIT
+                }
+            };
             let buffers = [
                 (0, &shape),
                 (1, &partials),
@@ -368,9 +499,9 @@ pub fn attention_kernels(
                 (5, v),
                 (6, &sequences),
             ];
-            let partial = gpu.kernel_at(name, DECODE, "partial", &[], &buffers)?;
+            let partial = gpu.kernel_at(name, &wgsl, "partial", &[], &buffers)?;
             let buffers = [(0, &shape), (1, &partials), (2, out), (6, &sequences)];
-            let combine = gpu.kernel_at(name, DECODE, "combine", &[], &buffers)?;
+            let combine = gpu.kernel_at(name, &wgsl, "combine", &[], &buffers)?;
             vec![
                 (partial, [chunks, heads / 4, batch]),
                 (combine, [heads, batch, 1]),
@@ -450,13 +581,23 @@ impl Workload for Attention {
                 "{name} needs a positive length"
             )));
         }
-        // Decode has one kernel; the prefill path is Portable there.
-        let paths = match (self.phase, self.path) {
-            (Phase::Decode, _) => vec![PrefillPath::Portable],
-            (Phase::Prefill, Some(path)) => vec![path],
-            (Phase::Prefill, None) => PrefillPath::candidates(gpu, self.len),
+        // The kernels tried: decode's variants (the prefill path is
+        // Portable there), or prefill's paths (the decode variant unused).
+        let choices: Vec<(PrefillPath, DecodeVariant)> = match (self.phase, self.path) {
+            (Phase::Decode, _) => match self.decode {
+                Some(decode) => vec![decode],
+                None => decode_variants(gpu),
+            }
+            .into_iter()
+            .map(|decode| (PrefillPath::Portable, decode))
+            .collect(),
+            (Phase::Prefill, Some(path)) => vec![(path, DecodeVariant::PerKey)],
+            (Phase::Prefill, None) => PrefillPath::candidates(gpu, self.len)
+                .into_iter()
+                .map(|path| (path, DecodeVariant::PerKey))
+                .collect(),
         };
-        if paths.is_empty() {
+        if choices.is_empty() {
             return Err(Error::Unsupported(format!(
                 "{name} without cooperative matrices needs a multiple of {QUERIES} tokens, \
                  got {len}"
@@ -502,12 +643,13 @@ impl Workload for Attention {
         };
         let expected = reference(&q, &k, &v, HEADS, offset, &rows);
 
-        let mut built = Vec::with_capacity(paths.len());
-        for &path in &paths {
-            built.push(attention_kernels(
+        let mut built = Vec::with_capacity(choices.len());
+        for &(path, decode) in &choices {
+            built.push(attention_kernels_with(
                 gpu,
                 self.phase,
                 path,
+                decode,
                 &[CachedSequence {
                     len: self.len,
                     first_row: 0,
@@ -516,10 +658,10 @@ impl Workload for Attention {
                 [&q_buffer, &k_buffer, &v_buffer, &out],
             )?);
         }
-        let mut kernels: Vec<(PrefillPath, Dispatch)> = paths
+        let mut kernels: Vec<(PrefillPath, Dispatch)> = choices
             .iter()
             .zip(&built)
-            .map(|(&path, steps)| (path, Dispatch::chain(steps)))
+            .map(|(&(path, _), steps)| (path, Dispatch::chain(steps)))
             .collect();
         let check_for = |path: PrefillPath| OutputCheck {
             workload: name,
@@ -556,10 +698,16 @@ impl Workload for Attention {
         params.insert("kv_heads".into(), json!(KV_HEADS));
         params.insert("head_dim".into(), json!(DIM));
         params.insert("kv_type".into(), json!("f16"));
+        let names: Vec<String> = choices
+            .iter()
+            .map(|&(path, decode)| match self.phase {
+                Phase::Decode => decode.name(),
+                Phase::Prefill => path.variant(gpu),
+            })
+            .collect();
+        verified.record(&mut params, &names, self.unit());
         if self.phase == Phase::Prefill {
             params.insert("path".into(), json!(path.name()));
-            let names: Vec<String> = paths.iter().map(|p| p.variant(gpu)).collect();
-            verified.record(&mut params, &names, self.unit());
             if let (PrefillPath::Flash(_), Some(coop)) = (path, gpu.coop_shape()) {
                 params.insert("coop_shape".into(), json!(coop.name()));
             }
@@ -598,8 +746,111 @@ mod tests {
                     phase,
                     len,
                     path: Some(PrefillPath::Portable),
+                    decode: Some(DecodeVariant::PerKey),
                 };
                 crate::workloads::assert_verifies(&gpu, &attention, "");
+            }
+        }
+    }
+
+    /// Every decode variant, pinned, through the workload (every output
+    /// checked), and the run's own choice among them; the chunks' edges
+    /// are cut by the batch test below.
+    #[test]
+    fn every_decode_variant_matches_the_reference() {
+        let gpu = crate::gpu::default_for_tests();
+        let pinned = decode_variants(&gpu).into_iter().map(Some);
+        for decode in pinned.chain([None]) {
+            let name = decode.map_or("the fastest verified".into(), DecodeVariant::name);
+            let attention = Attention {
+                phase: Phase::Decode,
+                len: 300,
+                path: None,
+                decode,
+            };
+            crate::workloads::assert_verifies(&gpu, &attention, &name);
+        }
+    }
+
+    /// A decode batch in one dispatch: sequences of lengths that cut
+    /// every chunk's edges (1 key, one short of, at and one past 64,
+    /// inside and past 256, past 1024) at scattered rows of the shared
+    /// cache, on every decode variant, every output checked.
+    #[test]
+    fn every_decode_variant_attends_a_batch_of_different_lengths() {
+        let gpu = crate::gpu::default_for_tests();
+        let lens = [65u32, 1, 1030, 63, 300, 64];
+        let mut sequences = Vec::new();
+        let mut rows = 3; // the first sequence starts past row 0
+        for &len in &lens {
+            sequences.push(CachedSequence {
+                len,
+                first_row: rows,
+            });
+            rows += len + 5;
+        }
+        let rows = rows as usize;
+        let q = random_f32(60, lens.len() * HEADS * DIM);
+        let (k16, k) = random_f16(61, rows * KV_HEADS * DIM);
+        let (v16, v) = random_f16(62, rows * KV_HEADS * DIM);
+        let q_buffer = gpu.upload("q", &q);
+        let k_buffer = gpu.upload("k", &k16);
+        let v_buffer = gpu.upload("v", &v16);
+        let out = gpu.output("out", (lens.len() * HEADS * DIM * 4) as u64);
+        let mut expected = Vec::new();
+        for (i, sequence) in sequences.iter().enumerate() {
+            let first = sequence.first_row as usize * KV_HEADS * DIM;
+            let heads: Vec<(usize, usize)> = (0..HEADS).map(|h| (0, h)).collect();
+            expected.extend(reference(
+                &q[i * HEADS * DIM..],
+                &k[first..],
+                &v[first..],
+                HEADS,
+                sequence.len as usize - 1,
+                &heads,
+            ));
+        }
+        let check = OutputCheck {
+            workload: "attention-decode batch",
+            output: &out,
+            ranges: (0..lens.len())
+                .map(|i| i * HEADS * DIM..(i + 1) * HEADS * DIM)
+                .collect(),
+            expected: &expected,
+            bound: BOUND,
+        };
+        for decode in decode_variants(&gpu) {
+            let steps = attention_kernels_with(
+                &gpu,
+                Phase::Decode,
+                PrefillPath::Portable,
+                decode,
+                &sequences,
+                HEADS as u32,
+                [&q_buffer, &k_buffer, &v_buffer, &out],
+            )
+            .unwrap();
+            let error = check.run(&gpu, &Dispatch::chain(&steps));
+            assert!(error.is_ok(), "{}: {error:?}", decode.name());
+        }
+    }
+
+    /// The split-K decode kernel written for subgroups of at least 8, 32
+    /// and 64 at each chunk, parsed and validated by the naga wgpu
+    /// compiles it with (lavapipe runs only the first).
+    #[test]
+    fn split_decode_shaders_validate_for_every_subgroup_size() {
+        for smallest in [8, 32, 64] {
+            for chunk in SPLIT_CHUNKS {
+                let wgsl = split_constants(chunk, smallest) + DECODE_SPLIT;
+                let module = naga::front::wgsl::parse_str(&wgsl)
+                    .unwrap_or_else(|e| panic!("{smallest}: {}", e.emit_to_string(&wgsl)));
+                naga::valid::Validator::new(
+                    naga::valid::ValidationFlags::all(),
+                    naga::valid::Capabilities::all(),
+                )
+                .validate(&module)
+                .unwrap_or_else(|e| panic!("chunk {chunk}, subgroups of {smallest}: {e:?}"));
             }
         }
     }
@@ -611,6 +862,7 @@ mod tests {
             phase: Phase::Prefill,
             len: 20,
             path: Some(PrefillPath::Portable),
+            decode: None,
         };
         let outcome = attention.run(&gpu, &SamplePlan::single(), &mut Unobserved);
         assert!(matches!(outcome, Err(Error::Unsupported(_))));
@@ -630,6 +882,7 @@ mod tests {
                     phase: Phase::Prefill,
                     len,
                     path: Some(PrefillPath::Flash(*tiling)),
+                    decode: None,
                 };
                 crate::workloads::assert_verifies(gpu, &attention, &tiling.name(coop.size));
             }
@@ -638,6 +891,7 @@ mod tests {
             phase: Phase::Prefill,
             len: 48,
             path: None,
+            decode: None,
         };
         crate::workloads::assert_verifies(gpu, &attention, "the fastest verified path");
     }
@@ -661,6 +915,7 @@ mod tests {
                     phase: Phase::Prefill,
                     len: 70,
                     path,
+                    decode: None,
                 };
                 let outcome = attention.run(&gpu, &SamplePlan::single(), &mut Unobserved);
                 assert!(matches!(outcome, Err(Error::Unsupported(_))), "{path:?}");
