@@ -1,8 +1,9 @@
 // The small kernels that join the big ones into a decoder layer (the LLM
 // workloads): seeded random weights written on the GPU, rotary embedding
-// with the KV cache append, the gated SiLU, residual adds, a row copy and
-// dequantisation to f16 for prefill's GEMMs. Each entry point uses only
-// some of the bindings; the host binds those by number.
+// fused with the KV cache append, the gated SiLU, the residual add fused
+// with the RMSNorm after it, and dequantisation to f16 for prefill's
+// GEMMs. Each entry point uses only some of the bindings; the host binds
+// those by number.
 
 struct Params {
     count: u32, // elements (or words) to process
@@ -23,6 +24,8 @@ struct Params {
 @group(0) @binding(9) var<storage, read> quants: array<u32>;
 @group(0) @binding(10) var<storage, read> scales: array<u32>;
 @group(0) @binding(11) var<storage, read> slots: array<u32>;
+@group(0) @binding(12) var<storage, read_write> normed: array<f32>;
+@group(0) @binding(13) var<storage, read> norm_weight: array<f32>;
 
 const WORDS: u32 = 64u; // f16 pairs per head vector of 128
 
@@ -104,22 +107,51 @@ fn silu_mul(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroup
     }
 }
 
-// out = a + b: the residual connection, into a new buffer so that a timed
-// layer can run again on the same input.
-@compute @workgroup_size(64)
-fn add(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = index(id, groups);
-    if (i < params.count) {
-        out[i] = in_a[i] + in_b[i];
-    }
-}
+// The residual connection and the RMSNorm that reads it, in one pass:
+// out = a + b for `count` rows of `a` columns (into a new buffer, so that
+// a timed layer can run again on the same input), and the rows from `b`
+// on normalised, times `norm_weight`, into `normed` (row r at r - b): the
+// next layer's (or the FFN's, or the final) norm. Unfused, the norm would
+// read the sum back from memory once more and launch once more. One
+// workgroup of 64 per row; each lane's second sweep re-reads only the sums
+// it wrote itself (from cache). Same arithmetic as rmsnorm.wgsl.
+const NORM_LANES: u32 = 64u;
+const EPSILON: f32 = 1e-5;
+var<workgroup> squares: array<f32, NORM_LANES>;
 
-// out[i] = a[seed + i]: one row out of a matrix (prefill's last token).
 @compute @workgroup_size(64)
-fn copy(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = index(id, groups);
-    if (i < params.count) {
-        out[i] = in_a[params.seed + i];
+fn add_rmsnorm(
+    @builtin(local_invocation_index) lane: u32,
+    @builtin(workgroup_id) group: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+) {
+    let row = group.y * groups.x + group.x;
+    if (row >= params.count) {
+        return;
+    }
+    let cols = params.a;
+    let base = row * cols;
+    var sum = 0.0;
+    for (var c = lane; c < cols; c += NORM_LANES) {
+        let v = in_a[base + c] + in_b[base + c];
+        out[base + c] = v;
+        sum = fma(v, v, sum);
+    }
+    squares[lane] = sum;
+    workgroupBarrier();
+    for (var half = NORM_LANES / 2u; half > 0u; half >>= 1u) {
+        if (lane < half) {
+            squares[lane] += squares[lane + half];
+        }
+        workgroupBarrier();
+    }
+    if (row < params.b) {
+        return;
+    }
+    let scale = inverseSqrt(squares[0] / f32(cols) + EPSILON);
+    let to = (row - params.b) * cols;
+    for (var c = lane; c < cols; c += NORM_LANES) {
+        normed[to + c] = out[base + c] * scale * norm_weight[c];
     }
 }
 

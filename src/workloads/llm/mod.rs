@@ -38,8 +38,16 @@ use crate::measure::{MeasuringOnly, Observer, Sample, SamplePlan};
 use crate::results::MS_PER_TOKEN;
 use crate::{Error, Result};
 
-/// Layers run and timed; the rest are scaled from them.
-const MEASURED_LAYERS: usize = 2;
+/// Weight-token products the CPU reference computes when it runs every
+/// layer run (at most): the tiny preset's decode (3M weights a layer, 3
+/// checked tokens), not its prefill (64 tokens: seconds a layer in a test
+/// build) nor a real model's layers (218M weights each).
+const CPU_CHECKED_PRODUCTS: usize = 64 << 20;
+/// The small kernels fused into one pass each (params' `fused`).
+const FUSED: [&str; 2] = [
+    "residual add + the RMSNorm after it (the FFN's, the next layer's, the final)",
+    "rotary embedding of K + its store in the KV cache (f16)",
+];
 /// Llama 3's rotary base.
 const ROPE_THETA: f64 = 500_000.0;
 const DIM: usize = 128;
@@ -47,9 +55,13 @@ const KV_HEADS: usize = 8;
 /// Logits checked against the CPU.
 const CHECKED_LOGITS: usize = 64;
 
-/// The layer's output is the input plus two projections, all f32 sums of
-/// up to 28672 terms, through f16 keys and values both sides round alike:
-/// errors near 1e-6 were seen on lavapipe.
+/// A layer's output is the input plus two projections, all f32 sums of
+/// up to 28672 terms, through f16 keys and values both sides round alike
+/// (but for the few a last-bit difference rounds the other way): errors
+/// near 1e-6 were seen on lavapipe in decode, 5e-5 in prefill (whose keys
+/// and values are all computed). Each layer adds its own to the residual
+/// stream: the bound after n layers is n times this (1.3e-4 was seen after
+/// the tiny preset's 2 layers in prefill, 2.1e-4 after 3).
 const BOUND: f64 = 1e-4;
 /// The same on cooperative matrices, whose products read the activations
 /// rounded to f16 (as llama.cpp's do): a unit roundoff of 4.9e-4 on each
@@ -343,42 +355,70 @@ fn rope_table(positions: impl IntoIterator<Item = usize>) -> Vec<[f32; 2]> {
         .collect()
 }
 
-/// Everything on the GPU for one run: the kernels of the timed layers and
-/// of the head, and the buffers the check reads.
+/// Everything on the GPU for one run: the kernels of one step (every layer
+/// run, then the head) and the buffers the check reads.
 struct Model {
-    layers: Vec<(Kernel, [u32; 3])>,
-    head: Vec<(Kernel, [u32; 3])>,
+    /// The layers' kernels, then the head's from `head_from`: one chain,
+    /// recorded in one command buffer.
+    steps: Vec<Step>,
+    head_from: usize,
     /// The residual stream before each layer and after the last.
     streams: Vec<wgpu::Buffer>,
-    /// The final norm's output, one row per token through the head.
+    /// The final norm's output (written by the last layer's fused residual
+    /// add), one row per token through the head.
     normed: wgpu::Buffer,
     /// Tokens through the head: every sequence's (decode), or the
     /// prompt's last (prefill).
     head_tokens: usize,
     /// The LM head's logits, in row chunks that fit a storage binding,
     /// each tokens through the head x its rows.
-    logits: Vec<(usize, wgpu::Buffer)>,
-    /// The LM head's weights (rows = vocabulary).
-    head_matrix: Matrix,
-    final_norm: Vec<f32>,
-    /// Weight bytes one pass reads in one layer, and in the LM head.
-    layer_bytes: f64,
-    head_bytes: f64,
+    logits: Vec<Logits>,
     /// The check's bound for the kernels the layers run.
     bound: f64,
+}
+
+impl Model {
+    fn layers(&self) -> &[Step] {
+        &self.steps[..self.head_from]
+    }
+
+    fn head(&self) -> &[Step] {
+        &self.steps[self.head_from..]
+    }
 }
 
 /// One kernel over its grid: a step of a layer or of the head.
 type Step = (Kernel, [u32; 3]);
 
-/// The LM head's kernels and what the check reads of them.
-struct Head {
-    steps: Vec<Step>,
-    normed: wgpu::Buffer,
-    tokens: usize,
-    logits: Vec<(usize, wgpu::Buffer)>,
+/// A chunk of the LM head's logits: its first row, and its buffer.
+type Logits = (usize, wgpu::Buffer);
+
+/// One layer's buffers: its matrices (as [`Matrix::upload`] writes them,
+/// in [`Layer::matrices`]' order), its own KV caches (a server holds one
+/// per layer) and its norm weights. Uploaded once a run and bound by every
+/// candidate's kernels.
+struct LayerBuffers {
+    matrices: Vec<Vec<wgpu::Buffer>>,
+    k_cache: wgpu::Buffer,
+    v_cache: wgpu::Buffer,
+    attention_norm: wgpu::Buffer,
+    ffn_norm: wgpu::Buffer,
+}
+
+/// The LM head's weights, in row chunks that each fit one storage binding,
+/// and the final norm's.
+struct HeadBuffers {
     matrix: Matrix,
+    /// (first row, the chunk, its buffers).
+    chunks: Vec<(usize, Matrix, Vec<wgpu::Buffer>)>,
     final_norm: Vec<f32>,
+    final_norm_buffer: wgpu::Buffer,
+}
+
+/// The weights of every layer run and of the head, on the GPU.
+struct Weights {
+    layers: Vec<LayerBuffers>,
+    head: HeadBuffers,
 }
 
 /// An output buffer of `width` f32 for each of `tokens`.
@@ -407,6 +447,15 @@ struct Scratch {
     /// One f16 matrix every dequantised GEMM writes into (prefill of Q8_0
     /// and Q4_0 weights).
     dequantized: Option<wgpu::Buffer>,
+}
+
+/// Where a layer's last residual add writes the norm fused into it: the
+/// next layer's attention norm (into the scratch), or after the last layer
+/// the final norm (into the head's input, of the rows from `first_row`).
+struct NextNorm<'a> {
+    weight: &'a wgpu::Buffer,
+    normed: &'a wgpu::Buffer,
+    first_row: usize,
 }
 
 /// Which kernels a layer's operations run: the portable ones, or those on
@@ -463,7 +512,7 @@ impl LayerKernels {
     }
 }
 
-/// Builds the kernels of one pass: the layer's steps and the head.
+/// Builds the kernels of one pass: the layers' steps and the head.
 struct Builder<'a> {
     llm: &'a Llm,
     gpu: &'a Gpu,
@@ -494,10 +543,7 @@ impl<'a> Builder<'a> {
             .unwrap_or(0);
         // Cooperative-matrix GEMMs decode quantised weights as they stage
         // them; the portable GEMM needs them written out as f16 first.
-        let dequantized = if llm.phase == Phase::Prefill
-            && llm.weights != Format::F16
-            && kernels == LayerKernels::Portable
-        {
+        let dequantized = if llm.needs_dequantized(kernels) {
             gpu.check_fits(
                 &format!("{} dequantised weights", llm.name()),
                 (largest * 2) as u64,
@@ -553,16 +599,41 @@ impl<'a> Builder<'a> {
         Ok((kernel, self.gpu.workgroup_grid(threads.div_ceil(64) as u64)))
     }
 
-    /// An element-wise kernel of llm_ops.wgsl: one invocation per element.
-    fn each(&self, entry: &str, count: usize, bindings: &[(u32, &wgpu::Buffer)]) -> Result<Step> {
-        self.ops(entry, [count as u32, 0, 0, 0], count, bindings)
+    /// `sum = a + b` (a residual add) fused with the RMSNorm of `sum`
+    /// that follows it, into `norm.normed`: one workgroup per token.
+    fn add_rmsnorm(
+        &self,
+        a: &wgpu::Buffer,
+        b: &wgpu::Buffer,
+        sum: &wgpu::Buffer,
+        norm: &NextNorm,
+    ) -> Result<Step> {
+        let hidden = self.llm.preset.hidden;
+        self.ops(
+            "add_rmsnorm",
+            [self.tokens as u32, 0, hidden as u32, norm.first_row as u32],
+            self.tokens * 64,
+            &[
+                (2, sum),
+                (3, a),
+                (4, b),
+                (12, norm.normed),
+                (13, norm.weight),
+            ],
+        )
     }
 
-    /// One matrix product of `matrix` from `x` into `y`: a skinny GEMM (a
-    /// GEMV at batch 1) in decode, a GEMM in prefill (after dequantising Q8_0 and Q4_0 weights to f16).
-    fn product(&self, matrix: &Matrix, x: &wgpu::Buffer, y: &wgpu::Buffer) -> Result<Vec<Step>> {
+    /// One matrix product of `matrix` (on the GPU in `buffers`) from `x`
+    /// into `y`: a skinny GEMM (a GEMV at batch 1) in decode, a GEMM in
+    /// prefill (after dequantising Q8_0 and Q4_0 weights to f16).
+    fn product(
+        &self,
+        matrix: &Matrix,
+        buffers: &[wgpu::Buffer],
+        x: &wgpu::Buffer,
+        y: &wgpu::Buffer,
+    ) -> Result<Vec<Step>> {
         let gpu = self.gpu;
-        let buffers = matrix.upload(gpu)?;
         let (m, n, k) = (self.tokens as u32, matrix.rows as u32, matrix.cols as u32);
         let path = match self.kernels {
             LayerKernels::CooperativeMatrix(tiling, _) => Path::CooperativeMatrix(tiling),
@@ -579,11 +650,11 @@ impl<'a> Builder<'a> {
                         [m, n, k],
                         x,
                         y,
-                        &buffers,
+                        buffers,
                     )?]
                 }
                 (Phase::Prefill, _, Some(scratch)) => vec![
-                    matrix.dequantize_kernel(gpu, &buffers, scratch)?,
+                    matrix.dequantize_kernel(gpu, buffers, scratch)?,
                     gemm::gemm_kernel(gpu, path, types, [m, n, k], [x, scratch, y])?,
                 ],
                 (Phase::Prefill, LayerKernels::CooperativeMatrix(tiling, _), None)
@@ -614,47 +685,28 @@ impl<'a> Builder<'a> {
     }
 
     /// One decoder layer from `input` into `output`: attention with its
-    /// residual, then the feed-forward block with its residual.
+    /// residual, then the feed-forward block with its residual. The layer
+    /// reads its attention norm's output from the scratch (written by the
+    /// previous layer's last step, or the first norm); its own last step
+    /// writes `next`.
     fn layer(
         &self,
         layer: &Layer,
+        weights: &LayerBuffers,
         input: &wgpu::Buffer,
         output: &wgpu::Buffer,
+        next: &NextNorm,
     ) -> Result<Vec<Step>> {
         let (gpu, p, s) = (self.gpu, &self.llm.preset, &self.scratch);
-        let (tokens, hidden) = (self.tokens, p.hidden);
-        for matrix in layer.matrices() {
-            gpu.check_fits(
-                &format!("{} weights", self.llm.name()),
-                matrix.largest_buffer(),
-            )?;
-        }
-        let cache_words = self.pass.cache_rows * KV_HEADS * DIM / 2;
-        gpu.check_fits(
-            &format!("{} KV cache of one layer", self.llm.name()),
-            (cache_words * 4) as u64,
-        )?;
-        let halves = Stream::Halves { exponent: 14 };
-        let k_cache = halves.upload(gpu, "k cache", layer.wq.seed + 10, cache_words)?;
-        let v_cache = halves.upload(gpu, "v cache", layer.wq.seed + 11, cache_words)?;
-        let attention_norm = gpu.upload("norm", &layer.attention_norm);
-        let ffn_norm = gpu.upload("norm", &layer.ffn_norm);
-        let norm = |x: &wgpu::Buffer, weight: &wgpu::Buffer| {
-            rows::row_kernel(
-                gpu,
-                RowOp::RmsNorm,
-                tokens as u32,
-                hidden as u32,
-                x,
-                &s.normed,
-                Some(weight),
-            )
-        };
-        let mut steps = vec![norm(input, &attention_norm)?];
-        steps.extend(self.product(&layer.wq, &s.normed, &s.q)?);
-        steps.extend(self.product(&layer.wk, &s.normed, &s.k)?);
-        steps.extend(self.product(&layer.wv, &s.normed, &s.v)?);
-        // One invocation per (token, query or KV head, pair of dims).
+        let tokens = self.tokens;
+        let [wq, wk, wv, wo, wg, wu, wd] = layer.matrices();
+        let [bq, bk, bv, bo, bg, bu, bd] = [0, 1, 2, 3, 4, 5, 6].map(|i| &weights.matrices[i]);
+        let mut steps = Vec::new();
+        steps.extend(self.product(wq, bq, &s.normed, &s.q)?);
+        steps.extend(self.product(wk, bk, &s.normed, &s.k)?);
+        steps.extend(self.product(wv, bv, &s.normed, &s.v)?);
+        // Rotary embedding fused with the KV cache append: one invocation
+        // per (token, query or KV head, pair of dims).
         steps.push(self.ops(
             "rope_kv",
             [tokens as u32, 0, 0, p.heads as u32],
@@ -663,8 +715,8 @@ impl<'a> Builder<'a> {
                 (3, &s.k),
                 (4, &s.v),
                 (5, &s.q),
-                (6, &k_cache),
-                (7, &v_cache),
+                (6, &weights.k_cache),
+                (7, &weights.v_cache),
                 (8, &s.rope),
                 (11, &s.slots),
             ],
@@ -678,116 +730,55 @@ impl<'a> Builder<'a> {
             },
             &self.pass.sequences,
             p.heads as u32,
-            [&s.q, &k_cache, &v_cache, &s.attended],
+            [&s.q, &weights.k_cache, &weights.v_cache, &s.attended],
         )?);
-        steps.extend(self.product(&layer.wo, &s.attended, &s.projected)?);
-        steps.push(self.each(
-            "add",
-            tokens * hidden,
-            &[(2, &s.mid), (3, input), (4, &s.projected)],
-        )?);
-        steps.push(norm(&s.mid, &ffn_norm)?);
-        steps.extend(self.product(&layer.wg, &s.normed, &s.gate)?);
-        steps.extend(self.product(&layer.wu, &s.normed, &s.up)?);
-        steps.push(self.each(
+        steps.extend(self.product(wo, bo, &s.attended, &s.projected)?);
+        let ffn_norm = NextNorm {
+            weight: &weights.ffn_norm,
+            normed: &s.normed,
+            first_row: 0,
+        };
+        steps.push(self.add_rmsnorm(input, &s.projected, &s.mid, &ffn_norm)?);
+        steps.extend(self.product(wg, bg, &s.normed, &s.gate)?);
+        steps.extend(self.product(wu, bu, &s.normed, &s.up)?);
+        steps.push(self.ops(
             "silu_mul",
+            [(tokens * p.ffn) as u32, 0, 0, 0],
             tokens * p.ffn,
             &[(2, &s.gated), (3, &s.gate), (4, &s.up)],
         )?);
-        steps.extend(self.product(&layer.wd, &s.gated, &s.down)?);
-        steps.push(self.each(
-            "add",
-            tokens * hidden,
-            &[(2, output), (3, &s.mid), (4, &s.down)],
-        )?);
+        steps.extend(self.product(wd, bd, &s.gated, &s.down)?);
+        steps.push(self.add_rmsnorm(&s.mid, &s.down, output, next)?);
         Ok(steps)
     }
 
-    /// The final norm and the LM head of the tokens that need logits:
-    /// each sequence's one (decode), or the prompt's last (prefill).
-    fn head(&self, last: &wgpu::Buffer) -> Result<Head> {
-        // The final norm of those tokens, and the LM head in row chunks
-        // that each fit one storage binding.
-        let (gpu, p) = (self.gpu, &self.llm.preset);
-        let (tokens, hidden) = (self.tokens, p.hidden);
-        let head_tokens = match self.llm.phase {
-            Phase::Decode => tokens,
-            Phase::Prefill => 1,
-        };
-        let mut head = Vec::new();
-        let last_rows = gpu.output("last rows", (head_tokens * hidden * 4) as u64);
-        head.push(self.ops(
-            "copy",
-            [
-                (head_tokens * hidden) as u32,
-                ((tokens - head_tokens) * hidden) as u32,
-                0,
-                0,
-            ],
-            head_tokens * hidden,
-            &[(2, &last_rows), (3, last)],
-        )?);
-        let final_norm: Vec<f32> = random_f32(51, hidden)
-            .iter()
-            .map(|v| 1.0 + 0.1 * v)
-            .collect();
-        let final_norm_buffer = gpu.upload("final norm", &final_norm);
-        let normed = gpu.output("final normed", (head_tokens * hidden * 4) as u64);
-        head.push(rows::row_kernel(
-            gpu,
-            RowOp::RmsNorm,
-            head_tokens as u32,
-            hidden as u32,
-            &last_rows,
-            &normed,
-            Some(&final_norm_buffer),
-        )?);
-        let head_matrix = Matrix {
-            rows: p.vocab,
-            cols: hidden,
-            format: self.llm.weights,
-            layout: Layout::Rows,
-            seed: 7,
-        };
-        let limit = gpu
-            .summary
-            .limits
-            .max_storage_buffer_binding_size
-            .min(gpu.summary.limits.max_buffer_size);
-        // A row's weights, or its logits for every token, whichever is more.
-        let row_bytes = (head_matrix.largest_buffer() / p.vocab as u64).max(head_tokens as u64 * 4);
-        let chunk_rows = ((limit / row_bytes) as usize / 64 * 64)
-            .min(p.vocab)
-            .max(64);
+    /// The LM head of the tokens that need logits (each sequence's one in
+    /// decode, the prompt's last in prefill), from the final norm's
+    /// output `normed`, in row chunks that each fit one storage binding.
+    fn head(
+        &self,
+        head: &HeadBuffers,
+        normed: &wgpu::Buffer,
+        head_tokens: usize,
+    ) -> Result<(Vec<Step>, Vec<Logits>)> {
+        let gpu = self.gpu;
+        let hidden = self.llm.preset.hidden;
+        let mut steps = Vec::new();
         let mut logits = Vec::new();
-        for first in (0..p.vocab).step_by(chunk_rows) {
-            let rows = chunk_rows.min(p.vocab - first);
-            let chunk = Matrix {
-                rows,
-                seed: head_matrix.seed + first as u32,
-                ..head_matrix
-            };
-            let buffers = chunk.upload(gpu)?;
-            let out = gpu.output("logits", (head_tokens * rows * 4) as u64);
-            head.push(skinny_kernel(
+        for (first, chunk, buffers) in &head.chunks {
+            let out = gpu.output("logits", (head_tokens * chunk.rows * 4) as u64);
+            steps.push(skinny_kernel(
                 gpu,
                 self.kernels.skinny(),
                 self.llm.weights,
-                [head_tokens as u32, rows as u32, hidden as u32],
-                &normed,
+                [head_tokens as u32, chunk.rows as u32, hidden as u32],
+                normed,
                 &out,
-                &buffers,
+                buffers,
             )?);
-            logits.push((first, out));
+            logits.push((*first, out));
         }
-        Ok(Head {
-            steps: head,
-            normed,
-            tokens: head_tokens,
-            logits,
-            matrix: head_matrix,
-            final_norm,
-        })
+        Ok((steps, logits))
     }
 }
 
@@ -808,49 +799,163 @@ impl Llm {
         }
     }
 
-    fn layers_run(&self) -> usize {
-        self.preset.layers.min(MEASURED_LAYERS)
+    /// Whether prefill's GEMMs on `kernels` read quantised weights written
+    /// out as f16 first (the portable GEMM does).
+    fn needs_dequantized(&self, kernels: LayerKernels) -> bool {
+        self.phase == Phase::Prefill
+            && self.weights != Format::F16
+            && kernels == LayerKernels::Portable
     }
 
-    /// `x`: the input tokens' hidden states.
+    /// The LM head's weights (rows = vocabulary).
+    fn head_matrix(&self) -> Matrix {
+        Matrix {
+            rows: self.preset.vocab,
+            cols: self.preset.hidden,
+            format: self.weights,
+            layout: Layout::Rows,
+            seed: 7,
+        }
+    }
+
+    /// The final norm's weights.
+    fn final_norm(&self) -> Vec<f32> {
+        random_f32(51, self.preset.hidden)
+            .iter()
+            .map(|v| 1.0 + 0.1 * v)
+            .collect()
+    }
+
+    /// Writes the weights of `layers` (each its own, KV caches included)
+    /// and of the head on the GPU, once for every candidate's kernels.
+    fn upload(&self, gpu: &Gpu, layers: &[Layer], pass: &Pass) -> Result<Weights> {
+        let cache_words = pass.cache_rows * KV_HEADS * DIM / 2;
+        gpu.check_fits(
+            &format!("{} KV cache of one layer", self.name()),
+            (cache_words * 4) as u64,
+        )?;
+        let halves = Stream::Halves { exponent: 14 };
+        let mut uploaded = Vec::new();
+        for layer in layers {
+            let mut matrices = Vec::new();
+            for matrix in layer.matrices() {
+                gpu.check_fits(&format!("{} weights", self.name()), matrix.largest_buffer())?;
+                matrices.push(matrix.upload(gpu)?);
+            }
+            uploaded.push(LayerBuffers {
+                matrices,
+                k_cache: halves.upload(gpu, "k cache", layer.wq.seed + 10, cache_words)?,
+                v_cache: halves.upload(gpu, "v cache", layer.wq.seed + 11, cache_words)?,
+                attention_norm: gpu.upload("norm", &layer.attention_norm),
+                ffn_norm: gpu.upload("norm", &layer.ffn_norm),
+            });
+        }
+        let matrix = self.head_matrix();
+        let limit = gpu
+            .summary
+            .limits
+            .max_storage_buffer_binding_size
+            .min(gpu.summary.limits.max_buffer_size);
+        // A row's weights, or its logits for every token, whichever is more.
+        let row_bytes = (matrix.largest_buffer() / matrix.rows as u64).max(pass.tokens as u64 * 4);
+        let chunk_rows = ((limit / row_bytes) as usize / 64 * 64)
+            .min(matrix.rows)
+            .max(64);
+        let mut chunks = Vec::new();
+        for first in (0..matrix.rows).step_by(chunk_rows) {
+            let chunk = Matrix {
+                rows: chunk_rows.min(matrix.rows - first),
+                seed: matrix.seed + first as u32,
+                ..matrix
+            };
+            chunks.push((first, chunk, chunk.upload(gpu)?));
+        }
+        let final_norm = self.final_norm();
+        Ok(Weights {
+            layers: uploaded,
+            head: HeadBuffers {
+                matrix,
+                chunks,
+                final_norm_buffer: gpu.upload("final norm", &final_norm),
+                final_norm,
+            },
+        })
+    }
+
+    /// The kernels of one step on `kernels` over the uploaded `weights`
+    /// of `layers`; `x`: the input tokens' hidden states.
     fn build(
         &self,
         gpu: &Gpu,
         layers: &[Layer],
+        weights: &Weights,
         x: &[f32],
         pass: &Pass,
         kernels: LayerKernels,
     ) -> Result<Model> {
         let builder = Builder::new(self, gpu, &layers[0], pass, kernels)?;
+        let (tokens, hidden) = (pass.tokens, self.preset.hidden);
+        let head_tokens = match self.phase {
+            Phase::Decode => tokens,
+            Phase::Prefill => 1,
+        };
+        let normed = gpu.output("final normed", (head_tokens * hidden * 4) as u64);
         let mut streams = vec![gpu.upload("x", x)];
-        let mut steps = Vec::new();
-        for layer in layers {
+        // The first layer's attention norm; every later norm is fused into
+        // the residual add before it.
+        let mut steps = vec![rows::row_kernel(
+            gpu,
+            RowOp::RmsNorm,
+            tokens as u32,
+            hidden as u32,
+            &streams[0],
+            &builder.scratch.normed,
+            Some(&weights.layers[0].attention_norm),
+        )?];
+        for (i, (layer, buffers)) in layers.iter().zip(&weights.layers).enumerate() {
+            let next = match weights.layers.get(i + 1) {
+                Some(next) => NextNorm {
+                    weight: &next.attention_norm,
+                    normed: &builder.scratch.normed,
+                    first_row: 0,
+                },
+                None => NextNorm {
+                    weight: &weights.head.final_norm_buffer,
+                    normed: &normed,
+                    first_row: tokens - head_tokens,
+                },
+            };
             let input = streams.last().expect("the input stream");
-            let output = builder.activation("stream", self.preset.hidden);
-            steps.extend(builder.layer(layer, input, &output)?);
+            let output = builder.activation("stream", hidden);
+            steps.extend(builder.layer(layer, buffers, input, &output, &next)?);
             streams.push(output);
         }
-        let head = builder.head(streams.last().expect("the output stream"))?;
+        let head_from = steps.len();
+        let (head, logits) = builder.head(&weights.head, &normed, head_tokens)?;
+        steps.extend(head);
         Ok(Model {
-            layers: steps,
-            head: head.steps,
+            steps,
+            head_from,
             streams,
-            normed: head.normed,
-            head_tokens: head.tokens,
-            logits: head.logits,
-            layer_bytes: layers[0].matrices().iter().map(|m| m.bytes()).sum(),
-            head_bytes: head.matrix.bytes(),
-            head_matrix: head.matrix,
-            final_norm: head.final_norm,
+            normed,
+            head_tokens,
+            logits,
             bound: kernels.bound(),
         })
     }
 
-    /// Runs the model once and compares the first layer's output for the
-    /// `checked` tokens (`cpu`, in that order) with the CPU's, then the
-    /// final norm of the last token through the head and a spread of its
-    /// logits.
-    fn check(&self, gpu: &Gpu, model: &Model, cpu: &[Vec<f64>], checked: &[usize]) -> Result<f64> {
+    /// Runs one step and compares the residual stream after `cpu_layers`
+    /// layers for the `checked` tokens (`cpu`, in that order) with the
+    /// CPU's, then the final norm of the last token through the head and a
+    /// spread of its logits, from the GPU's own last stream.
+    fn check(
+        &self,
+        gpu: &Gpu,
+        model: &Model,
+        head: &HeadBuffers,
+        cpu: &CpuStreams,
+        checked: &[usize],
+    ) -> Result<f64> {
         let name = self.name();
         for buffer in model.streams.iter().skip(1).chain([&model.normed]) {
             gpu.poison(buffer);
@@ -858,17 +963,16 @@ impl Llm {
         for (_, buffer) in &model.logits {
             gpu.poison(buffer);
         }
-        gpu.run_timed(&Dispatch::chain(&model.layers), &[])?;
-        gpu.run_timed(&Dispatch::chain(&model.head), &[])?;
+        gpu.run_timed(&Dispatch::chain(&model.steps), &[])?;
         let hidden = self.preset.hidden;
-        let after_first: Vec<f32> = bytemuck::pod_collect_to_vec(&gpu.download(&model.streams[1])?);
+        let stream: Vec<f32> =
+            bytemuck::pod_collect_to_vec(&gpu.download(&model.streams[cpu.layers])?);
         let got: Vec<f32> = checked
             .iter()
-            .flat_map(|&t| after_first[t * hidden..(t + 1) * hidden].iter().copied())
+            .flat_map(|&t| stream[t * hidden..(t + 1) * hidden].iter().copied())
             .collect();
-        let error = verify(name, &got, &cpu.concat(), model.bound)?;
-        // The final norm of the last token through the head, from the
-        // GPU's own last stream.
+        let bound = model.bound * cpu.layers as f64;
+        let error = verify(name, &got, &cpu.rows.concat(), bound)?;
         let last: Vec<f32> =
             bytemuck::pod_collect_to_vec(&gpu.download(model.streams.last().expect("stream"))?);
         let last_row: Vec<f64> = last[last.len() - hidden..]
@@ -880,7 +984,7 @@ impl Llm {
         verify(
             name,
             normed,
-            &reference::final_norm(&last_row, &model.final_norm),
+            &reference::final_norm(&last_row, &head.final_norm),
             model.bound,
         )?;
         // A spread of that token's logits, from the GPU's own normed
@@ -888,16 +992,11 @@ impl Llm {
         let step = self.preset.vocab.div_ceil(CHECKED_LOGITS);
         let mut got = Vec::new();
         let mut expected = Vec::new();
-        for (first, buffer) in &model.logits {
+        for ((first, buffer), (_, chunk_matrix, _)) in model.logits.iter().zip(&head.chunks) {
             let chunk: Vec<f32> = bytemuck::pod_collect_to_vec(&gpu.download(buffer)?);
-            let rows = chunk.len() / model.head_tokens;
+            let rows = chunk_matrix.rows;
             let chunk = &chunk[(model.head_tokens - 1) * rows..];
-            let weights = Matrix {
-                rows,
-                seed: model.head_matrix.seed + *first as u32,
-                ..model.head_matrix
-            }
-            .reader(false);
+            let weights = chunk_matrix.reader(false);
             for r in (first.next_multiple_of(step)..first + rows).step_by(step) {
                 got.push(chunk[r - first]);
                 let dot = (0..hidden)
@@ -909,7 +1008,7 @@ impl Llm {
         Ok(error)
     }
 
-    /// The tokens whose first-layer output the CPU checks. Decode: the
+    /// The tokens whose residual stream the CPU checks. Decode: the
     /// first, a middle and the last sequence (each at its own position);
     /// prefill: every token up to 64, else the first two (causal: they
     /// depend on nothing later).
@@ -926,15 +1025,49 @@ impl Llm {
         }
     }
 
-    /// The CPU's first layer on the `checked` tokens of `x`.
-    fn cpu_layer(&self, first: &Layer, x: &[f32], pass: &Pass, checked: &[usize]) -> Vec<Vec<f64>> {
+    /// The CPU's layers one after another on the `checked` tokens of `x`:
+    /// all of `layers` where that is at most [`CPU_CHECKED_PRODUCTS`]
+    /// (the tiny preset's decode), else the first alone.
+    fn cpu_streams(
+        &self,
+        layers: &[Layer],
+        x: &[f32],
+        pass: &Pass,
+        checked: &[usize],
+    ) -> CpuStreams {
         let hidden = self.preset.hidden;
-        let row = |t: usize| -> Vec<f64> {
-            x[t * hidden..(t + 1) * hidden]
-                .iter()
-                .map(|&v| f64::from(v))
-                .collect()
+        let weights: usize = layers[0].matrices().iter().map(|m| m.rows * m.cols).sum();
+        let count = if weights * layers.len() * checked.len() <= CPU_CHECKED_PRODUCTS {
+            layers.len()
+        } else {
+            1
         };
+        let mut rows: Vec<Vec<f64>> = checked
+            .iter()
+            .map(|&t| {
+                x[t * hidden..(t + 1) * hidden]
+                    .iter()
+                    .map(|&v| f64::from(v))
+                    .collect()
+            })
+            .collect();
+        for layer in &layers[..count] {
+            rows = self.cpu_layer(layer, rows, pass, checked);
+        }
+        CpuStreams {
+            layers: count,
+            rows,
+        }
+    }
+
+    /// The CPU's `layer` on the `checked` tokens, whose inputs are `rows`.
+    fn cpu_layer(
+        &self,
+        layer: &Layer,
+        rows: Vec<Vec<f64>>,
+        pass: &Pass,
+        checked: &[usize],
+    ) -> Vec<Vec<f64>> {
         let halves = Stream::Halves { exponent: 14 };
         let row_halves = KV_HEADS * DIM;
         let cached = |seed: u32, first_row: usize, rows: usize| -> Vec<f32> {
@@ -947,33 +1080,42 @@ impl Llm {
             // Each sequence its own: its cache, its position.
             Phase::Decode => checked
                 .iter()
-                .map(|&t| {
+                .zip(rows)
+                .map(|(&t, row)| {
                     let sequence = pass.sequences[t];
                     let (first_row, cached_rows) =
                         (sequence.first_row as usize, sequence.len as usize - 1);
                     reference::Sequence {
-                        xs: vec![row(t)],
-                        cached_k: cached(first.wq.seed + 10, first_row, cached_rows),
-                        cached_v: cached(first.wq.seed + 11, first_row, cached_rows),
+                        xs: vec![row],
+                        cached_k: cached(layer.wq.seed + 10, first_row, cached_rows),
+                        cached_v: cached(layer.wq.seed + 11, first_row, cached_rows),
                         rope: rope_table([pass.positions[t]]),
                     }
                 })
                 .collect(),
             // The prompt's first tokens, from an empty cache.
             Phase::Prefill => vec![reference::Sequence {
-                xs: checked.iter().map(|&t| row(t)).collect(),
+                xs: rows,
                 cached_k: Vec::new(),
                 cached_v: Vec::new(),
                 rope: rope_table(checked.iter().map(|&t| pass.positions[t])),
             }],
         };
-        reference::layer(first, &sequences, rounded)
+        reference::layer(layer, &sequences, rounded)
     }
 }
 
+/// The CPU's residual stream of the checked tokens after its first
+/// `layers` layers.
+struct CpuStreams {
+    layers: usize,
+    rows: Vec<Vec<f64>>,
+}
+
 /// What a decode batch needs of the adapter: the whole model's weights and
-/// every layer's KV caches in its memory (the run allocates two layers; a
-/// server holds them all), and buffers within its limits.
+/// every layer's KV caches in its memory (as a server holds them; the run
+/// allocates the layers [`layers_that_fit`] allows), and buffers within
+/// its limits.
 #[derive(Debug, Clone, PartialEq)]
 struct Memory {
     weights: u64,
@@ -1069,6 +1211,164 @@ impl Llm {
             }
         }
         Ok(low)
+    }
+}
+
+/// How many of the model's layers a run builds and times, and why.
+#[derive(Debug, Clone, PartialEq)]
+struct LayersRun {
+    count: usize,
+    why: String,
+}
+
+/// What bounds the bytes of the layers a run builds.
+#[derive(Debug, Clone, PartialEq)]
+enum LayerBudget {
+    /// The adapter's memory (a sensor's figure, e.g. NVML's): all layers
+    /// where [`USABLE_MEMORY`] of it holds them.
+    Memory { bytes: u64, source: String },
+    /// A CPU adapter (lavapipe): its "memory" is the host's RAM, shared
+    /// with this program and its CPU reference, and it reads a few GB/s, so
+    /// layers up to [`CPU_ADAPTER_LAYER_BYTES`].
+    CpuAdapter,
+    /// A GPU whose memory no sensor reported: [`MIN_LAYERS`], as before
+    /// anything was known, rather than a guess that could exhaust it.
+    Unknown,
+}
+
+impl LayerBudget {
+    fn of(gpu: &Gpu) -> LayerBudget {
+        match &gpu.memory {
+            _ if gpu.summary.device_type == crate::results::DeviceType::Cpu => {
+                LayerBudget::CpuAdapter
+            }
+            Some(memory) => LayerBudget::Memory {
+                bytes: memory.bytes,
+                source: memory.source.clone(),
+            },
+            None => LayerBudget::Unknown,
+        }
+    }
+}
+
+/// Fewest layers a run builds (where the model has them): two distinct
+/// layers, so that the second does not find the first's weights in cache.
+const MIN_LAYERS: usize = 2;
+/// The share of a known memory the layers may fill: drivers and the
+/// allocator keep some.
+const USABLE_MEMORY: f64 = 0.95;
+/// Bytes of layers (weights and KV caches) a CPU adapter runs: the tiny
+/// preset whole, two layers of Llama 3 8B (as every run did before).
+const CPU_ADAPTER_LAYER_BYTES: u64 = 256 << 20;
+
+/// How many of `layers` layers of `layer_bytes` each (weights, KV caches
+/// and anything else one more layer allocates) fit `budget` beside
+/// `other_bytes` (the head, activations): all where they fit, else as many
+/// as do, never fewer than [`MIN_LAYERS`] (a step that needs more memory
+/// than that is refused elsewhere, before anything is allocated).
+fn layers_that_fit(
+    layers: usize,
+    layer_bytes: u64,
+    other_bytes: u64,
+    budget: &LayerBudget,
+) -> LayersRun {
+    let floor = MIN_LAYERS.min(layers);
+    let gb = |bytes: u64| match bytes as f64 {
+        b if b >= 1e9 => format!("{:.1} GB", b / 1e9),
+        b => format!("{:.1} MB", b / 1e6),
+    };
+    let (usable, whose) = match budget {
+        LayerBudget::Unknown => {
+            return LayersRun {
+                count: floor,
+                why: format!(
+                    "{floor} of {layers} layers run: the adapter's memory is unknown, so no more \
+                     than the fewest"
+                ),
+            };
+        }
+        LayerBudget::CpuAdapter => (
+            CPU_ADAPTER_LAYER_BYTES + other_bytes,
+            format!(
+                "the {} a CPU adapter runs (its memory is the host's, shared with this program)",
+                gb(CPU_ADAPTER_LAYER_BYTES)
+            ),
+        ),
+        LayerBudget::Memory { bytes, source } => (
+            (*bytes as f64 * USABLE_MEMORY) as u64,
+            format!(
+                "{:.0}% of the adapter's {} ({source})",
+                USABLE_MEMORY * 100.0,
+                gb(*bytes)
+            ),
+        ),
+    };
+    let fit = usable.saturating_sub(other_bytes) / layer_bytes.max(1);
+    let count = (fit as usize).clamp(floor, layers);
+    let why = if count == layers {
+        format!(
+            "all {layers} layers run ({} with the head and activations, within {whose})",
+            gb(layer_bytes * layers as u64 + other_bytes)
+        )
+    } else {
+        format!(
+            "memory: {count} of {layers} layers run ({} each; {} more with the head and \
+             activations) within {whose}",
+            gb(layer_bytes),
+            gb(other_bytes)
+        )
+    };
+    LayersRun { count, why }
+}
+
+impl Llm {
+    /// Weight bytes one pass reads in one layer.
+    fn layer_bytes(&self) -> f64 {
+        let layer = Layer::new(&self.preset, self.weights, self.layout(), 0);
+        layer.matrices().iter().map(|m| m.bytes()).sum()
+    }
+
+    /// The layers a run of `pass` on `candidates` builds on `gpu`: see
+    /// [`layers_that_fit`].
+    fn layers_to_run(&self, gpu: &Gpu, pass: &Pass, candidates: &[LayerKernels]) -> LayersRun {
+        let (layer, other) = self.run_bytes(pass, candidates);
+        layers_that_fit(self.preset.layers, layer, other, &LayerBudget::of(gpu))
+    }
+
+    /// About the bytes a run of `pass` on `candidates` allocates for each
+    /// layer, and besides them. Weights and KV caches are allocated once;
+    /// activations once per candidate (each its own kernels and buffers).
+    fn run_bytes(&self, pass: &Pass, candidates: &[LayerKernels]) -> (u64, u64) {
+        let p = &self.preset;
+        let tokens = pass.tokens as u64;
+        let models = candidates.len() as u64;
+        let layer = Layer::new(p, self.weights, self.layout(), 0);
+        let weights: u64 = layer.matrices().iter().map(|m| m.bytes() as u64).sum();
+        let kv_caches = 2 * (pass.cache_rows * KV_HEADS * DIM * 2) as u64;
+        let stream = tokens * p.hidden as u64 * 4;
+        let layer_bytes = weights + kv_caches + models * stream;
+        let (q, kv) = ((p.heads * DIM) as u64, (KV_HEADS * DIM) as u64);
+        let scratch = tokens * (5 * p.hidden as u64 + 2 * q + 2 * kv + 3 * p.ffn as u64) * 4;
+        let largest = layer.matrices().iter().map(|m| m.rows * m.cols).max();
+        let dequantized = candidates
+            .iter()
+            .filter(|&&k| self.needs_dequantized(k))
+            .count() as u64
+            * largest.unwrap_or(0) as u64
+            * 2;
+        // Decode's attention splits each sequence's cache into chunks of 64
+        // rows, each with a partial result per query head.
+        let partials = match self.phase {
+            Phase::Decode => {
+                tokens * (p.heads * (pass.cache_rows.div_ceil(64) + 1)) as u64 * 130 * 4
+            }
+            Phase::Prefill => 0,
+        };
+        let logits = tokens * p.vocab as u64 * 4;
+        let other = self.head_matrix().bytes() as u64
+            + models * (scratch + partials + logits)
+            + dequantized;
+        (layer_bytes, other)
     }
 }
 
@@ -1233,64 +1533,82 @@ impl Llm {
             (Phase::Decode, Batch::Largest { up_to }) => self.largest_batch(gpu, up_to)?,
         };
         let pass = self.pass(batch);
-        let layers: Vec<Layer> = (0..self.layers_run())
-            .map(|i| Layer::new(&self.preset, self.weights, self.layout(), i))
-            .collect();
         let p = &self.preset;
         let tokens = pass.tokens;
-        let x = random_f32(50, tokens * p.hidden);
         let candidates = match forced {
             Some(kernels) => vec![kernels],
             None => self.kernel_candidates(gpu, plan, tokens)?,
         };
+        let run = self.layers_to_run(gpu, &pass, &candidates);
+        let layers: Vec<Layer> = (0..run.count)
+            .map(|i| Layer::new(&self.preset, self.weights, self.layout(), i))
+            .collect();
+        let x = random_f32(50, tokens * p.hidden);
+        let weights = self.upload(gpu, &layers, &pass)?;
         let mut models = Vec::new();
         for &kernels in &candidates {
-            models.push(self.build(gpu, &layers, &x, &pass, kernels)?);
+            models.push(self.build(gpu, &layers, &weights, &x, &pass, kernels)?);
         }
         let checked = self.checked_tokens(&pass);
-        let cpu = self.cpu_layer(&layers[0], &x, &pass, &checked);
+        let cpu = self.cpu_streams(&layers, &x, &pass, &checked);
+        let head = &weights.head;
         let probes: Vec<_> = models
             .iter()
-            .map(|m| (Dispatch::chain(&m.layers), tokens as f64))
+            .map(|m| (Dispatch::chain(&m.steps), tokens as f64))
             .collect();
         let verified = tuning::choose(gpu, plan, &probes, |i| {
-            self.check(gpu, &models[i], &cpu, &checked)
+            self.check(gpu, &models[i], head, &cpu, &checked)
         })?;
         drop(probes);
         let (chosen, error) = (verified.index, verified.error);
         let kernels = candidates[chosen];
         let model = models.swap_remove(chosen);
         drop(models);
-        let layer_samples = sample_kernel(
-            gpu,
-            &Dispatch::chain(&model.layers),
-            1.0,
-            plan,
-            observer,
-            &mut || self.check(gpu, &model, &cpu, &checked).map(|_| ()),
-        )?;
-        // The head's samples pair with the layers'; a sustained run's
-        // series is the layers' (which dominate), its head sampled as usual.
-        let head_samples = sample_kernel(
-            gpu,
-            &Dispatch::chain(&model.head),
-            1.0,
-            &plan.without_sustain(),
-            &mut MeasuringOnly(observer),
-            &mut || Ok(()),
-        )?;
-        self.check(gpu, &model, &cpu, &checked)?;
-        // Per pass: the measured layers scaled to the model, plus the head.
-        let scale = p.layers as f64 / self.layers_run() as f64;
-        let samples: Vec<Sample> = layer_samples
-            .iter()
-            .zip(head_samples.iter().cycle())
-            .map(|(l, h)| Sample {
-                work: tokens as f64,
-                seconds: l.seconds / l.work * scale + h.seconds / h.work,
-                at: l.at,
-            })
-            .collect();
+        let mut check = || self.check(gpu, &model, head, &cpu, &checked).map(|_| ());
+        let samples = if run.count == p.layers {
+            // A sample is whole decode steps (or prefills): every layer and
+            // the head in one command buffer.
+            sample_kernel(
+                gpu,
+                &Dispatch::chain(&model.steps),
+                tokens as f64,
+                plan,
+                observer,
+                &mut check,
+            )?
+        } else {
+            let layer_samples = sample_kernel(
+                gpu,
+                &Dispatch::chain(model.layers()),
+                1.0,
+                plan,
+                observer,
+                &mut check,
+            )?;
+            // The head's samples pair with the layers'; a sustained run's
+            // series is the layers' (which dominate), its head sampled as
+            // usual.
+            let head_samples = sample_kernel(
+                gpu,
+                &Dispatch::chain(model.head()),
+                1.0,
+                &plan.without_sustain(),
+                &mut MeasuringOnly(observer),
+                &mut || Ok(()),
+            )?;
+            // Per pass: the layers run scaled to the model, plus the head.
+            let scale = p.layers as f64 / run.count as f64;
+            layer_samples
+                .iter()
+                .zip(head_samples.iter().cycle())
+                .map(|(l, h)| Sample {
+                    work: tokens as f64,
+                    seconds: l.seconds / l.work * scale + h.seconds / h.work,
+                    at: l.at,
+                })
+                .collect()
+        };
+        check()?;
         let mut params = serde_json::Map::new();
         params.insert("preset".into(), json!(p.name));
         params.insert("weights".into(), json!(self.weights.weights_name()));
@@ -1320,7 +1638,9 @@ impl Llm {
         let names: Vec<String> = candidates.iter().map(|k| k.variant(gpu)).collect();
         verified.record(&mut params, &names, self.unit());
         params.insert("layers".into(), json!(p.layers));
-        params.insert("layers_run".into(), json!(self.layers_run()));
+        params.insert("layers_run".into(), json!(run.count));
+        params.insert("layers_run_why".into(), json!(run.why));
+        params.insert("fused".into(), json!(FUSED));
         params.insert("hidden".into(), json!(p.hidden));
         params.insert("ffn".into(), json!(p.ffn));
         params.insert("heads".into(), json!(p.heads));
@@ -1330,7 +1650,7 @@ impl Llm {
         // Decode reads every weight once per step of the batch: its GB/s of
         // weights is the figure to hold against copy-bandwidth; a step
         // lasts batch / throughput, the time each user waits for a token.
-        let model_bytes = model.layer_bytes * p.layers as f64 + model.head_bytes;
+        let model_bytes = self.layer_bytes() * p.layers as f64 + head.matrix.bytes();
         let also = match self.phase {
             Phase::Decode => vec![
                 AlsoReported {
@@ -1351,17 +1671,27 @@ impl Llm {
             samples,
             also,
             check: format!(
-                "first layer's output for {} of {tokens} tokens{}, the final norm and \
-                 {CHECKED_LOGITS} logits against an f64 CPU layer before and after timing: \
-                 relative error {error:.1e} (bound {:.0e}); {} of {} layers run, time scaled",
+                "the residual stream after {} for {} of {tokens} tokens{} against f64 CPU \
+                 layers, then the final norm and {CHECKED_LOGITS} logits of the GPU's last \
+                 stream, before and after timing: relative error {error:.1e} (bound {:.0e}); \
+                 {}{}",
+                if cpu.layers == 1 {
+                    "the first layer".to_string()
+                } else {
+                    format!("all {} layers run", cpu.layers)
+                },
                 checked.len(),
                 match self.phase {
                     Phase::Decode => " (sequences at different positions)",
                     Phase::Prefill => "",
                 },
-                kernels.bound(),
-                self.layers_run(),
-                p.layers
+                kernels.bound() * cpu.layers as f64,
+                run.why,
+                if run.count == p.layers {
+                    "; each sample whole steps, every layer and the head in one command buffer"
+                } else {
+                    "; layers' time scaled to the model, plus the head's"
+                },
             ),
         })
     }
@@ -1383,19 +1713,143 @@ mod tests {
     }
 
     /// The tiny preset, every weight format, prefill and decode at batches
-    /// of 1, 3 and 8 (sequences of uneven lengths, 75 to 125 tokens):
-    /// the first layer checked against the CPU layer for sequences at
-    /// different positions.
+    /// of 1, 3 and 8 (sequences of uneven lengths, 75 to 125 tokens): all
+    /// its layers run, in one chain with the head; decode's residual
+    /// stream after all of them checked against the CPU's layers for
+    /// sequences at different positions (prefill's after the first, for
+    /// every token of the prompt); and three layers (an odd count, past
+    /// the fewest) in decode of Q8_0.
     #[test]
     fn tiny_layers_match_the_cpu_layer() {
         let gpu = crate::gpu::default_for_tests();
+        let run = |llm: &Llm| {
+            let plan = SamplePlan::single();
+            let outcome = llm.run_with(&gpu, &plan, &mut crate::measure::Unobserved, None);
+            let shape = llm.shape().unwrap_or_default();
+            let measurement = outcome.unwrap_or_else(|e| panic!("{shape}: {e}"));
+            let layers = llm.preset.layers;
+            assert_eq!(measurement.params["layers_run"], layers, "{shape}");
+            let checked = match llm.phase {
+                Phase::Decode => format!("after all {layers} layers"),
+                Phase::Prefill => "after the first layer".to_string(),
+            };
+            assert!(
+                measurement.check.contains(&checked),
+                "{shape}: {}",
+                measurement.check
+            );
+        };
         for weights in [Format::F16, Format::Q8, Format::Q4] {
-            crate::workloads::assert_verifies(&gpu, &tiny(Phase::Prefill, weights, 1), "");
+            run(&tiny(Phase::Prefill, weights, 1));
             for batch in [1, 3, 8] {
-                let llm = tiny(Phase::Decode, weights, batch);
-                crate::workloads::assert_verifies(&gpu, &llm, "");
+                run(&tiny(Phase::Decode, weights, batch));
             }
         }
+        let mut three = tiny(Phase::Decode, Format::Q8, 3);
+        three.preset.layers = 3;
+        run(&three);
+    }
+
+    /// The residual add fused with the RMSNorm after it, against the CPU:
+    /// 3 rows of 300 (not a multiple of the workgroup's 64 lanes), the
+    /// norm of the rows from the second only (prefill's last rows).
+    #[test]
+    fn fused_add_rmsnorm_matches_the_cpu() {
+        let gpu = crate::gpu::default_for_tests();
+        let (rows, cols, first) = (3, 300, 1);
+        let (a, b) = (random_f32(1, rows * cols), random_f32(2, rows * cols));
+        let weight: Vec<f32> = random_f32(3, cols).iter().map(|v| 1.0 + 0.1 * v).collect();
+        let params = gpu.upload("params", &[rows as u32, 0, cols as u32, first as u32]);
+        let (a_buffer, b_buffer) = (gpu.upload("a", &a), gpu.upload("b", &b));
+        let weight_buffer = gpu.upload("weight", &weight);
+        let sum = gpu.output("sum", (rows * cols * 4) as u64);
+        let normed = gpu.output("normed", ((rows - first) * cols * 4) as u64);
+        let kernel = gpu
+            .kernel_at(
+                "add_rmsnorm",
+                OPS,
+                "add_rmsnorm",
+                &[],
+                &[
+                    (0, &params),
+                    (2, &sum),
+                    (3, &a_buffer),
+                    (4, &b_buffer),
+                    (12, &normed),
+                    (13, &weight_buffer),
+                ],
+            )
+            .unwrap();
+        gpu.poison(&sum);
+        gpu.poison(&normed);
+        gpu.run_timed(&kernel.dispatch(gpu.workgroup_grid(rows as u64)), &[])
+            .unwrap();
+        let expected_sum: Vec<f64> = a
+            .iter()
+            .zip(&b)
+            .map(|(&x, &y)| f64::from(x) + f64::from(y))
+            .collect();
+        let got: Vec<f32> = bytemuck::pod_collect_to_vec(&gpu.download(&sum).unwrap());
+        verify("add", &got, &expected_sum, 1e-7).unwrap();
+        let expected_normed: Vec<f64> = expected_sum[first * cols..]
+            .chunks(cols)
+            .flat_map(|row| reference::final_norm(row, &weight))
+            .collect();
+        let got: Vec<f32> = bytemuck::pod_collect_to_vec(&gpu.download(&normed).unwrap());
+        verify("rmsnorm", &got, &expected_normed, 1e-6).unwrap();
+    }
+
+    /// All layers where the memory holds them, else as many as fit, never
+    /// fewer than two; two where the memory is unknown; on a CPU adapter
+    /// 256 MiB of layers (the tiny preset whole, two of Llama 3 8B).
+    #[test]
+    fn a_run_builds_the_layers_that_fit() {
+        const GB: u64 = 1_000_000_000;
+        let memory = |gb: u64| LayerBudget::Memory {
+            bytes: gb * GB,
+            source: "a test".into(),
+        };
+        // The bytes a run of batch 1 (at 4096 tokens of context) counts.
+        let of = |preset: &str, weights, phase| {
+            let llm = Llm {
+                phase,
+                preset: Preset::named(preset).unwrap(),
+                weights,
+                batch: Batch::Sequences(1),
+                context: 4096,
+            };
+            let (layer, other) = llm.run_bytes(&llm.pass(1), &[LayerKernels::Portable]);
+            move |budget: &LayerBudget| {
+                layers_that_fit(llm.preset.layers, layer, other, budget).count
+            }
+        };
+        // Llama 3 8B in f16 (16 GB) on an H200's 141 GB: all 32.
+        let llama8 = of("llama3-8b", Format::F16, Phase::Decode);
+        assert_eq!(llama8(&memory(141)), 32);
+        // Llama 3 70B in Q4_0 (about 40 GB) on 80 GB: all 80; in f16 (141
+        // GB), prefill on 80 GB runs what fits.
+        let llama70_q4 = of("llama3-70b", Format::Q4, Phase::Decode);
+        assert_eq!(llama70_q4(&memory(80)), 80);
+        let llama70_f16 = of("llama3-70b", Format::F16, Phase::Prefill);
+        let fit = llama70_f16(&memory(80));
+        assert!((40..80).contains(&fit), "{fit}");
+        // Unknown memory, a CPU adapter, a memory too small for one layer.
+        assert_eq!(llama8(&LayerBudget::Unknown), 2);
+        assert_eq!(llama8(&LayerBudget::CpuAdapter), 2);
+        assert_eq!(llama8(&memory(1)), 2);
+        let tiny = of("tiny", Format::F16, Phase::Decode);
+        assert_eq!(tiny(&LayerBudget::CpuAdapter), 2);
+        // The reason names the count and the memory.
+        let run = layers_that_fit(80, GB, 2 * GB, &memory(80));
+        assert_eq!(run.count, 74);
+        assert!(
+            run.why.starts_with("memory: 74 of 80 layers run"),
+            "{}",
+            run.why
+        );
+        assert!(run.why.contains("80.0 GB (a test)"), "{}", run.why);
+        let all = layers_that_fit(32, GB, 2 * GB, &memory(141));
+        assert!(all.why.starts_with("all 32 layers run"), "{}", all.why);
     }
 
     /// The tiny preset on cooperative matrices, forced, against the CPU
