@@ -22,13 +22,13 @@ pub mod weights;
 use serde_json::json;
 
 use self::weights::{Layout, Matrix, OPS, Stream};
-use super::attention::{self, CachedSequence, Phase};
+use super::attention::{self, CachedSequence, DecodeVariant, Phase};
 use super::check::{random_f32, verify};
 use super::gemm::{self, Path, Precision};
 use super::gemm_skinny::{
     COOP_FROM_TOKENS, SKINNY_TILINGS, SkinnyPath, SkinnyTiling, skinny_kernel,
 };
-use super::gemv::Format;
+use super::gemv::{self, Format, GemvVariant};
 use super::rows::{self, RowOp};
 use super::timing::sample_kernel;
 use super::tuning;
@@ -512,6 +512,38 @@ impl LayerKernels {
     }
 }
 
+/// The kernels inside a decode step that have variants of their own (see
+/// the tuning layer): the GEMV of a batch of one on the portable path,
+/// and decode attention. Each is ranked on the model's first layer, at
+/// the run's shape, and the model built with them is checked whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct DecodeKernels {
+    /// None: the skinny GEMM's own (a batch of more than one, or prefill).
+    gemv: Option<GemvVariant>,
+    attention: DecodeVariant,
+}
+
+impl DecodeKernels {
+    /// Each family's default: what `--tune off` and prefill run.
+    const DEFAULT: DecodeKernels = DecodeKernels {
+        gemv: None,
+        attention: DecodeVariant::PerKey,
+    };
+
+    /// How results name them, after the layer's products.
+    fn name(self, phase: Phase) -> String {
+        match phase {
+            Phase::Prefill => String::new(),
+            Phase::Decode => {
+                let gemv = self
+                    .gemv
+                    .map_or(String::new(), |v| format!("; GEMV {}", v.name()));
+                format!("{gemv}; attention {}", self.attention.name())
+            }
+        }
+    }
+}
+
 /// Builds the kernels of one pass: the layers' steps and the head.
 struct Builder<'a> {
     llm: &'a Llm,
@@ -520,6 +552,7 @@ struct Builder<'a> {
     tokens: usize,
     scratch: Scratch,
     kernels: LayerKernels,
+    decode: DecodeKernels,
 }
 
 impl<'a> Builder<'a> {
@@ -530,6 +563,7 @@ impl<'a> Builder<'a> {
         layer: &Layer,
         pass: &'a Pass,
         kernels: LayerKernels,
+        decode: DecodeKernels,
     ) -> Result<Builder<'a>> {
         let p = &llm.preset;
         let tokens = pass.tokens;
@@ -575,6 +609,7 @@ impl<'a> Builder<'a> {
             tokens,
             scratch,
             kernels,
+            decode,
         })
     }
 
@@ -642,17 +677,7 @@ impl<'a> Builder<'a> {
         let types = [Precision::F32, Precision::F16];
         Ok(
             match (self.llm.phase, self.kernels, &self.scratch.dequantized) {
-                (Phase::Decode, _, _) => {
-                    vec![skinny_kernel(
-                        gpu,
-                        self.kernels.skinny(),
-                        self.llm.weights,
-                        [m, n, k],
-                        x,
-                        y,
-                        buffers,
-                    )?]
-                }
+                (Phase::Decode, _, _) => vec![self.decode_product([m, n, k], x, y, buffers)?],
                 (Phase::Prefill, _, Some(scratch)) => vec![
                     matrix.dequantize_kernel(gpu, buffers, scratch)?,
                     gemm::gemm_kernel(gpu, path, types, [m, n, k], [x, scratch, y])?,
@@ -682,6 +707,25 @@ impl<'a> Builder<'a> {
                 }
             },
         )
+    }
+
+    /// A decode product of `tokens` x `rows` x `cols`: the tuned GEMV
+    /// where there is one (a batch of one on the portable path), else the
+    /// skinny GEMM.
+    fn decode_product(
+        &self,
+        [tokens, rows, cols]: [u32; 3],
+        x: &wgpu::Buffer,
+        y: &wgpu::Buffer,
+        buffers: &[wgpu::Buffer],
+    ) -> Result<Step> {
+        let format = self.llm.weights;
+        match (self.decode.gemv, self.kernels.skinny()) {
+            (Some(variant), SkinnyPath::Portable) if tokens == 1 => {
+                gemv::variant_kernel(self.gpu, format, [rows, cols], variant, x, y, buffers)
+            }
+            (_, path) => skinny_kernel(self.gpu, path, format, [tokens, rows, cols], x, y, buffers),
+        }
     }
 
     /// One decoder layer from `input` into `output`: attention with its
@@ -721,13 +765,14 @@ impl<'a> Builder<'a> {
                 (11, &s.slots),
             ],
         )?);
-        steps.extend(attention::attention_kernels(
+        steps.extend(attention::attention_kernels_with(
             gpu,
             self.llm.phase,
             match self.kernels {
                 LayerKernels::CooperativeMatrix(_, flash) => attention::PrefillPath::Flash(flash),
                 _ => attention::PrefillPath::Portable,
             },
+            self.decode.attention,
             &self.pass.sequences,
             p.heads as u32,
             [&s.q, &weights.k_cache, &weights.v_cache, &s.attended],
@@ -767,15 +812,19 @@ impl<'a> Builder<'a> {
         let mut logits = Vec::new();
         for (first, chunk, buffers) in &head.chunks {
             let out = gpu.output("logits", (head_tokens * chunk.rows * 4) as u64);
-            steps.push(skinny_kernel(
-                gpu,
-                self.kernels.skinny(),
-                self.llm.weights,
-                [head_tokens as u32, chunk.rows as u32, hidden as u32],
-                normed,
-                &out,
-                buffers,
-            )?);
+            let shape = [head_tokens as u32, chunk.rows as u32, hidden as u32];
+            steps.push(match self.llm.phase {
+                Phase::Decode => self.decode_product(shape, normed, &out, buffers)?,
+                Phase::Prefill => skinny_kernel(
+                    gpu,
+                    self.kernels.skinny(),
+                    self.llm.weights,
+                    shape,
+                    normed,
+                    &out,
+                    buffers,
+                )?,
+            });
             logits.push((*first, out));
         }
         Ok((steps, logits))
@@ -891,9 +940,9 @@ impl Llm {
         weights: &Weights,
         x: &[f32],
         pass: &Pass,
-        kernels: LayerKernels,
+        (kernels, decode): (LayerKernels, DecodeKernels),
     ) -> Result<Model> {
-        let builder = Builder::new(self, gpu, &layers[0], pass, kernels)?;
+        let builder = Builder::new(self, gpu, &layers[0], pass, kernels, decode)?;
         let (tokens, hidden) = (pass.tokens, self.preset.hidden);
         let head_tokens = match self.phase {
             Phase::Decode => tokens,
@@ -1415,7 +1464,7 @@ impl Workload for Llm {
         plan: &SamplePlan,
         observer: &mut dyn Observer,
     ) -> Result<Measurement> {
-        self.run_with(gpu, plan, observer, None)
+        self.run_with(gpu, plan, observer, None, None)
     }
 }
 
@@ -1511,6 +1560,91 @@ impl Llm {
             .map(|&i| tilings[i]))
     }
 
+    /// The decode step's own variants ([`DecodeKernels`]), each ranked by
+    /// the tuning layer on the first layer's buffers at the run's shape:
+    /// the GEMV (a batch of one) on the FFN's gate, among the variants
+    /// that every product of the step can run, and attention on the
+    /// batch's sequences. A ranking only: the model built with them is
+    /// checked whole. Prefill, and `--tune off`, take the defaults.
+    fn decode_kernels(
+        &self,
+        gpu: &Gpu,
+        plan: &SamplePlan,
+        first: &Layer,
+        weights: &Weights,
+        pass: &Pass,
+    ) -> Result<DecodeKernels> {
+        if self.phase != Phase::Decode {
+            return Ok(DecodeKernels::DEFAULT);
+        }
+        let p = &self.preset;
+        let format = self.weights;
+        let gemv = if pass.tokens == 1 {
+            let shapes: Vec<[u32; 2]> = first
+                .matrices()
+                .iter()
+                .map(|m| [m.rows as u32, m.cols as u32])
+                .chain(
+                    weights
+                        .head
+                        .chunks
+                        .iter()
+                        .map(|(_, chunk, _)| [chunk.rows as u32, chunk.cols as u32]),
+                )
+                .collect();
+            let gate = [p.ffn as u32, p.hidden as u32];
+            let variants: Vec<GemvVariant> = gemv::gemv_variants(gpu, format, gate)
+                .into_iter()
+                .filter(|v| {
+                    shapes
+                        .iter()
+                        .all(|&shape| gemv::gemv_variants(gpu, format, shape).contains(v))
+                })
+                .collect();
+            let x = activation(gpu, 1, "probe x", p.hidden);
+            let y = activation(gpu, 1, "probe y", p.ffn);
+            // The gate's buffers, in Layer::matrices' order.
+            let buffers = &weights.layers[0].matrices[4];
+            let mut kernels = Vec::new();
+            for &variant in &variants {
+                kernels.push(gemv::variant_kernel(
+                    gpu, format, gate, variant, &x, &y, buffers,
+                )?);
+            }
+            let probes: Vec<_> = kernels
+                .iter()
+                .map(|(kernel, grid)| (kernel.dispatch(*grid), 1.0))
+                .collect();
+            tuning::rank(gpu, plan, &probes)?
+                .first()
+                .map(|&i| variants[i])
+        } else {
+            None
+        };
+        let variants = attention::decode_variants(gpu);
+        let q = activation(gpu, pass.tokens, "probe q", p.heads * DIM);
+        let out = activation(gpu, pass.tokens, "probe attended", p.heads * DIM);
+        let layer = &weights.layers[0];
+        let mut chains = Vec::new();
+        for &variant in &variants {
+            chains.push(attention::attention_kernels_with(
+                gpu,
+                Phase::Decode,
+                attention::PrefillPath::Portable,
+                variant,
+                &pass.sequences,
+                p.heads as u32,
+                [&q, &layer.k_cache, &layer.v_cache, &out],
+            )?);
+        }
+        let probes: Vec<_> = chains
+            .iter()
+            .map(|chain| (Dispatch::chain(chain), 1.0))
+            .collect();
+        let attention = variants[tuning::rank(gpu, plan, &probes)?[0]];
+        Ok(DecodeKernels { gemv, attention })
+    }
+
     /// [`Workload::run`], with the layer's kernels forced (tests) or, for
     /// `None`, the fastest candidate that passes its check.
     fn run_with(
@@ -1519,6 +1653,7 @@ impl Llm {
         plan: &SamplePlan,
         observer: &mut dyn Observer,
         forced: Option<LayerKernels>,
+        forced_decode: Option<DecodeKernels>,
     ) -> Result<Measurement> {
         if self.weights == Format::F32 {
             return Err(Error::Unsupported("LLM weights are f16, q8 or q4".into()));
@@ -1545,9 +1680,13 @@ impl Llm {
             .collect();
         let x = random_f32(50, tokens * p.hidden);
         let weights = self.upload(gpu, &layers, &pass)?;
+        let decode = match forced_decode {
+            Some(decode) => decode,
+            None => self.decode_kernels(gpu, plan, &layers[0], &weights, &pass)?,
+        };
         let mut models = Vec::new();
         for &kernels in &candidates {
-            models.push(self.build(gpu, &layers, &weights, &x, &pass, kernels)?);
+            models.push(self.build(gpu, &layers, &weights, &x, &pass, (kernels, decode))?);
         }
         let checked = self.checked_tokens(&pass);
         let cpu = self.cpu_streams(&layers, &x, &pass, &checked);
@@ -1635,8 +1774,17 @@ impl Llm {
             }
         }
         params.insert("path".into(), json!(kernels.path()));
-        let names: Vec<String> = candidates.iter().map(|k| k.variant(gpu)).collect();
+        let names: Vec<String> = candidates
+            .iter()
+            .map(|k| k.variant(gpu) + &decode.name(self.phase))
+            .collect();
         verified.record(&mut params, &names, self.unit());
+        if self.phase == Phase::Decode {
+            if let Some(gemv) = decode.gemv {
+                params.insert("gemv_variant".into(), json!(gemv.name()));
+            }
+            params.insert("attention_variant".into(), json!(decode.attention.name()));
+        }
         params.insert("layers".into(), json!(p.layers));
         params.insert("layers_run".into(), json!(run.count));
         params.insert("layers_run_why".into(), json!(run.why));
@@ -1724,7 +1872,7 @@ mod tests {
         let gpu = crate::gpu::default_for_tests();
         let run = |llm: &Llm| {
             let plan = SamplePlan::single();
-            let outcome = llm.run_with(&gpu, &plan, &mut crate::measure::Unobserved, None);
+            let outcome = llm.run_with(&gpu, &plan, &mut crate::measure::Unobserved, None, None);
             let shape = llm.shape().unwrap_or_default();
             let measurement = outcome.unwrap_or_else(|e| panic!("{shape}: {e}"));
             let layers = llm.preset.layers;
@@ -1748,6 +1896,45 @@ mod tests {
         let mut three = tiny(Phase::Decode, Format::Q8, 3);
         three.preset.layers = 3;
         run(&three);
+    }
+
+    /// Every GEMV and decode-attention variant inside the tiny model's
+    /// decode step, checked through all its layers: paired off (GEMV i
+    /// with attention i, cycling the shorter list) at a batch of one, and
+    /// each attention variant at a batch of three (no GEMV there).
+    #[test]
+    fn every_decode_variant_runs_inside_the_model() {
+        let gpu = crate::gpu::default_for_tests();
+        let run = |llm: &Llm, decode: DecodeKernels| {
+            let plan = SamplePlan::single();
+            let unobserved = &mut crate::measure::Unobserved;
+            let outcome = llm.run_with(&gpu, &plan, unobserved, None, Some(decode));
+            let measurement = outcome.unwrap_or_else(|e| panic!("{decode:?}: {e}"));
+            let variant = measurement.params["variant"].as_str().unwrap().to_string();
+            assert!(variant.contains(&decode.attention.name()), "{variant}");
+        };
+        let one = tiny(Phase::Decode, Format::Q4, 1);
+        let p = one.preset;
+        let gemvs = gemv::gemv_variants(&gpu, Format::Q4, [p.ffn as u32, p.hidden as u32]);
+        let attentions = attention::decode_variants(&gpu);
+        assert!(attentions.len() > 1 || !gpu.summary.subgroups);
+        for i in 0..gemvs.len().max(attentions.len()) {
+            let decode = DecodeKernels {
+                gemv: Some(gemvs[i % gemvs.len()]),
+                attention: attentions[i % attentions.len()],
+            };
+            run(&one, decode);
+        }
+        let three = tiny(Phase::Decode, Format::Q4, 3);
+        for &attention in &attentions {
+            run(
+                &three,
+                DecodeKernels {
+                    gemv: None,
+                    attention,
+                },
+            );
+        }
     }
 
     /// The residual add fused with the RMSNorm after it, against the CPU:
@@ -1871,7 +2058,13 @@ mod tests {
         };
         let plan = SamplePlan::single();
         let run = |llm: Llm, kernels: LayerKernels| {
-            let outcome = llm.run_with(&gpu, &plan, &mut crate::measure::Unobserved, Some(kernels));
+            let outcome = llm.run_with(
+                &gpu,
+                &plan,
+                &mut crate::measure::Unobserved,
+                Some(kernels),
+                None,
+            );
             let measurement = outcome.unwrap_or_else(|e| panic!("{kernels:?}: {e}"));
             assert_eq!(measurement.params["path"], "cooperative-matrix");
         };
