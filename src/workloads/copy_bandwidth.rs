@@ -100,7 +100,7 @@ impl Workload for CopyBandwidth {
         // A roof is the fastest the hardware goes: probed even under
         // `--tune off`, which fixes the code of the kernels read against it.
         let probing = SamplePlan {
-            tune: Tune::On,
+            tune: Tune::Every,
             ..plan.clone()
         };
         let tuned = tuning::choose(gpu, &probing, &probes, check_of)?;

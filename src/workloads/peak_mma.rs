@@ -299,7 +299,7 @@ impl Workload for PeakMma {
         // A roof is the fastest the hardware goes: probed even under
         // `--tune off`, which fixes the code of the kernels read against it.
         let probing = SamplePlan {
-            tune: tuning::Tune::On,
+            tune: tuning::Tune::Every,
             ..plan.clone()
         };
         let verified = tuning::choose(gpu, &probing, &probes, |i| {

@@ -22,11 +22,15 @@ use crate::{Error, Result};
 /// Whether a run tunes (`run --tune`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Tune {
-    /// Probe every variant, keep the fastest verified one.
+    /// Probe the variants within the tuning budget, keep the fastest
+    /// verified one.
     #[default]
     On,
     /// Run each family's default variant, unprobed.
     Off,
+    /// Probe every variant whatever it costs: the ceilings, whose figure
+    /// is the fastest the hardware goes, whatever `--tune` says.
+    Every,
 }
 
 /// Longest sample a probe times: long enough for a host clock and for a
@@ -44,6 +48,23 @@ const PROBE_SHARE: f64 = 0.1;
 /// Timed probe samples per candidate; the best counts.
 const PROBES: usize = 3;
 
+/// Least wall time the probes of one choice may take, however short the
+/// plan: enough for every candidate at a small shape, and for tests.
+const MIN_BUDGET_SECONDS: f64 = 0.5;
+
+/// Wall time the probes of one choice may take under `plan` (see
+/// [`probe_rates`]): [`PROBE_SHARE`] of the plan, at least
+/// [`MIN_BUDGET_SECONDS`]; unbounded for [`Tune::Every`].
+fn budget_seconds(plan: &SamplePlan) -> f64 {
+    match plan.tune {
+        Tune::Every => f64::INFINITY,
+        Tune::On | Tune::Off => {
+            let planned = (plan.measure + plan.warm_up).as_secs_f64();
+            (PROBE_SHARE * planned).max(MIN_BUDGET_SECONDS)
+        }
+    }
+}
+
 /// How long one probe sample of one of `count` candidates should last
 /// under `plan`: [`PROBE_SHARE`] of the plan spread over the candidates,
 /// within [`MIN_PROBE_SECONDS`]..[`PROBE_SECONDS`]. A kernel whose one
@@ -60,30 +81,45 @@ const MAX_REPEAT: u32 = 4096;
 /// Each candidate's best rate (its `works[i]` per second), probed with
 /// `time(i, repeat)`: the seconds `repeat` back-to-back launches of
 /// candidate `i` took. A candidate is repeated until one sample lasts
-/// `sample_seconds`, then timed [`PROBES`] times, keeping the best. Two
-/// shortcuts keep slow adapters (a launch of seconds on lavapipe) within
-/// budget: a candidate whose first sample already ran at less than half
-/// the best rate so far cannot win and is timed no further, and one whose
-/// single launch outlasts four samples is timed once more, not three
-/// times. The clock is a parameter so that tests can hold the choice to a
-/// fake one.
+/// `sample_seconds`, then timed [`PROBES`] times, keeping the best.
+///
+/// Slow adapters (a launch of a full shape takes a second on lavapipe)
+/// are held near the budget three ways: a candidate whose first sample
+/// already ran at less than half the best rate so far cannot win and is
+/// timed no further; one whose single launch outlasts four samples is
+/// timed once more, not three times; and once the probes have taken
+/// `budget_seconds` (as `time` counts it), the candidates left are not
+/// probed (None): the default, first, always is. On a GPU a launch takes
+/// micro- to milliseconds and every candidate is probed. The clock is a
+/// parameter so that tests can hold the choice to a fake one.
 pub fn probe_rates(
     works: &[f64],
     sample_seconds: f64,
+    budget_seconds: f64,
     mut time: impl FnMut(usize, u32) -> Result<f64>,
-) -> Result<Vec<f64>> {
-    let mut rates: Vec<f64> = Vec::with_capacity(works.len());
+) -> Result<Vec<Option<f64>>> {
+    let mut rates: Vec<Option<f64>> = Vec::with_capacity(works.len());
+    let mut spent = 0.0;
+    let mut timed = |index: usize, repeat: u32, spent: &mut f64| -> Result<f64> {
+        let seconds = time(index, repeat)?;
+        *spent += seconds;
+        Ok(seconds)
+    };
     for (index, work) in works.iter().enumerate() {
+        if index > 0 && spent >= budget_seconds {
+            rates.push(None);
+            continue;
+        }
         let mut repeat = 1;
-        let mut seconds = time(index, repeat)?;
+        let mut seconds = timed(index, repeat, &mut spent)?;
         while seconds < sample_seconds && repeat < MAX_REPEAT {
             crate::signals::check()?;
             let factor = (sample_seconds / seconds.max(1e-9)).ceil().clamp(2.0, 16.0) as u32;
             repeat = (repeat * factor).min(MAX_REPEAT);
-            seconds = time(index, repeat)?;
+            seconds = timed(index, repeat, &mut spent)?;
         }
         let mut best = work * f64::from(repeat) / seconds;
-        let leader = rates.iter().copied().fold(0.0, f64::max);
+        let leader = rates.iter().flatten().copied().fold(0.0, f64::max);
         let timings = if best < leader / 2.0 {
             0
         } else if repeat == 1 && seconds > 4.0 * sample_seconds {
@@ -92,17 +128,22 @@ pub fn probe_rates(
             PROBES
         };
         for _ in 0..timings {
-            best = best.max(work * f64::from(repeat) / time(index, repeat)?);
+            best = best.max(work * f64::from(repeat) / timed(index, repeat, &mut spent)?);
         }
-        rates.push(best);
+        rates.push(Some(best));
     }
     Ok(rates)
 }
 
-/// The indices of candidates whose probes ran at `rates`, fastest first.
-fn fastest_first(rates: &[f64]) -> Vec<usize> {
+/// The indices of candidates whose probes ran at `rates`, fastest first,
+/// then those not probed in their order.
+fn fastest_first(rates: &[Option<f64>]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..rates.len()).collect();
-    order.sort_by(|&a, &b| rates[b].total_cmp(&rates[a]));
+    // A stable sort: unprobed candidates keep their order, after the rest.
+    order.sort_by(|&a, &b| {
+        let rate = |i: usize| rates[i].unwrap_or(f64::NEG_INFINITY);
+        rate(b).total_cmp(&rate(a))
+    });
     order
 }
 
@@ -151,7 +192,7 @@ impl Tuned {
             params.insert("variants_failed".into(), failed.into());
         }
         match self.tune {
-            Tune::On => params.insert("tuning_seconds".into(), json!(self.seconds)),
+            Tune::On | Tune::Every => params.insert("tuning_seconds".into(), json!(self.seconds)),
             Tune::Off => params.insert("tuning".into(), json!("off")),
         };
     }
@@ -176,8 +217,13 @@ pub fn choose_with(
     let (order, probes) = if plan.tune == Tune::Off || works.len() < 2 {
         (vec![0], vec![None; works.len()])
     } else {
-        let rates = probe_rates(works, probe_seconds(plan, works.len()), time)?;
-        (fastest_first(&rates), rates.into_iter().map(Some).collect())
+        let rates = probe_rates(
+            works,
+            probe_seconds(plan, works.len()),
+            budget_seconds(plan),
+            time,
+        )?;
+        (fastest_first(&rates), rates)
     };
     let mut failed = Vec::new();
     for index in order {
@@ -225,9 +271,12 @@ pub fn rank(gpu: &Gpu, plan: &SamplePlan, candidates: &[(Dispatch, f64)]) -> Res
         return Ok((0..candidates.len().min(1)).collect());
     }
     let works: Vec<f64> = candidates.iter().map(|(_, work)| *work).collect();
-    let rates = probe_rates(&works, probe_seconds(plan, works.len()), |i, repeat| {
-        time_dispatch(gpu, &candidates[i].0, repeat)
-    })?;
+    let rates = probe_rates(
+        &works,
+        probe_seconds(plan, works.len()),
+        budget_seconds(plan),
+        |i, repeat| time_dispatch(gpu, &candidates[i].0, repeat),
+    )?;
     Ok(fastest_first(&rates))
 }
 
@@ -339,7 +388,7 @@ mod tests {
     #[test]
     fn probes_are_repeated_to_a_measurable_length_and_stay_within_budget() {
         let mut repeats = Vec::new();
-        probe_rates(&[1.0], 0.02, |_, repeat| {
+        probe_rates(&[1.0], 0.02, 1.0, |_, repeat| {
             repeats.push(repeat);
             Ok(1e-5 * f64::from(repeat))
         })
@@ -359,7 +408,7 @@ mod tests {
         // Candidate 1 is four times slower than 0: its first sample
         // settles it. Candidate 2's one launch takes 1 s: timed twice.
         let costs = [1e-3, 4e-3, 1.0];
-        let rates = probe_rates(&[1.0, 1.0, 1000.0], 0.02, |i, repeat| {
+        let rates = probe_rates(&[1.0, 1.0, 1000.0], 0.02, 10.0, |i, repeat| {
             calls[i] += 1;
             Ok(costs[i] * f64::from(repeat))
         })
@@ -367,7 +416,36 @@ mod tests {
         assert_eq!(calls[1], 2, "a growth step, then no timings: {calls:?}");
         assert_eq!(calls[2], 2, "{calls:?}");
         assert!(calls[0] >= 5, "{calls:?}");
-        assert!((rates[1] - 250.0).abs() < 1e-6 && (rates[2] - 1000.0).abs() < 1e-6);
+        assert_eq!(rates[1], Some(250.0));
+        assert_eq!(rates[2], Some(1000.0));
+    }
+
+    #[test]
+    fn past_the_budget_the_rest_are_not_probed_but_the_default_always_is() {
+        // Each candidate takes 0.3 s a launch, timed twice: the budget of
+        // 1 s is spent after the first two.
+        let rates = probe_rates(
+            &[1.0; 4],
+            0.02,
+            1.0,
+            |_, repeat| Ok(0.3 * f64::from(repeat)),
+        )
+        .unwrap();
+        assert!(rates[0].is_some() && rates[1].is_some(), "{rates:?}");
+        assert_eq!(rates[2..], [None, None]);
+        assert_eq!(
+            fastest_first(&[None, Some(1.0), None, Some(2.0)]),
+            [3, 1, 0, 2]
+        );
+        let rates = probe_rates(&[1.0; 2], 0.02, 0.0, |_, _| Ok(1.0)).unwrap();
+        assert_eq!(rates, [Some(1.0), None]);
+        // The ceilings probe every candidate, whatever it costs.
+        let every = SamplePlan {
+            tune: Tune::Every,
+            ..SamplePlan::single()
+        };
+        assert_eq!(budget_seconds(&every), f64::INFINITY);
+        assert_eq!(budget_seconds(&SamplePlan::single()), MIN_BUDGET_SECONDS);
     }
 
     #[test]
