@@ -103,6 +103,28 @@ impl DecodeVariant {
         }
     }
 
+    /// Bytes of the partial results this variant's first pass leaves for
+    /// `sequences` sequences of `heads` query heads, the longest `len`
+    /// keys: a record per (sequence, head, chunk of the longest).
+    pub fn partials_bytes(self, sequences: usize, heads: usize, len: usize) -> u64 {
+        let chunks = len.div_ceil(self.chunk() as usize);
+        (sequences * heads * chunks * self.record() * 4) as u64
+    }
+
+    /// [`DecodeVariant::partials_bytes`] of the hungriest variant: what a
+    /// caller that may run any of them must allow for.
+    pub fn most_partials_bytes(sequences: usize, heads: usize, len: usize) -> u64 {
+        std::iter::once(DecodeVariant::PerKey)
+            .chain(
+                SPLIT_CHUNKS
+                    .iter()
+                    .map(|&chunk| DecodeVariant::Split { chunk }),
+            )
+            .map(|v| v.partials_bytes(sequences, heads, len))
+            .max()
+            .unwrap_or(0)
+    }
+
     /// As results record it (`variant`).
     pub fn name(self) -> String {
         match self {
@@ -419,33 +441,11 @@ pub struct CachedSequence {
 /// Decode: each of `sequences` has one query token (`q` and `out`:
 /// sequences x `heads` x 128 f32, heads a multiple of 4 x 8) against its
 /// own keys and values in `k` and `v` (rows of 8 x 128 f16), the last of
-/// them its own. Prefill: one sequence of `len` tokens (`q`, `out`: len x
-/// heads x 128), each against those before it, on `prefill`'s kernel
-/// (decode ignores it). Decode runs the default kernel
-/// ([`DecodeVariant::PerKey`]); [`attention_kernels_with`] takes another.
-/// Also used by the LLM layer.
+/// them its own, on `decode`'s kernel (one of [`decode_variants`]).
+/// Prefill: one sequence of `len` tokens (`q`, `out`: len x heads x 128),
+/// each against those before it, on `prefill`'s kernel. Each phase
+/// ignores the other's kernel. Also used by the LLM layer.
 pub fn attention_kernels(
-    gpu: &Gpu,
-    phase: Phase,
-    prefill: PrefillPath,
-    sequences: &[CachedSequence],
-    heads: u32,
-    buffers: [&wgpu::Buffer; 4],
-) -> Result<Vec<(Kernel, [u32; 3])>> {
-    attention_kernels_with(
-        gpu,
-        phase,
-        prefill,
-        DecodeVariant::PerKey,
-        sequences,
-        heads,
-        buffers,
-    )
-}
-
-/// [`attention_kernels`] with decode on `decode`'s kernel (one of
-/// [`decode_variants`]; prefill ignores it).
-pub fn attention_kernels_with(
     gpu: &Gpu,
     phase: Phase,
     prefill: PrefillPath,
@@ -475,7 +475,8 @@ pub fn attention_kernels_with(
     Ok(match phase {
         Phase::Decode => {
             let batch = sequences.len() as u32;
-            let partials_bytes = u64::from(batch * heads * chunks) * (decode.record() * 4) as u64;
+            let partials_bytes =
+                decode.partials_bytes(batch as usize, heads as usize, len as usize);
             gpu.check_fits(&format!("{name} partial results"), partials_bytes)?;
             let partials = gpu.output("attention partials", partials_bytes);
             let sequences = gpu.upload("attention sequences", sequences);
@@ -645,7 +646,7 @@ impl Workload for Attention {
 
         let mut built = Vec::with_capacity(choices.len());
         for &(path, decode) in &choices {
-            built.push(attention_kernels_with(
+            built.push(attention_kernels(
                 gpu,
                 self.phase,
                 path,
@@ -820,7 +821,7 @@ mod tests {
             bound: BOUND,
         };
         for decode in decode_variants(&gpu) {
-            let steps = attention_kernels_with(
+            let steps = attention_kernels(
                 &gpu,
                 Phase::Decode,
                 PrefillPath::Portable,

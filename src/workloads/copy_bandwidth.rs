@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::check::random_f32;
 use super::timing::sample_verified;
-use super::tuning::{self, Tune};
+use super::tuning;
 use super::{Measurement, Unit, Workload};
 use crate::gpu::{Dispatch, Gpu};
 use crate::measure::{Observer, SamplePlan};
@@ -97,13 +97,7 @@ impl Workload for CopyBandwidth {
             }
             Ok(0.0)
         };
-        // A roof is the fastest the hardware goes: probed even under
-        // `--tune off`, which fixes the code of the kernels read against it.
-        let probing = SamplePlan {
-            tune: Tune::Every,
-            ..plan.clone()
-        };
-        let tuned = tuning::choose(gpu, &probing, &probes, check_of)?;
+        let tuned = tuning::choose_ceiling(gpu, plan, &probes, check_of)?;
         let (kernel, workgroups) = &kernels[tuned.index];
         let (workgroup_size, elements) = SHAPES[tuned.index];
         let (samples, _) = sample_verified(

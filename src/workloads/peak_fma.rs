@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::check::{random_f32, verify};
 use super::timing::sample_verified;
-use super::tuning::{self, Tune};
+use super::tuning;
 use super::{Measurement, Unit, Workload};
 use crate::Result;
 use crate::gpu::{Dispatch, Gpu};
@@ -197,13 +197,7 @@ impl Workload for PeakFma {
                 .collect();
             verify(self.name(), &got, &reference, BOUND)
         };
-        // A roof is the fastest the hardware goes: probed even under
-        // `--tune off`, which fixes the code of the kernels read against it.
-        let probing = SamplePlan {
-            tune: Tune::Every,
-            ..plan.clone()
-        };
-        let tuned = tuning::choose(gpu, &probing, &probes, check_of)?;
+        let tuned = tuning::choose_ceiling(gpu, plan, &probes, check_of)?;
         let (shape, kernel, workgroups, _) = &kernels[tuned.index];
         let (samples, error) = sample_verified(
             gpu,

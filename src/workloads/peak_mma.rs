@@ -296,15 +296,8 @@ impl Workload for PeakMma {
             .iter()
             .map(|(v, kernel, workgroups)| (kernel.dispatch(*workgroups), flops(v)))
             .collect();
-        // A roof is the fastest the hardware goes: probed even under
-        // `--tune off`, which fixes the code of the kernels read against it.
-        let probing = SamplePlan {
-            tune: tuning::Tune::Every,
-            ..plan.clone()
-        };
-        let verified = tuning::choose(gpu, &probing, &probes, |i| {
-            check_of(i).run(gpu, &probes[i].0)
-        })?;
+        let verified =
+            tuning::choose_ceiling(gpu, plan, &probes, |i| check_of(i).run(gpu, &probes[i].0))?;
         let chosen = verified.index;
         let variant = variants[chosen];
         let check = check_of(chosen);

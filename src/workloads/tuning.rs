@@ -263,6 +263,23 @@ pub fn choose(
     )
 }
 
+/// [`choose`] for a ceiling: every candidate probed, whatever `--tune`
+/// says and whatever it costs ([`Tune::Every`]). A roof is the fastest
+/// the hardware goes; `--tune off` fixes the code of the kernels read
+/// against it, not the roof.
+pub fn choose_ceiling(
+    gpu: &Gpu,
+    plan: &SamplePlan,
+    candidates: &[(Dispatch, f64)],
+    check: impl FnMut(usize) -> Result<f64>,
+) -> Result<Tuned> {
+    let every = SamplePlan {
+        tune: Tune::Every,
+        ..plan.clone()
+    };
+    choose(gpu, &every, candidates, check)
+}
+
 /// The indices of `candidates`, fastest first (the default first, alone,
 /// under `--tune off`): for a choice whose check comes later, on a whole
 /// model (an LLM's GEMM tiling, ranked on its largest product).

@@ -765,7 +765,7 @@ impl<'a> Builder<'a> {
                 (11, &s.slots),
             ],
         )?);
-        steps.extend(attention::attention_kernels_with(
+        steps.extend(attention::attention_kernels(
             gpu,
             self.llm.phase,
             match self.kernels {
@@ -1217,7 +1217,6 @@ impl Llm {
         let weights = (layer_bytes * p.layers as f64 + head.bytes()) as u64;
         let cache_rows = Pass::decode(batch, self.context).cache_rows as u64;
         let cache_buffer = cache_rows * (KV_HEADS * DIM * 2) as u64;
-        let chunks = (self.context * 5 / 4 + 1).div_ceil(64) as u64;
         let largest_matrix = layer
             .matrices()
             .iter()
@@ -1232,7 +1231,8 @@ impl Llm {
                 ("activations", (batch * p.ffn.max(p.heads * DIM) * 4) as u64),
                 (
                     "attention partial results",
-                    batch as u64 * p.heads as u64 * chunks * (DIM as u64 + 2) * 4,
+                    // The longest sequence: 5/4 of the context, and the new token.
+                    DecodeVariant::most_partials_bytes(batch, p.heads, self.context * 5 / 4 + 1),
                 ),
                 ("the largest weight matrix", largest_matrix),
             ],
@@ -1405,11 +1405,16 @@ impl Llm {
             .count() as u64
             * largest.unwrap_or(0) as u64
             * 2;
-        // Decode's attention splits each sequence's cache into chunks of 64
-        // rows, each with a partial result per query head.
+        // Decode's attention leaves partial results per sequence, head and
+        // chunk of the longest sequence's keys.
         let partials = match self.phase {
             Phase::Decode => {
-                tokens * (p.heads * (pass.cache_rows.div_ceil(64) + 1)) as u64 * 130 * 4
+                let longest = pass.sequences.iter().map(|s| s.len as usize).max();
+                DecodeVariant::most_partials_bytes(
+                    pass.sequences.len(),
+                    p.heads,
+                    longest.unwrap_or(0),
+                )
             }
             Phase::Prefill => 0,
         };
@@ -1574,7 +1579,7 @@ impl Llm {
         weights: &Weights,
         pass: &Pass,
     ) -> Result<DecodeKernels> {
-        if self.phase != Phase::Decode {
+        if self.phase != Phase::Decode || plan.tune == tuning::Tune::Off {
             return Ok(DecodeKernels::DEFAULT);
         }
         let p = &self.preset;
@@ -1627,7 +1632,7 @@ impl Llm {
         let layer = &weights.layers[0];
         let mut chains = Vec::new();
         for &variant in &variants {
-            chains.push(attention::attention_kernels_with(
+            chains.push(attention::attention_kernels(
                 gpu,
                 Phase::Decode,
                 attention::PrefillPath::Portable,
@@ -1672,6 +1677,9 @@ impl Llm {
         let tokens = pass.tokens;
         let candidates = match forced {
             Some(kernels) => vec![kernels],
+            // The default alone: no other candidate is built, nor its
+            // memory counted.
+            None if plan.tune == tuning::Tune::Off => vec![LayerKernels::Portable],
             None => self.kernel_candidates(gpu, plan, tokens)?,
         };
         let run = self.layers_to_run(gpu, &pass, &candidates);
@@ -1680,25 +1688,41 @@ impl Llm {
             .collect();
         let x = random_f32(50, tokens * p.hidden);
         let weights = self.upload(gpu, &layers, &pass)?;
-        let decode = match forced_decode {
+        let mut decode = match forced_decode {
             Some(decode) => decode,
             None => self.decode_kernels(gpu, plan, &layers[0], &weights, &pass)?,
         };
-        let mut models = Vec::new();
-        for &kernels in &candidates {
-            models.push(self.build(gpu, &layers, &weights, &x, &pass, (kernels, decode))?);
-        }
         let checked = self.checked_tokens(&pass);
         let cpu = self.cpu_streams(&layers, &x, &pass, &checked);
         let head = &weights.head;
-        let probes: Vec<_> = models
-            .iter()
-            .map(|m| (Dispatch::chain(&m.steps), tokens as f64))
-            .collect();
-        let verified = tuning::choose(gpu, plan, &probes, |i| {
-            self.check(gpu, &models[i], head, &cpu, &checked)
-        })?;
-        drop(probes);
+        // The step's own variants were ranked, not checked: where the
+        // models built with them all fail, they are built again with each
+        // family's default, and the tuned ones are named as failed.
+        let mut decode_failed = None;
+        let (mut models, verified) = loop {
+            let mut models = Vec::new();
+            for &kernels in &candidates {
+                models.push(self.build(gpu, &layers, &weights, &x, &pass, (kernels, decode))?);
+            }
+            let probes: Vec<_> = models
+                .iter()
+                .map(|m| (Dispatch::chain(&m.steps), tokens as f64))
+                .collect();
+            let outcome = tuning::choose(gpu, plan, &probes, |i| {
+                self.check(gpu, &models[i], head, &cpu, &checked)
+            });
+            drop(probes);
+            match outcome {
+                Ok(verified) => break (models, verified),
+                Err(Error::VerificationFailed(why))
+                    if decode != DecodeKernels::DEFAULT && forced_decode.is_none() =>
+                {
+                    decode_failed = Some(format!("{}: {why}", decode.name(self.phase)));
+                    decode = DecodeKernels::DEFAULT;
+                }
+                Err(other) => return Err(other),
+            }
+        };
         let (chosen, error) = (verified.index, verified.error);
         let kernels = candidates[chosen];
         let model = models.swap_remove(chosen);
@@ -1779,6 +1803,12 @@ impl Llm {
             .map(|k| k.variant(gpu) + &decode.name(self.phase))
             .collect();
         verified.record(&mut params, &names, self.unit());
+        if let Some(failed) = decode_failed {
+            let listed = params.entry("variants_failed").or_insert_with(|| json!([]));
+            if let Some(list) = listed.as_array_mut() {
+                list.push(json!(failed.trim_start_matches("; ")));
+            }
+        }
         if self.phase == Phase::Decode {
             if let Some(gemv) = decode.gemv {
                 params.insert("gemv_variant".into(), json!(gemv.name()));
@@ -1996,23 +2026,28 @@ mod tests {
             bytes: gb * GB,
             source: "a test".into(),
         };
-        // The bytes a run of batch 1 (at 4096 tokens of context) counts.
-        let of = |preset: &str, weights, phase| {
+        // The bytes a run of `batch` (at 4096 tokens of context) counts.
+        let of_batch = |preset: &str, weights, phase, batch: usize| {
             let llm = Llm {
                 phase,
                 preset: Preset::named(preset).unwrap(),
                 weights,
-                batch: Batch::Sequences(1),
+                batch: Batch::Sequences(batch),
                 context: 4096,
             };
-            let (layer, other) = llm.run_bytes(&llm.pass(1), &[LayerKernels::Portable]);
+            let (layer, other) = llm.run_bytes(&llm.pass(batch), &[LayerKernels::Portable]);
             move |budget: &LayerBudget| {
                 layers_that_fit(llm.preset.layers, layer, other, budget).count
             }
         };
-        // Llama 3 8B in f16 (16 GB) on an H200's 141 GB: all 32.
+        let of = |preset: &str, weights, phase| of_batch(preset, weights, phase, 1);
+        // Llama 3 8B in f16 (16 GB) on an H200's 141 GB: all 32, at a batch
+        // of one and of 200 (whose KV caches take 107 GB: the
+        // attention's partial results grow with the batch, not its square).
         let llama8 = of("llama3-8b", Format::F16, Phase::Decode);
         assert_eq!(llama8(&memory(141)), 32);
+        let llama8_batched = of_batch("llama3-8b", Format::F16, Phase::Decode, 200);
+        assert_eq!(llama8_batched(&memory(141)), 32);
         // Llama 3 70B in Q4_0 (about 40 GB) on 80 GB: all 80; in f16 (141
         // GB), prefill on 80 GB runs what fits.
         let llama70_q4 = of("llama3-70b", Format::Q4, Phase::Decode);

@@ -309,11 +309,14 @@ fn cell(
 fn variant_notes(rows: &[Row], files: &[ComparedFile]) -> Vec<String> {
     rows.iter()
         .filter_map(|row| {
-            let ran: Vec<(usize, &str)> = row
+            // Every cell with a figure; a file written before variants were
+            // recorded (or by an outside tool) names none.
+            let ran: Vec<(usize, Option<&str>)> = row
                 .cells
                 .iter()
                 .enumerate()
-                .filter_map(|(i, c)| Some((i, c.variant.as_deref()?)))
+                .filter(|(_, c)| c.value.is_some())
+                .map(|(i, c)| (i, c.variant.as_deref()))
                 .collect();
             let first = ran.first()?.1;
             if ran.iter().all(|(_, v)| *v == first) {
@@ -321,7 +324,10 @@ fn variant_notes(rows: &[Row], files: &[ComparedFile]) -> Vec<String> {
             }
             let each: Vec<String> = ran
                 .iter()
-                .map(|(i, v)| format!("'{v}' in {}", files[*i].path))
+                .map(|(i, v)| match v {
+                    Some(v) => format!("'{v}' in {}", files[*i].path),
+                    None => format!("none recorded in {}", files[*i].path),
+                })
                 .collect();
             Some(format!(
                 "{} ran different kernel variants: {}; the ratio compares the code as well as \
@@ -427,6 +433,10 @@ mod tests {
         assert!(notes[0].contains("'a' in base.json"), "{}", notes[0]);
         let same = [with_variant("a"), with_variant("a")];
         assert!(Comparison::of(&paths[..2], &same, 5.0).notes.is_empty());
+        // A file from before variants were recorded.
+        let older = [with_samples(spread(40e6, 0.02, 10)), with_variant("a")];
+        let notes = Comparison::of(&paths[..2], &older, 5.0).notes;
+        assert!(notes[0].contains("none recorded in base.json"), "{notes:?}");
     }
 
     #[test]
