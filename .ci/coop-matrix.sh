@@ -14,7 +14,10 @@ tests=$(cargo test --lib --no-run 2>&1 | grep -o 'target/debug/deps/mwbench-[0-9
 [ -x "$tests" ] || { echo "coop-matrix: no library test binary found" >&2; exit 1; }
 cargo build --bin mwbench
 
-MWBENCH_EXPECT_COOP=1 bash .ci/lavapipe26.sh "$tests" coop
+# One test at a time: one of five parallel runs here (2026-12-03) ended
+# in a segmentation fault inside the driver, not reproduced in four more
+# (cold and warm shader caches) nor in any serial run.
+MWBENCH_EXPECT_COOP=1 bash .ci/lavapipe26.sh "$tests" coop --test-threads=1
 root=${MWBENCH_MESA26_ROOT:-/var/tmp/mwbench-mesa26}
 rm -f "$root/tmp/mwbench-coop.json"
 workloads=peak-mma-f16,gemm-f16,gemm-skinny,attention-prefill,llm-prefill
