@@ -44,8 +44,11 @@ const SPLIT_RECORD: usize = DIM + 4;
 const SPLIT_WORKGROUP: u32 = 128;
 /// Keys per workgroup the split-K decode kernel is tried at: more keys
 /// mean fewer partial records to combine (a cache of 32768 leaves 512 per
-/// head at 64), fewer mean more workgroups for a short cache.
-pub const SPLIT_CHUNKS: [u32; 3] = [64, 256, 1024];
+/// head at 64), fewer mean more workgroups for a short cache. Largest
+/// first: where a slow adapter spends the tuning budget before the last
+/// (lavapipe, whose launch at 32768 keys takes a second), it has probed
+/// the one that was fastest there (twice the default at 4096 keys).
+pub const SPLIT_CHUNKS: [u32; 3] = [1024, 256, 64];
 /// Queries per workgroup of the prefill kernel.
 const QUERIES: usize = 16;
 /// The reference sees the f16 keys and values the kernel reads; what is
