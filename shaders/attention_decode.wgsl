@@ -13,29 +13,10 @@
 // chunks to the global max and divides by the total (softmax stays
 // numerically stable: no exp of a positive number).
 
-const DIM: u32 = 128u;
-const WORDS: u32 = 64u; // f16 pairs per head vector
-const GROUP: u32 = 4u; // query heads per workgroup
 const CHUNK: u32 = 64u; // keys per workgroup = invocations per workgroup
 const RECORD: u32 = 130u; // per (query head, chunk): max, sum, 128 outputs
 
-struct Shape {
-    // The longest sequence's length, and its chunks.
-    len: u32,
-    chunks: u32,
-    kv_heads: u32,
-    scale: f32,
-    heads: u32,
-}
-
-@group(0) @binding(0) var<storage, read> shape: Shape;
 @group(0) @binding(1) var<storage, read_write> partials: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-@group(0) @binding(3) var<storage, read> q: array<f32>;
-@group(0) @binding(4) var<storage, read> k: array<u32>;
-@group(0) @binding(5) var<storage, read> v: array<u32>;
-// Per sequence: (length, first row of k and v).
-@group(0) @binding(6) var<storage, read> sequences: array<vec2<u32>>;
 
 var<workgroup> probs: array<f32, 256>; // [GROUP][CHUNK]: scores, then exp
 var<workgroup> stats: array<f32, 8>; // max, then sum, per query head

@@ -24,32 +24,13 @@
 // smallest subgroup size, rounded up: the words a lane may hold) and
 // MAX_SUBGROUPS (WORKGROUP / the smallest subgroup size).
 
-const DIM: u32 = 128u;
-const WORDS: u32 = 64u; // f16 pairs per head vector
-const GROUP: u32 = 4u; // query heads per workgroup
 const KEYS: u32 = 4u; // key rows a subgroup reads per step
 const WORKGROUP: u32 = 128u;
 const RECORD: u32 = 33u; // vec4s per record: (max, sum, -, -), 128 outputs
 const SLICES: u32 = 8u; // combine: chunks read at once, per output vec4
 const LOWEST: f32 = -3.4028235e38;
 
-struct Shape {
-    // The longest sequence's length, and its chunks.
-    len: u32,
-    chunks: u32,
-    kv_heads: u32,
-    scale: f32,
-    heads: u32,
-}
-
-@group(0) @binding(0) var<storage, read> shape: Shape;
 @group(0) @binding(1) var<storage, read_write> partials: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-@group(0) @binding(3) var<storage, read> q: array<f32>;
-@group(0) @binding(4) var<storage, read> k: array<u32>;
-@group(0) @binding(5) var<storage, read> v: array<u32>;
-// Per sequence: (length, first row of k and v).
-@group(0) @binding(6) var<storage, read> sequences: array<vec2<u32>>;
 
 var<workgroup> merged: array<f32, 512>; // [GROUP][DIM]: the chunk's output
 var<workgroup> stats: array<f32, 8u * MAX_SUBGROUPS>; // per subgroup: max[4], sum[4]

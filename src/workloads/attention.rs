@@ -25,8 +25,14 @@ use crate::gpu::{CoopShape, Dispatch, Gpu, Kernel};
 use crate::measure::{Observer, SamplePlan};
 use crate::{Error, Result};
 
-const DECODE: &str = include_str!("../../shaders/attention_decode.wgsl");
-const DECODE_SPLIT: &str = include_str!("../../shaders/attention_decode_split.wgsl");
+const DECODE: &str = concat!(
+    include_str!("../../shaders/attention_decode_common.wgsl"),
+    include_str!("../../shaders/attention_decode.wgsl")
+);
+const DECODE_SPLIT: &str = concat!(
+    include_str!("../../shaders/attention_decode_common.wgsl"),
+    include_str!("../../shaders/attention_decode_split.wgsl")
+);
 const PREFILL: &str = include_str!("../../shaders/attention_prefill.wgsl");
 const FLASH: &str = include_str!("../../shaders/attention_flash.wgsl");
 
