@@ -340,8 +340,9 @@ impl FormatArg {
 /// `--device`, shared by every command that runs kernels.
 #[derive(Debug, Args)]
 pub struct DeviceArg {
-    /// Adapter index or part of its name (see `mwbench devices`), or all.
-    /// Default: the first discrete GPU, else integrated, else any.
+    /// Adapter index or part of its name (see `mwbench devices`), or all
+    /// (every GPU once; every adapter where there is no GPU). Default: the
+    /// first discrete GPU, else integrated, else any.
     #[arg(long = "device", value_name = "INDEX|NAME|all")]
     pub selector: Option<DeviceSelector>,
 }

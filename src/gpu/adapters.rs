@@ -165,7 +165,9 @@ pub enum DeviceSelector {
     /// The first discrete GPU, else integrated, else any adapter.
     #[default]
     Default,
-    /// Every adapter wgpu sees.
+    /// Every GPU, each once: software adapters (lavapipe) and a GPU's GL
+    /// twin of an adapter on a native backend are left out. Where there
+    /// is no GPU, every adapter wgpu sees.
     All,
     /// The adapter at this index in `mwbench devices`.
     Index(usize),
@@ -225,7 +227,7 @@ pub fn select(summaries: &[AdapterSummary], selector: &DeviceSelector) -> Result
         return Err(Error::NoAdapter);
     }
     let chosen: Vec<usize> = match selector {
-        DeviceSelector::All => summaries.iter().map(|s| s.index).collect(),
+        DeviceSelector::All => every_gpu_once(summaries),
         DeviceSelector::Default => summaries
             .iter()
             .min_by_key(|s| (s.preference(), s.index))
@@ -260,6 +262,29 @@ pub fn select(summaries: &[AdapterSummary], selector: &DeviceSelector) -> Result
         return Err(Error::UnknownAdapter { wanted, available });
     }
     Ok(chosen)
+}
+
+/// What `--device all` runs: a node's GPUs, all at once and each once. A
+/// software adapter beside them would take the CPU cores the GPUs' hosts
+/// need and add a figure no site buys, and the same GPU twice (through
+/// Vulkan and through GL) would share it with itself. Where there is no
+/// GPU (a CI machine, the container image on a CPU node) every adapter
+/// runs, so that the command still does something.
+fn every_gpu_once(summaries: &[AdapterSummary]) -> Vec<usize> {
+    let is_gpu = |s: &AdapterSummary| s.device_type != DeviceType::Cpu;
+    if !summaries.iter().any(is_gpu) {
+        return summaries.iter().map(|s| s.index).collect();
+    }
+    let native_twin = |gl: &AdapterSummary| {
+        summaries
+            .iter()
+            .any(|s| s.backend != Backend::Gl && is_gpu(s) && s.name == gl.name)
+    };
+    summaries
+        .iter()
+        .filter(|s| is_gpu(s) && !(s.backend == Backend::Gl && native_twin(s)))
+        .map(|s| s.index)
+        .collect()
 }
 
 #[cfg(test)]
@@ -302,7 +327,23 @@ mod tests {
         let m = machine();
         assert_eq!(select(&m, &"1".parse().unwrap()).unwrap(), [1]);
         assert_eq!(select(&m, &"h100".parse().unwrap()).unwrap(), [2, 3]);
-        assert_eq!(select(&m, &"ALL".parse().unwrap()).unwrap(), [0, 1, 2, 3]);
+        // Every GPU once: not lavapipe, not the H100's GL twin.
+        assert_eq!(select(&m, &"ALL".parse().unwrap()).unwrap(), [1, 3]);
+    }
+
+    #[test]
+    fn all_without_a_gpu_is_every_adapter() {
+        let cpu_only = [
+            summary(0, "llvmpipe", DeviceType::Cpu, Backend::Vulkan),
+            summary(1, "llvmpipe", DeviceType::Cpu, Backend::Gl),
+        ];
+        assert_eq!(select(&cpu_only, &DeviceSelector::All).unwrap(), [0, 1]);
+        // A GPU only GL reaches is still a GPU.
+        let gl_gpu = [
+            summary(0, "llvmpipe", DeviceType::Cpu, Backend::Vulkan),
+            summary(1, "Mali-G78", DeviceType::Integrated, Backend::Gl),
+        ];
+        assert_eq!(select(&gl_gpu, &DeviceSelector::All).unwrap(), [1]);
     }
 
     #[test]
