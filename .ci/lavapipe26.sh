@@ -15,21 +15,12 @@ set -euo pipefail
 ROOT=${MWBENCH_MESA26_ROOT:-/var/tmp/mwbench-mesa26}
 SUITE=trixie
 
-# The Debian mirror this machine's apt already uses.
-system_mirror() {
-  awk '($1 == "URIs:" || $1 == "deb") && !/security/ { print $2; exit }' \
-    /etc/apt/sources.list.d/*.sources /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true
-}
-
 if [ ! -e "$ROOT/usr/share/vulkan/icd.d/lvp_icd.json" ]; then
   grep -qw avx2 /proc/cpuinfo || { echo "lavapipe26: this CPU lacks AVX2, so lavapipe offers no cooperative matrices" >&2; exit 1; }
-  MIRROR=${MWBENCH_DEBIAN_MIRROR:-$(system_mirror)}
-  MIRROR=${MIRROR:-http://deb.debian.org/debian}
-  if ! command -v debootstrap >/dev/null; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
-  fi
   rm -rf "$ROOT.partial"
-  debootstrap --variant=minbase "$SUITE" "$ROOT.partial" "$MIRROR" >/dev/null
+  bash "$(dirname "$0")/debian-root.sh" "$SUITE" "$ROOT.partial"
+  # The backports of the mirror the root was made from.
+  MIRROR=$(awk '$1 == "deb" { print $2; exit }' "$ROOT.partial/etc/apt/sources.list")
   echo "deb $MIRROR $SUITE-backports main" > "$ROOT.partial/etc/apt/sources.list.d/backports.list"
   chroot "$ROOT.partial" apt-get update -qq
   chroot "$ROOT.partial" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
