@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::gpu::{AdapterSummary, Limits};
 use crate::results::{Backend, DeviceType};
 
-pub(crate) use mwbench_results::fixtures::valuation;
+pub(crate) use mwbench_results::fixtures::{file, result, valuation};
 
 /// An adapter with nothing offered, as wgpu might describe one.
 pub(crate) fn adapter_summary(

@@ -21,8 +21,14 @@ fn committed() -> Vec<PathBuf> {
     files
 }
 
-/// Headless chromium on `page`: the DOM it built, and what it logged.
-fn chromium(page: &Path, screenshot: &Path, profile: &Path) -> (String, String) {
+/// Headless chromium on `page` in a `width`x`height` window: the DOM it
+/// built, and what it logged.
+fn chromium(
+    page: &Path,
+    screenshot: &Path,
+    profile: &Path,
+    (width, height): (u32, u32),
+) -> (String, String) {
     let output = Command::new("chromium")
         .args([
             "--headless=new",
@@ -31,8 +37,8 @@ fn chromium(page: &Path, screenshot: &Path, profile: &Path) -> (String, String) 
             "--hide-scrollbars",
             "--enable-logging=stderr",
             "--v=0",
-            "--window-size=1280,2000",
         ])
+        .arg(format!("--window-size={width},{height}"))
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("--screenshot={}", screenshot.display()))
         .arg("--dump-dom")
@@ -122,7 +128,7 @@ fn the_report_of_the_committed_results_renders_in_a_browser() {
 
     let profile = tempfile::tempdir().unwrap();
     let screenshot = dir.path().join("report.png");
-    let (dom, log) = chromium(&page, &screenshot, profile.path());
+    let (dom, log) = chromium(&page, &screenshot, profile.path(), (1280, 2000));
     let console: Vec<&str> = log.lines().filter(|l| l.contains("CONSOLE")).collect();
     assert!(console.is_empty(), "console messages: {console:?}");
     let png = std::fs::read(&screenshot).unwrap();
@@ -154,6 +160,121 @@ fn the_report_of_the_committed_results_renders_in_a_browser() {
             attribute(tag, "data-title")
         );
     }
+}
+
+/// Where `selector`'s element lies in the first screen of `page`, as the
+/// browser lays it out in a 1280x800 window: its top and bottom in CSS
+/// pixels, and the window's height. The report runs no script; a copy of
+/// it gets one that writes the measures into the DOM chromium dumps.
+fn laid_out(page: &Path, selectors: &[&str]) -> Vec<(f64, f64, f64)> {
+    let dir = tempfile::tempdir().unwrap();
+    let probe = dir.path().join("probe.html");
+    let script = format!(
+        "<script>document.body.dataset.probe = JSON.stringify({:?}.map(s => {{\
+         const r = document.querySelector(s).getBoundingClientRect(); \
+         return [r.top, r.bottom, window.innerHeight]; }}));</script></body>",
+        selectors
+    );
+    let html = std::fs::read_to_string(page).unwrap();
+    std::fs::write(&probe, html.replace("</body>", &script)).unwrap();
+    let (dom, log) = chromium(
+        &probe,
+        &dir.path().join("first-screen.png"),
+        dir.path(),
+        (1280, 800),
+    );
+    let start = dom
+        .find("data-probe=\"")
+        .unwrap_or_else(|| panic!("the probe did not run: {log}"))
+        + "data-probe=\"".len();
+    let json = unescape(&dom[start..start + dom[start..].find('"').unwrap()]);
+    serde_json::from_str(&json).unwrap()
+}
+
+/// The report opens with the answer: the verdict, first of the sections,
+/// within the first screen of a laptop (1280x800), headline and the first
+/// GPU's figures; without prices, the summary of the files instead.
+#[test]
+fn the_verdict_is_the_first_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    let mut args: Vec<String> = vec!["report".into()];
+    args.extend(committed().iter().map(|p| p.display().to_string()));
+    args.extend(
+        [
+            "--out",
+            page.to_str().unwrap(),
+            "--power-price",
+            "45",
+            "--hashprice",
+            "45",
+            "--token-price",
+            "0.2",
+        ]
+        .map(String::from),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    mwbench(&args).output().unwrap().assert().success();
+    let html = std::fs::read_to_string(&page).unwrap();
+    let first = &html[html.find("<section").unwrap()..];
+    assert!(
+        first.starts_with("<section id=\"verdict\">"),
+        "{}",
+        &first[..200]
+    );
+    let verdict = &first[..first.find("</section>").unwrap()];
+    for wanted in [
+        "USD per MW-year",
+        "ahead of",
+        "GH/s",
+        "tokens/s",
+        "measured by a sensor",
+        "tokens/J",
+        "of its roof",
+        "prompt tokens alone",
+        "ran at batch 1 alone",
+    ] {
+        assert!(
+            verdict.contains(wanted),
+            "no {wanted} in the verdict: {verdict}"
+        );
+    }
+    let measures = laid_out(&page, &["#verdict", "#verdict p.lead", "#verdict tbody tr"]);
+    // The window's viewport, less the browser's own bars, is the screen.
+    let in_view = |(top, bottom, screen): (f64, f64, f64)| top >= 0.0 && bottom <= screen;
+    let [section, headline, first_gpu] = measures[..] else {
+        panic!("{measures:?}");
+    };
+    assert!(
+        section.0 < section.2 && in_view(headline) && in_view(first_gpu),
+        "the verdict (section, headline, first GPU's row: top, bottom, screen height) is \
+         not in the first screen: {measures:?}"
+    );
+
+    // No prices: the summary of the files comes first.
+    let summary = dir.path().join("summary.html");
+    mwbench(&[
+        "report",
+        fixture("results/lavapipe-tiny-100w.json").to_str().unwrap(),
+        "--out",
+        summary.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap()
+    .assert()
+    .success();
+    let html = std::fs::read_to_string(&summary).unwrap();
+    let first = &html[html.find("<section").unwrap()..];
+    assert!(
+        first.starts_with("<section id=\"summary\">"),
+        "{}",
+        &first[..200]
+    );
+    assert!(
+        first.contains("fastest in H/s: sha256d"),
+        "{}",
+        &first[..2000]
+    );
 }
 
 /// A merged site file gets its groups, outliers highlighted.

@@ -73,7 +73,54 @@ pub fn report(options: &ReportOptions) -> Result<Outcome> {
         path: options.out.clone(),
         source: std::io::Error::other(why),
     };
+    // The files read above, a merged site file as one per device model:
+    // what the first section sums up and `value` prices.
+    let read: Vec<(PathBuf, ResultFile)> = runs
+        .iter()
+        .map(|(path, file)| (path.to_path_buf(), file.clone()))
+        .chain(
+            sites
+                .iter()
+                .flat_map(|(path, merged)| merged.as_result_files(path)),
+        )
+        .collect();
+    let label = |path: &Path| {
+        path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    };
+    // The answer first: the verdict with prices, else what the files hold.
     let mut sections: Vec<Section> = Vec::new();
+    let mut value_section = None;
+    if let Some(inputs) = inputs {
+        let (valuation, value) =
+            super::value::price(&read, inputs.clone(), options.sweep.as_ref())?;
+        let alone: Vec<report::PricedFile> = read
+            .iter()
+            .map(|(path, file)| report::PricedFile {
+                label: label(path),
+                file,
+                alone: super::value::price(
+                    std::slice::from_ref(&(path.clone(), file.clone())),
+                    inputs.clone(),
+                    None,
+                )
+                .map(|(_, report)| report)
+                .map_err(|e| e.to_string()),
+            })
+            .collect();
+        sections.push(report::verdict_section(&value, &alone));
+        value_section = Some(
+            report::value_section(&valuation, &value, options.sweep.as_ref()).map_err(failed)?,
+        );
+    } else {
+        let files: Vec<(String, &ResultFile)> = read
+            .iter()
+            .map(|(path, file)| (label(path), file))
+            .collect();
+        sections.push(report::summary_section(&files));
+    }
     for (index, (path, file)) in runs.iter().enumerate() {
         sections.push(report::file_section(index, path, file).map_err(failed)?);
     }
@@ -86,22 +133,7 @@ pub fn report(options: &ReportOptions) -> Result<Outcome> {
     for (index, (path, merged)) in sites.iter().enumerate() {
         sections.push(report::merge_section(index, path, merged));
     }
-    if let Some(inputs) = inputs {
-        // The files read above, a merged site file as one per device model.
-        let read: Vec<(PathBuf, ResultFile)> = runs
-            .iter()
-            .map(|(path, file)| (path.to_path_buf(), file.clone()))
-            .chain(
-                sites
-                    .iter()
-                    .flat_map(|(path, merged)| merged.as_result_files(path)),
-            )
-            .collect();
-        let (valuation, value) = super::value::price(&read, inputs, options.sweep.as_ref())?;
-        sections.push(
-            report::value_section(&valuation, &value, options.sweep.as_ref()).map_err(failed)?,
-        );
-    }
+    sections.extend(value_section);
     let intro = [
         format!(
             "{} result file{} and {} merged site file{}; written {} by mwbench {}.",

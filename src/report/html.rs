@@ -47,6 +47,11 @@ impl Section {
         let _ = writeln!(self.body, "<h3>{}</h3>", escape(text));
     }
 
+    /// Appends the section's answer, set larger than its other text.
+    pub fn lead(&mut self, text: &str) {
+        let _ = writeln!(self.body, "<p class=\"lead\">{}</p>", escape(text));
+    }
+
     /// Appends a paragraph, marked as a caveat when `caveat`.
     pub fn paragraph(&mut self, text: &str, caveat: bool) {
         let class = if caveat { " class=\"caveat\"" } else { "" };
@@ -68,7 +73,8 @@ impl Section {
     }
 }
 
-/// The whole page: a title, a table of contents, and the sections.
+/// The whole page: a title, the first section (the answer, which must
+/// fit the first screen), a table of contents, and the other sections.
 pub fn page(title: &str, intro: &[String], sections: &[Section]) -> String {
     let mut html = String::new();
     let _ = write!(
@@ -82,6 +88,20 @@ pub fn page(title: &str, intro: &[String], sections: &[Section]) -> String {
     for line in intro {
         let _ = writeln!(html, "<p class=\"intro\">{}</p>", escape(line));
     }
+    let section_html = |html: &mut String, section: &Section| {
+        let _ = write!(
+            html,
+            "<section id=\"{}\">\n<h2>{}</h2>\n{}</section>\n",
+            escape(&section.id),
+            escape(&section.heading),
+            section.body
+        );
+    };
+    let Some((first, rest)) = sections.split_first() else {
+        html.push_str("</body>\n</html>\n");
+        return html;
+    };
+    section_html(&mut html, first);
     html.push_str("<nav><ul>\n");
     for section in sections {
         let _ = writeln!(
@@ -92,14 +112,8 @@ pub fn page(title: &str, intro: &[String], sections: &[Section]) -> String {
         );
     }
     html.push_str("</ul></nav>\n");
-    for section in sections {
-        let _ = write!(
-            html,
-            "<section id=\"{}\">\n<h2>{}</h2>\n{}</section>\n",
-            escape(&section.id),
-            escape(&section.heading),
-            section.body
-        );
+    for section in rest {
+        section_html(&mut html, section);
     }
     html.push_str("</body>\n</html>\n");
     html
@@ -111,6 +125,8 @@ body { font-family: 'DejaVu Sans', Verdana, sans-serif; margin: 2em auto; max-wi
        padding: 0 1em; color: #1a1a1a; line-height: 1.4; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; }
 h2 { border-bottom: 2px solid #ccc; padding-bottom: 0.2em; margin-top: 2em; }
+section:first-of-type h2 { margin-top: 0.8em; }
+p.lead { font-size: 1.15em; font-weight: bold; }
 p.intro { color: #444; margin: 0.2em 0; }
 nav ul { columns: 2; font-size: 0.95em; }
 table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.9em; }

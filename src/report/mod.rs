@@ -20,6 +20,7 @@ mod sections;
 mod sustained;
 mod terminal;
 mod value;
+mod verdict;
 
 use serde::Serialize;
 
@@ -33,6 +34,7 @@ pub use progress::Progress;
 pub use run::{run_document, run_records};
 pub use sections::{compare_section, file_section, merge_section, value_section};
 pub use value::{value_document, value_records};
+pub use verdict::{PricedFile, summary_section, verdict_section};
 
 use crate::{Error, Result};
 

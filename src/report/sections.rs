@@ -154,7 +154,7 @@ fn machine_document(file: &ResultFile) -> Document {
 
 /// Provenance as the report says it: an estimate never reads as a
 /// measurement.
-fn provenance_words(provenance: Provenance) -> &'static str {
+pub(super) fn provenance_words(provenance: Provenance) -> &'static str {
     match provenance {
         Provenance::Sensor => "measured by a sensor",
         Provenance::External => "measured by an external meter",

@@ -176,10 +176,13 @@ fn overtaking(report: &ValueReport) -> Option<String> {
 }
 
 /// A fraction as a percentage, a decimal kept below 10%: 2.7% and 3.4%
-/// are different answers, 27% and 27.4% hardly.
-fn percent(fraction: f64) -> String {
+/// are different answers, 27% and 27.4% hardly; below 0.1% only that
+/// (never a "0.0%" that reads as none).
+pub(super) fn percent(fraction: f64) -> String {
     let percent = fraction * 100.0;
-    if percent < 10.0 {
+    if percent > 0.0 && percent < 0.05 {
+        "under 0.1%".into()
+    } else if percent < 10.0 {
         format!("{percent:.1}%")
     } else {
         format!("{percent:.0}%")
@@ -380,6 +383,16 @@ fn with_caveats(report: &ValueReport, best: &str) -> String {
         }
     }
     name
+}
+
+/// Which option wins at the power price or over the series, by how much,
+/// and where AI overtakes mining on its roof: the line `value` ends its
+/// table with and `report` opens with.
+pub fn verdict_line(report: &ValueReport) -> String {
+    match report.power_price_usd_per_mwh {
+        Some(_) => verdict(report),
+        None => series_verdict(report),
+    }
 }
 
 /// Which option wins at the power price, and by how much.
