@@ -2,7 +2,7 @@
 //! figures, each with its revenue and capital cost per site MWh. Revenue
 //! does not depend on the power price; [`SiteOption::at`] adds it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -144,10 +144,44 @@ fn sells(result: &WorkloadResult) -> Option<Kind> {
     }
 }
 
+/// Each file's label in its options' names: its stem, to tell results of
+/// the same adapter apart; its path where two files of one device share a
+/// stem (`a/node.json`, `b/node.json`), and its place in the list where a
+/// path is given twice. Names must be unique: the verdict, the caveats
+/// and the tables find an option by its name.
+fn labels(files: &[(PathBuf, ResultFile)]) -> Vec<String> {
+    let keyed = |label: fn(&Path) -> String| -> Vec<(String, String)> {
+        files
+            .iter()
+            .map(|(path, file)| (file.device.name.clone(), label(path)))
+            .collect()
+    };
+    let by_stem = keyed(|path| {
+        path.file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into()
+    });
+    let by_path = keyed(|path| path.display().to_string());
+    let unique = |keys: &[(String, String)], index: usize| {
+        keys.iter().filter(|key| **key == keys[index]).count() == 1
+    };
+    (0..files.len())
+        .map(|index| {
+            if unique(&by_stem, index) {
+                by_stem[index].1.clone()
+            } else if unique(&by_path, index) {
+                by_path[index].1.clone()
+            } else {
+                format!("{} #{}", by_path[index].1, index + 1)
+            }
+        })
+        .collect()
+}
+
 /// Builds the options from result files (with their paths) and ASICs.
-/// With several files, each option names its file's stem, to tell results
-/// of the same adapter apart. Fails (usage) when an option lacks the
-/// inputs it needs.
+/// With several files, each option names its file (see [`labels`]).
+/// Fails (usage) when an option lacks the inputs it needs.
 pub fn options(files: &[(PathBuf, ResultFile)], inputs: &Resolved) -> Result<Options> {
     check_prices(files, inputs)?;
     let mut options = Options {
@@ -155,8 +189,7 @@ pub fn options(files: &[(PathBuf, ResultFile)], inputs: &Resolved) -> Result<Opt
         unpriceable: Vec::new(),
     };
     let several = files.len() > 1;
-    for (path, file) in files {
-        let label = path.file_stem().unwrap_or_default().to_string_lossy();
+    for ((_, file), label) in files.iter().zip(labels(files)) {
         let name = |what: &str| {
             if several {
                 format!("{what} on {} [{label}]", file.device.name)
@@ -374,7 +407,7 @@ fn reported_ms_per_token(result: &WorkloadResult) -> std::result::Result<Option<
 /// Why a prefill option overstates: a prompt is processed many times
 /// faster per joule than output is generated, and no one buys one without
 /// the other.
-const PROMPT_ONLY: &str = "prompt tokens alone: a server sells them only with the output \
+pub const PROMPT_ONLY: &str = "prompt tokens alone: a server sells them only with the output \
                            tokens it decodes, which take far more energy each, so this \
                            overstates what serving earns";
 
@@ -764,6 +797,30 @@ mod tests {
         }
         .resolve(None)
         .unwrap()
+    }
+
+    #[test]
+    fn every_file_gets_a_label_no_other_file_of_its_device_has() {
+        let (_, gpu) = file(Vec::new());
+        let mut other = gpu.clone();
+        other.device.name = "Other GPU".into();
+        let files = [
+            (PathBuf::from("a/node.json"), gpu.clone()),
+            (PathBuf::from("b/node.json"), gpu.clone()),
+            (PathBuf::from("b/node.json"), gpu.clone()),
+            (PathBuf::from("c/node.json"), other),
+            (PathBuf::from("d/lone.json"), gpu),
+        ];
+        assert_eq!(
+            labels(&files),
+            [
+                "a/node.json",
+                "b/node.json #2",
+                "b/node.json #3",
+                "node",
+                "lone"
+            ]
+        );
     }
 
     #[test]
