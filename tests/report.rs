@@ -313,6 +313,19 @@ fn a_merged_file_shows_its_groups() {
     .success();
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.contains("Site: "), "a site section");
+    // The summary it opens with counts the site's members.
+    let first = &html[html.find("<section").unwrap()..];
+    assert!(
+        first.starts_with("<section id=\"summary\">"),
+        "{}",
+        &first[..200]
+    );
+    assert!(first.contains("site of 2 hosts"), "{}", &first[..2000]);
+    assert!(
+        first.contains("6 of 6 members&#39; results"),
+        "{}",
+        &first[..2000]
+    );
     assert!(html.contains("watts total"), "the merge table");
     assert!(
         !html.contains("Value per MW"),
@@ -361,6 +374,21 @@ fn report_usage_errors() {
     ] {
         assert_one_line_error(args, 2, "not a regular file");
     }
+    // Never over a file it reads.
+    let copy = dir.path().join("copy.json");
+    std::fs::copy(input, &copy).unwrap();
+    let before = std::fs::read(&copy).unwrap();
+    assert_one_line_error(
+        &[
+            "report",
+            copy.to_str().unwrap(),
+            "--out",
+            copy.to_str().unwrap(),
+        ],
+        2,
+        "one of the files read",
+    );
+    assert_eq!(std::fs::read(&copy).unwrap(), before);
     let not_json = dir.path().join("x.json");
     std::fs::write(&not_json, "{").unwrap();
     let out = dir.path().join("r.html");

@@ -29,6 +29,18 @@ pub struct ReportOptions {
 /// Writes the report (beside `out`, then renamed over it).
 pub fn report(options: &ReportOptions) -> Result<Outcome> {
     results::check_writable(&options.out)?;
+    // The page must never replace a file it reports on.
+    if let Ok(out) = options.out.canonicalize()
+        && options
+            .files
+            .iter()
+            .any(|path| path.canonicalize().is_ok_and(|path| path == out))
+    {
+        return Err(Error::usage(format!(
+            "--out {} is one of the files read: the report would replace it",
+            options.out.display()
+        )));
+    }
     let priced = options.site.is_some() || options.inputs != Inputs::default();
     if options.sweep.is_some() && !priced {
         return Err(Error::usage(
@@ -115,11 +127,17 @@ pub fn report(options: &ReportOptions) -> Result<Outcome> {
             report::value_section(&valuation, &value, options.sweep.as_ref()).map_err(failed)?,
         );
     } else {
-        let files: Vec<(String, &ResultFile)> = read
+        // A merged file summed up from its groups, which keep the members
+        // that failed (its per-model result files keep only the verified).
+        let files: Vec<(String, &ResultFile)> = runs
             .iter()
             .map(|(path, file)| (label(path), file))
             .collect();
-        sections.push(report::summary_section(&files));
+        let merged: Vec<(String, &merge::Merged)> = sites
+            .iter()
+            .map(|(path, merged)| (label(path), merged))
+            .collect();
+        sections.push(report::summary_section(&files, &merged));
     }
     for (index, (path, file)) in runs.iter().enumerate() {
         sections.push(report::file_section(index, path, file).map_err(failed)?);

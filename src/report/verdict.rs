@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use super::html::Section;
 use super::markup::{Document, Grid, si};
 use super::value::percent;
-use crate::economics::options::Kind;
+use crate::economics::options::{Kind, PROMPT_ONLY};
 use crate::economics::{PricedOption, ValueReport};
+use crate::merge::{Group, Merged};
 use crate::results::{ResultFile, Status, Unit};
 
 /// One result file (one GPU model of a merged site file) and, where it
@@ -57,14 +58,19 @@ fn best_without_caution(report: &ValueReport) -> Option<String> {
     let clean = most(report.options.iter().filter(|o| o.caveat.is_none()))?;
     let per_year = per_mw_year(clean);
     Some(format!(
-        "best without a caution: {}{}, {} USD per MW-year",
+        "best without a caution: {}{}, {} USD per MW-year{}",
         clean.name,
         if clean.estimated {
             " (its watts are an estimate)"
         } else {
             ""
         },
-        si(per_year, "").trim_end()
+        si(per_year, "").trim_end(),
+        if per_year > 0.0 {
+            ""
+        } else {
+            ": a loss, curtailing earns more"
+        }
     ))
 }
 
@@ -93,7 +99,8 @@ fn headline_grid(files: &[PricedFile]) -> Grid {
         };
         let mining = alone.options.iter().find(|o| o.kind == Kind::Mining);
         let ai = best_ai(alone);
-        let overtakes = match (mining, ai) {
+        // Against the best mining option priced, this GPU's own or an ASIC.
+        let overtakes = match (&alone.best_mining, ai) {
             (Some(_), Some(ai)) if ai.attainable.is_some() => overtaking_cell(alone),
             (_, Some(ai)) if ai.roof_note.is_some() => ai.roof_note.clone().unwrap_or_default(),
             _ => "-".into(),
@@ -108,11 +115,15 @@ fn headline_grid(files: &[PricedFile]) -> Grid {
     grid
 }
 
-/// The AI option that earns most: one without a caution if there is one
-/// (prompt tokens alone overstate serving), else any.
+/// The AI option that earns most: one without a caution if there is one,
+/// else one that is not prompt tokens alone (an outside figure of output
+/// tokens), else any: prompt tokens alone overstate serving most.
 fn best_ai(report: &ValueReport) -> Option<&PricedOption> {
     let ai = || report.options.iter().filter(|o| o.kind == Kind::Ai);
-    most(ai().filter(|o| o.caveat.is_none())).or_else(|| most(ai()))
+    let prompt_only = |o: &PricedOption| o.caveat.as_ref().is_some_and(|c| c.contains(PROMPT_ONLY));
+    most(ai().filter(|o| o.caveat.is_none()))
+        .or_else(|| most(ai().filter(|o| !prompt_only(o))))
+        .or_else(|| most(ai()))
 }
 
 fn most<'a>(options: impl Iterator<Item = &'a PricedOption>) -> Option<&'a PricedOption> {
@@ -250,7 +261,17 @@ fn caveats(report: &ValueReport, files: &[PricedFile]) -> Vec<String> {
     for (caveat, names) in cautions {
         caveats.push(format!("caution: {}: {caveat}", names.join("; ")));
     }
-    for priced in files {
+    // Only where the decode was priced: a file with no watts says so in
+    // its row already.
+    let decode_priced = |priced: &&PricedFile| {
+        priced.alone.as_ref().is_ok_and(|alone| {
+            alone
+                .options
+                .iter()
+                .any(|o| o.kind == Kind::Ai && o.name.starts_with("llm-decode"))
+        })
+    };
+    for priced in files.iter().filter(decode_priced) {
         for model in batch_one_alone(priced.file) {
             caveats.push(format!(
                 "{model} on {} ({}) ran at batch 1 alone (a file from before batches, or \
@@ -290,25 +311,22 @@ fn batch_one_alone(file: &ResultFile) -> Vec<String> {
         .collect()
 }
 
-/// The first section without prices: per file its device and what
-/// verified or failed, then the fastest verified figure of each unit.
-pub fn summary_section(files: &[(String, &ResultFile)]) -> Section {
+/// The first section without prices: per result file its device and
+/// what verified or failed, per device model of a merged site file the
+/// same over its members, then the fastest verified figure of each unit.
+pub fn summary_section(files: &[(String, &ResultFile)], sites: &[(String, &Merged)]) -> Section {
     let mut section = Section::new("Summary", "summary");
     let mut grid = Grid::new(["file", "device", "verified", "failed", "unsupported"]);
-    let mut fastest: BTreeMap<&'static str, (f64, String)> = BTreeMap::new();
+    let mut fastest = Fastest::default();
     for (label, file) in files {
         let named = |status: Status| {
-            let names: Vec<String> = file
-                .results
-                .iter()
-                .filter(|r| r.status == status)
-                .map(shape_name)
-                .collect();
-            if names.is_empty() {
-                "-".to_string()
-            } else {
-                format!("{}: {}", names.len(), names.join(", "))
-            }
+            listed(
+                file.results
+                    .iter()
+                    .filter(|r| r.status == status)
+                    .map(shape_name)
+                    .collect(),
+            )
         };
         let verified = file
             .results
@@ -328,19 +346,55 @@ pub fn summary_section(files: &[(String, &ResultFile)]) -> Section {
             named(Status::Failed),
             named(Status::Unsupported),
         ]);
-        for result in &file.results {
-            let Some(rate) = result.rate().filter(|_| result.verified) else {
-                continue;
-            };
-            let unit = result.throughput.unit.as_str();
-            if fastest.get(unit).is_none_or(|(best, _)| rate > *best) {
-                let text = format!(
-                    "{}: {} on {} ({label})",
+        for result in file.results.iter().filter(|r| r.verified) {
+            if let Some(rate) = result.rate() {
+                fastest.offer(
+                    result.throughput.unit,
+                    rate,
                     shape_name(result),
-                    si(rate, unit),
-                    file.device.name
+                    format!("{} ({label})", file.device.name),
                 );
-                fastest.insert(unit, (rate, text));
+            }
+        }
+    }
+    for (label, merged) in sites {
+        let mut devices: BTreeMap<&str, Vec<&Group>> = BTreeMap::new();
+        for group in &merged.groups {
+            devices.entry(&group.device).or_default().push(group);
+        }
+        for (device, groups) in devices {
+            // Members' results: verified ones are counted, the others listed.
+            let named = |statuses: &[&str]| {
+                listed(
+                    groups
+                        .iter()
+                        .flat_map(|g| {
+                            g.failed
+                                .iter()
+                                .filter(|f| statuses.contains(&f.status.as_str()))
+                                .map(move |f| format!("{} on {}", group_name(g), f.host))
+                        })
+                        .collect(),
+                )
+            };
+            let verified: usize = groups.iter().map(|g| g.count).sum();
+            let all = verified + groups.iter().map(|g| g.failed.len()).sum::<usize>();
+            grid.row([
+                label.clone(),
+                format!("{device}\nsite of {} hosts", merged.hosts.len()),
+                format!("{verified} of {all} members' results"),
+                named(&["failed", "unverified"]),
+                named(&["unsupported"]),
+            ]);
+            for group in groups.iter().filter(|g| g.count > 0) {
+                if let (Some(unit), Some(median)) = (Unit::parse(&group.unit), group.median) {
+                    fastest.offer(
+                        unit,
+                        median,
+                        group_name(group),
+                        format!("{device}, median of its members ({label})"),
+                    );
+                }
             }
         }
     }
@@ -349,11 +403,8 @@ pub fn summary_section(files: &[(String, &ResultFile)]) -> Section {
         document.grid(grid);
         document
     });
-    // In the order of Unit::ALL: hashes first, as the decision reads.
-    for unit in Unit::ALL {
-        if let Some((_, text)) = fastest.get(unit.as_str()) {
-            section.paragraph(&format!("fastest in {}: {text}", unit.as_str()), false);
-        }
+    for line in fastest.lines() {
+        section.paragraph(&line, false);
     }
     section.paragraph(
         "Give the value flags (--power-price, --hashprice, --token-price ...) or --site \
@@ -361,6 +412,49 @@ pub fn summary_section(files: &[(String, &ResultFile)]) -> Section {
         false,
     );
     section
+}
+
+/// The fastest verified figure of each unit, and where it ran.
+#[derive(Default)]
+struct Fastest(BTreeMap<&'static str, (f64, String)>);
+
+impl Fastest {
+    /// `what` ran at `rate` on `place`: kept if the fastest of its unit.
+    fn offer(&mut self, unit: Unit, rate: f64, what: String, place: String) {
+        let best = self.0.get(unit.as_str());
+        if best.is_none_or(|(fastest, _)| rate > *fastest) {
+            let text = format!("{what}: {} on {place}", si(rate, unit.as_str()));
+            self.0.insert(unit.as_str(), (rate, text));
+        }
+    }
+
+    /// In the order of `Unit::ALL`: hashes first, as the decision reads.
+    fn lines(&self) -> Vec<String> {
+        Unit::ALL
+            .iter()
+            .filter_map(|unit| {
+                let (_, text) = self.0.get(unit.as_str())?;
+                Some(format!("fastest in {}: {text}", unit.as_str()))
+            })
+            .collect()
+    }
+}
+
+/// `N: a, b, c`, or `-` for none.
+fn listed(names: Vec<String>) -> String {
+    if names.is_empty() {
+        "-".to_string()
+    } else {
+        format!("{}: {}", names.len(), names.join(", "))
+    }
+}
+
+fn group_name(group: &Group) -> String {
+    if group.shape.is_empty() {
+        group.workload.clone()
+    } else {
+        format!("{} {}", group.workload, group.shape)
+    }
 }
 
 /// `gemm-f32 4096x4096x4096`: the workload and its shape.
@@ -404,6 +498,7 @@ mod tests {
             value: 0.25,
             unit: "tokens/J".into(),
         }];
+        valuation.options[1].name = "llm-decode tiny f16 context 100 at batch 1 on GPU".into();
         let report = valuation.report(None, vec!["a run stopped early".into()]);
         let (_, gpu) = file(vec![decode(1)]);
         let priced = [PricedFile {
@@ -415,7 +510,7 @@ mod tests {
         assert_eq!(section.id, "verdict");
         let body = &section.body;
         assert!(
-            body.starts_with("<p class=\"lead\">best at 50.00 USD/MWh: tokens"),
+            body.starts_with("<p class=\"lead\">best at 50.00 USD/MWh: llm-decode"),
             "{body}"
         );
         assert!(
@@ -475,6 +570,31 @@ mod tests {
     }
 
     #[test]
+    fn outside_output_tokens_head_the_ai_column_before_prompt_tokens() {
+        let mut valuation = valuation();
+        valuation.options[1].caveat = Some(PROMPT_ONLY.into());
+        let mut outside = valuation.options[1].clone();
+        outside.name = "vllm output tokens".into();
+        outside.revenue_usd_per_mwh = 200.0;
+        outside.caveat = Some("an outside command's figure".into());
+        valuation.options.push(outside);
+        let report = valuation.report(None, Vec::new());
+        assert_eq!(best_ai(&report).unwrap().name, "vllm output tokens");
+        // The best option is prompt tokens; the best without a caution
+        // (hashing, 110 - 50 - 10 USD/MWh) is said, and a loss said so.
+        assert!(
+            best_without_caution(&report)
+                .unwrap()
+                .starts_with("best without a caution: hashing")
+        );
+        valuation.options[0].revenue_usd_per_mwh = 10.0;
+        valuation.options[2].revenue_usd_per_mwh = 10.0;
+        let report = valuation.report(None, Vec::new());
+        let line = best_without_caution(&report).unwrap();
+        assert!(line.ends_with("a loss, curtailing earns more"), "{line}");
+    }
+
+    #[test]
     fn without_prices_the_summary_counts_what_verified_and_the_fastest() {
         let mut hashes = result(
             "sha256d",
@@ -494,7 +614,7 @@ mod tests {
         );
         let (_, a) = file(vec![hashes, failed]);
         let (_, b) = file(vec![slower]);
-        let section = summary_section(&[("a.json".into(), &a), ("b.json".into(), &b)]);
+        let section = summary_section(&[("a.json".into(), &a), ("b.json".into(), &b)], &[]);
         assert_eq!(section.id, "summary");
         let body = &section.body;
         assert!(
