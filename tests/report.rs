@@ -81,10 +81,8 @@ fn attribute(tag: &str, name: &str) -> String {
     unescape(&tag[start..start + tag[start..].find('"').unwrap()])
 }
 
-#[test]
-fn the_report_of_the_committed_results_renders_in_a_browser() {
-    let dir = tempfile::tempdir().unwrap();
-    let page = dir.path().join("report.html");
+/// `mwbench report` of the committed result files, priced, to `page`.
+fn report_of_the_committed_results(page: &Path) {
     let mut args: Vec<String> = vec!["report".into()];
     args.extend(committed().iter().map(|p| p.display().to_string()));
     args.extend(
@@ -101,8 +99,14 @@ fn the_report_of_the_committed_results_renders_in_a_browser() {
         .map(String::from),
     );
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let output = mwbench(&args).output().unwrap();
-    output.clone().assert().success();
+    mwbench(&args).output().unwrap().assert().success();
+}
+
+#[test]
+fn the_report_of_the_committed_results_renders_in_a_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    report_of_the_committed_results(&page);
     let written = std::fs::read_to_string(&page).unwrap();
     // One file, nothing beside it; nothing from the network.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
@@ -198,23 +202,7 @@ fn laid_out(page: &Path, selectors: &[&str]) -> Vec<(f64, f64, f64)> {
 fn the_verdict_is_the_first_screen() {
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("report.html");
-    let mut args: Vec<String> = vec!["report".into()];
-    args.extend(committed().iter().map(|p| p.display().to_string()));
-    args.extend(
-        [
-            "--out",
-            page.to_str().unwrap(),
-            "--power-price",
-            "45",
-            "--hashprice",
-            "45",
-            "--token-price",
-            "0.2",
-        ]
-        .map(String::from),
-    );
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    mwbench(&args).output().unwrap().assert().success();
+    report_of_the_committed_results(&page);
     let html = std::fs::read_to_string(&page).unwrap();
     let first = &html[html.find("<section").unwrap()..];
     assert!(
