@@ -85,41 +85,31 @@ pub fn report(options: &ReportOptions) -> Result<Outcome> {
         path: options.out.clone(),
         source: std::io::Error::other(why),
     };
-    // The files read above, a merged site file as one per device model:
-    // what the first section sums up and `value` prices.
-    let read: Vec<(PathBuf, ResultFile)> = runs
-        .iter()
-        .map(|(path, file)| (path.to_path_buf(), file.clone()))
-        .chain(
-            sites
-                .iter()
-                .flat_map(|(path, merged)| merged.as_result_files(path)),
-        )
-        .collect();
-    let label = |path: &Path| {
-        path.file_name().map_or_else(
-            || path.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        )
-    };
     // The answer first: the verdict with prices, else what the files hold.
     let mut sections: Vec<Section> = Vec::new();
     let mut value_section = None;
     if let Some(inputs) = inputs {
+        // The files read above, a merged site file as one per device
+        // model: what `value` prices, together and each alone.
+        let read: Vec<(PathBuf, ResultFile)> = runs
+            .iter()
+            .map(|(path, file)| (path.to_path_buf(), file.clone()))
+            .chain(
+                sites
+                    .iter()
+                    .flat_map(|(path, merged)| merged.as_result_files(path)),
+            )
+            .collect();
         let (valuation, value) =
             super::value::price(&read, inputs.clone(), options.sweep.as_ref())?;
         let alone: Vec<report::PricedFile> = read
             .iter()
-            .map(|(path, file)| report::PricedFile {
-                label: label(path),
-                file,
-                alone: super::value::price(
-                    std::slice::from_ref(&(path.clone(), file.clone())),
-                    inputs.clone(),
-                    None,
-                )
-                .map(|(_, report)| report)
-                .map_err(|e| e.to_string()),
+            .map(|entry| report::PricedFile {
+                label: report::file_label(&entry.0),
+                file: &entry.1,
+                alone: super::value::price(std::slice::from_ref(entry), inputs.clone(), None)
+                    .map(|(_, report)| report)
+                    .map_err(|e| e.to_string()),
             })
             .collect();
         sections.push(report::verdict_section(&value, &alone));
@@ -131,11 +121,11 @@ pub fn report(options: &ReportOptions) -> Result<Outcome> {
         // that failed (its per-model result files keep only the verified).
         let files: Vec<(String, &ResultFile)> = runs
             .iter()
-            .map(|(path, file)| (label(path), file))
+            .map(|(path, file)| (report::file_label(path), file))
             .collect();
         let merged: Vec<(String, &merge::Merged)> = sites
             .iter()
-            .map(|(path, merged)| (label(path), merged))
+            .map(|(path, merged)| (report::file_label(path), merged))
             .collect();
         sections.push(report::summary_section(&files, &merged));
     }

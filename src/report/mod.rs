@@ -32,7 +32,7 @@ pub use markup::{Block, Document, Grid, si, usd};
 pub use merge::{merge_document, merge_records};
 pub use progress::Progress;
 pub use run::{run_document, run_records};
-pub use sections::{compare_section, file_section, merge_section, value_section};
+pub use sections::{compare_section, file_label, file_section, merge_section, value_section};
 pub use value::{value_document, value_records};
 pub use verdict::{PricedFile, summary_section, verdict_section};
 

@@ -165,7 +165,7 @@ fn sustained_line(result: &WorkloadResult) -> Option<String> {
 }
 
 /// `gemv-f16 4096x4096`: the workload and its shape.
-fn workload_label(result: &WorkloadResult) -> String {
+pub(super) fn workload_label(result: &WorkloadResult) -> String {
     match result.params.get("shape").and_then(|s| s.as_str()) {
         Some(shape) => format!("{} {shape}", result.workload),
         None => result.workload.clone(),

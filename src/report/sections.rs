@@ -19,10 +19,7 @@ use crate::results::ResultFile;
 /// One result file: where it ran and how, every result, the roofline and
 /// the sustained runs. `index` makes the section's anchor unique.
 pub fn file_section(index: usize, path: &Path, file: &ResultFile) -> Result<Section, String> {
-    let name = path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
+    let name = file_label(path);
     let mut section = Section::new(
         format!("{} on {}: {name}", file.device.name, file.machine.hostname),
         format!("file-{index}"),
@@ -84,6 +81,15 @@ pub fn file_section(index: usize, path: &Path, file: &ResultFile) -> Result<Sect
         }
     }
     Ok(section)
+}
+
+/// How the report names a file: its file name (the path is said once,
+/// under its section's heading).
+pub fn file_label(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 /// Host, device, driver, settings and every power source with its

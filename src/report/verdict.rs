@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 
 use super::html::Section;
 use super::markup::{Document, Grid, si};
+use super::run::workload_label;
 use super::value::percent;
-use crate::economics::options::{Kind, PROMPT_ONLY};
+use crate::economics::options::{Kind, PROMPT_ONLY, batch_of, model_of};
 use crate::economics::{PricedOption, ValueReport};
 use crate::merge::{Group, Merged};
 use crate::results::{ResultFile, Status, Unit};
@@ -292,17 +293,10 @@ fn batch_one_alone(file: &ResultFile) -> Vec<String> {
         if !result.workload.starts_with("llm-decode") || result.status != Status::Ok {
             continue;
         }
-        let shape = result.params.get("shape").and_then(|s| s.as_str());
-        let model = shape.map_or("", |s| s.split(" batch ").next().unwrap_or(s));
-        let batch = result
-            .params
-            .get("batch")
-            .and_then(|b| b.as_u64())
-            .unwrap_or(1);
         batches
-            .entry(format!("{} {model}", result.workload).trim().to_string())
+            .entry(model_of(result))
             .or_default()
-            .push(batch);
+            .push(batch_of(result));
     }
     batches
         .into_iter()
@@ -324,7 +318,7 @@ pub fn summary_section(files: &[(String, &ResultFile)], sites: &[(String, &Merge
                 file.results
                     .iter()
                     .filter(|r| r.status == status)
-                    .map(shape_name)
+                    .map(workload_label)
                     .collect(),
             )
         };
@@ -351,7 +345,7 @@ pub fn summary_section(files: &[(String, &ResultFile)], sites: &[(String, &Merge
                 fastest.offer(
                     result.throughput.unit,
                     rate,
-                    shape_name(result),
+                    workload_label(result),
                     format!("{} ({label})", file.device.name),
                 );
             }
@@ -454,14 +448,6 @@ fn group_name(group: &Group) -> String {
         group.workload.clone()
     } else {
         format!("{} {}", group.workload, group.shape)
-    }
-}
-
-/// `gemm-f32 4096x4096x4096`: the workload and its shape.
-fn shape_name(result: &crate::results::WorkloadResult) -> String {
-    match result.params.get("shape").and_then(|s| s.as_str()) {
-        Some(shape) => format!("{} {shape}", result.workload),
-        None => result.workload.clone(),
     }
 }
 

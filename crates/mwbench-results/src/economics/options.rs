@@ -433,7 +433,7 @@ fn output_tokens(result: &WorkloadResult) -> bool {
 /// workload and shape less the batch (`llm-decode llama3-8b q4`), as
 /// results that failed or did not fit, which carry no other params, have
 /// it too.
-fn model_of(result: &WorkloadResult) -> String {
+pub fn model_of(result: &WorkloadResult) -> String {
     match result.params.get("shape").and_then(|v| v.as_str()) {
         Some(shape) => {
             let model = shape.split(" batch ").next().unwrap_or(shape);
@@ -445,7 +445,7 @@ fn model_of(result: &WorkloadResult) -> String {
 
 /// A decode result's batch: its params' `batch`, else the shape's
 /// `batch N` (a result that did not run), else 1 (files before batches).
-fn batch_of(result: &WorkloadResult) -> u64 {
+pub fn batch_of(result: &WorkloadResult) -> u64 {
     let in_shape = || {
         let shape = result.params.get("shape")?.as_str()?;
         shape.split(" batch ").nth(1)?.parse().ok()
